@@ -1,0 +1,192 @@
+"""One settings object: a TOML file plus `CLAUDE_ROUTER_*` environment variables.
+
+Read in exactly one place (`Settings.load`) and passed down explicitly. Nested sections map to
+TOML tables (`[policy]`, `[classifier]`, ...) and to environment variables with a double
+underscore (`CLAUDE_ROUTER_UPSTREAM__MAX_RETRIES=4`). The upstream key and base URL also honour
+the official SDK's own `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .errors import ConfigError
+from .types import Label
+
+CONFIG_ENV = "CLAUDE_ROUTER_CONFIG"
+
+HAIKU = "claude-haiku-4-5"
+SONNET = "claude-sonnet-4-6"
+OPUS = "claude-opus-4-8"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuleSettings(_Section):
+    """Force a model when a request carries one of `tags` and/or falls inside a UTC time window."""
+
+    name: str
+    model: str
+    tags: list[str] = []
+    # "HH:MM-HH:MM" in UTC; may wrap midnight ("22:00-06:00"). Empty: any time.
+    window: str | None = None
+
+
+class AliasSettings(_Section):
+    """A route alias such as `router:support`: a bundle of policy overrides."""
+
+    floor: Label | None = None
+    force_model: str | None = None
+    label_models: dict[Label, str] = {}
+    speculative: bool | None = None
+    cache_system: bool | None = None
+    tags: list[str] = []
+
+
+class PolicySettings(_Section):
+    label_models: dict[Label, str] = {Label.SIMPLE: HAIKU, Label.MODERATE: SONNET, Label.COMPLEX: OPUS}
+    # Used only when the caller gives no max_tokens.
+    max_tokens: dict[Label, int] = {Label.SIMPLE: 256, Label.MODERATE: 1024, Label.COMPLEX: 2048}
+    tag_floors: dict[str, Label] = {"customer_facing": Label.MODERATE}
+    rules: list[RuleSettings] = []
+    aliases: dict[str, AliasSettings] = {}
+    speculative: bool = False
+    cache_system: bool = False
+
+
+class ClassifierSettings(_Section):
+    kind: Literal["llm", "local", "cascade"] = "llm"
+    model: str = HAIKU
+    max_tokens: int = 32
+    cache: Literal["memory", "redis", "none"] = "memory"
+    cache_size: int = 10_000
+    redis_url: str | None = None
+    cache_ttl_s: int = 7 * 24 * 3600
+
+
+class UpstreamSettings(_Section):
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    max_retries: int = 2
+    timeout_s: float = 600.0
+    # Tried in order after the routed model when retries are exhausted on a retryable failure.
+    fallback_chain: list[str] = [OPUS, SONNET, HAIKU]
+    cooldown_after: int = 3  # overloads in a row before a model is cooled down
+    cooldown_s: float = 30.0
+
+
+class LedgerSettings(_Section):
+    url: str | None = None  # a SQLite path or a postgresql:// URL; default: <home>/ledger.db
+
+
+class QueueSettings(_Section):
+    url: str | None = None  # a SQLite path or a redis:// URL; default: <home>/queue.db
+
+
+class GatewaySettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    auth: bool = True
+    max_body_bytes: int = 32 * 1024 * 1024
+    redis_url: str | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CLAUDE_ROUTER_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+    _toml_path: ClassVar[Path | None] = None
+
+    policy: PolicySettings = PolicySettings()
+    classifier: ClassifierSettings = ClassifierSettings()
+    upstream: UpstreamSettings = UpstreamSettings()
+    ledger: LedgerSettings = LedgerSettings()
+    queue: QueueSettings = QueueSettings()
+    gateway: GatewaySettings = GatewaySettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls._toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls._toml_path))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, path: Path | str | None = None, **overrides: Any) -> Settings:
+        """Read the TOML file (`path`, else `$CLAUDE_ROUTER_CONFIG`, else none) and the environment.
+
+        Precedence: explicit overrides, then `CLAUDE_ROUTER_*` variables, then the file. A bad
+        file or value raises `ConfigError` naming the field.
+        """
+        raw = path if path is not None else os.environ.get(CONFIG_ENV)
+        toml_path = Path(raw).expanduser() if raw else None
+        if toml_path is not None and not toml_path.is_file():
+            raise ConfigError(f"config file not found: {toml_path}")
+        try:
+            cls._toml_path = toml_path
+            settings = cls(**overrides)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, toml_path)) from None
+        except ValueError as exc:  # a TOML syntax error
+            raise ConfigError(f"{toml_path}: {exc}") from None
+        finally:
+            cls._toml_path = None
+        return settings._with_sdk_environment()
+
+    def _with_sdk_environment(self) -> Settings:
+        """Fill the upstream key and base URL from the SDK's own variables when not set here."""
+        up = self.upstream
+        key = up.api_key or _secret(os.environ.get("ANTHROPIC_API_KEY"))
+        base_url = up.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
+        if key is up.api_key and base_url == up.base_url:
+            return self
+        upstream = up.model_copy(update={"api_key": key, "base_url": base_url})
+        return self.model_copy(update={"upstream": upstream})
+
+
+def _secret(value: str | None) -> SecretStr | None:
+    return SecretStr(value) if value else None
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    where = f"{path}: " if path else ""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        parts.append(f"{loc}: {err['msg']}")
+    return f"{where}invalid settings: " + "; ".join(parts)
+
+
+__all__ = [
+    "AliasSettings",
+    "ClassifierSettings",
+    "GatewaySettings",
+    "LedgerSettings",
+    "PolicySettings",
+    "QueueSettings",
+    "RuleSettings",
+    "Settings",
+    "UpstreamSettings",
+]
+
+# Field is re-exported for section modules that add constrained fields.
+_ = Field

@@ -1,0 +1,198 @@
+"""Routing metadata shared by every room: labels, decisions, routes, token usage and usage records.
+
+Nothing here imports the rest of the package. Money is `Decimal` (US dollars); token counts are
+`int`; durations are seconds as `float`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+ZERO = Decimal(0)
+
+
+class Label(StrEnum):
+    """How hard a request is. The order (simple < moderate < complex) is meaningful."""
+
+    SIMPLE = "simple"
+    MODERATE = "moderate"
+    COMPLEX = "complex"
+
+    @property
+    def rank(self) -> int:
+        return _LABEL_RANK[self]
+
+
+_LABEL_RANK = {Label.SIMPLE: 0, Label.MODERATE: 1, Label.COMPLEX: 2}
+LABELS: tuple[Label, ...] = (Label.SIMPLE, Label.MODERATE, Label.COMPLEX)
+
+
+class ClassifierSource(StrEnum):
+    """Where a `Decision` came from."""
+
+    LLM = "llm"  # a classifier call to a model (Haiku by default)
+    LOCAL = "local"  # the zero-cost local model
+    CACHE = "cache"  # a classifier cache hit: zero tokens
+    FALLBACK = "fallback"  # the classifier failed; moderate was assumed
+    BYPASS = "bypass"  # a concrete model was asked for: nothing was classified
+
+
+def _int(value: Any) -> int:
+    return int(value) if value else 0
+
+
+def _get(obj: Any, name: str) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """The tokens one or more API calls consumed, cache writes split by TTL. Sums with `+`."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    cache_read_tokens: int = 0
+
+    @classmethod
+    def from_api(cls, usage: Any) -> TokenUsage:
+        """Read the API's `usage` (an SDK `Usage`, `MessageDeltaUsage` or a mapping).
+
+        Absent or null fields count as 0. Cache writes are split by the `cache_creation`
+        breakdown; where it is absent, every cache-creation token is a 5-minute write.
+        """
+        if usage is None:
+            return cls()
+        created = _int(_get(usage, "cache_creation_input_tokens"))
+        breakdown = _get(usage, "cache_creation")
+        if breakdown is not None:
+            w5 = _int(_get(breakdown, "ephemeral_5m_input_tokens"))
+            w1h = _int(_get(breakdown, "ephemeral_1h_input_tokens"))
+            if w5 + w1h < created:  # a partial breakdown: the rest is 5-minute writes
+                w5 = created - w1h
+        else:
+            w5, w1h = created, 0
+        return cls(
+            input_tokens=_int(_get(usage, "input_tokens")),
+            output_tokens=_int(_get(usage, "output_tokens")),
+            cache_write_5m_tokens=w5,
+            cache_write_1h_tokens=w1h,
+            cache_read_tokens=_int(_get(usage, "cache_read_input_tokens")),
+        )
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
+
+    @property
+    def total_input_tokens(self) -> int:
+        """Every prompt token, whether billed fresh, written to or read from the cache."""
+        return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_write_5m_tokens + other.cache_write_5m_tokens,
+            self.cache_write_1h_tokens + other.cache_write_1h_tokens,
+            self.cache_read_tokens + other.cache_read_tokens,
+        )
+
+
+NO_USAGE = TokenUsage()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A classifier's verdict on one request, and what reaching it cost."""
+
+    label: Label
+    confidence: float
+    source: ClassifierSource
+    usage: TokenUsage = NO_USAGE  # the classifier's own tokens (zero on a cache hit)
+    model: str | None = None  # the model the classifier called, for costing its tokens
+    error: str | None = None  # why the classifier fell back to moderate
+    latency_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMeta:
+    """What a caller says about a request beyond the Messages API body."""
+
+    task_id: str | None = None
+    request_id: str | None = None  # idempotency key for the ledger; generated when absent
+    customer: str | None = None
+    key_id: str | None = None
+    tags: frozenset[str] = frozenset()
+    force_model: str | None = None  # call exactly this model, whatever the label
+    floor: Label | None = None  # never route below this tier
+    speculative: bool | None = None  # None: as the policy says
+    deadline: datetime | None = None
+    session: str | None = None  # conversation id, for sticky routing
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The policy's answer: which model to call first, what to fall back to, and how."""
+
+    model: str
+    fallbacks: tuple[str, ...] = ()
+    label: Label | None = None
+    max_tokens: int | None = None  # set only when the caller gave none
+    speculative: bool = False
+    cache_system: bool = False
+    alias: str | None = None
+    reason: str = "label"  # label | force_model | concrete_model | floor:<why> | rule:<name>
+
+
+@dataclass(slots=True)
+class UsageRecord:
+    """One routed request, exactly as the ledger stores it (one row per request id).
+
+    `cost_usd` is what the routed call(s) cost, including retried fallbacks and a cancelled
+    speculative call; `classifier_cost_usd` is the classifier's own; `total_cost_usd` is both.
+    The what-if columns price the answering call's tokens at another tier.
+    """
+
+    request_id: str
+    created_at: datetime
+    model_requested: str
+    model_used: str | None = None
+    task_id: str | None = None
+    customer: str | None = None
+    key_id: str | None = None
+    tags: tuple[str, ...] = ()
+    label: Label | None = None
+    confidence: float | None = None
+    classifier_source: ClassifierSource = ClassifierSource.BYPASS
+    fallback: bool = False
+    retries: int = 0
+    status: str = "ok"  # "ok" or the error type (e.g. overloaded_error)
+    error_type: str | None = None
+    batch: bool = False
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    classifier_usage: TokenUsage = field(default_factory=TokenUsage)
+    cost_usd: Decimal = ZERO
+    classifier_cost_usd: Decimal = ZERO
+    cost_if_opus_usd: Decimal = ZERO
+    cost_if_sonnet_usd: Decimal = ZERO
+    latency_s: float = 0.0
+    ttft_s: float | None = None
+    speculative: bool = False
+    escalated: bool = False
+
+    @property
+    def total_cost_usd(self) -> Decimal:
+        return self.cost_usd + self.classifier_cost_usd
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"

@@ -1,0 +1,43 @@
+"""Shared fixtures: real services (PostgreSQL, Redis) with a clear skip, or a failure under CI."""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+POSTGRES_URL = os.environ.get("CLAUDE_ROUTER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("CLAUDE_ROUTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _require(url: str, default_port: int, what: str) -> str:
+    if _reachable(url, default_port):
+        return url
+    reason = f"{what} is not reachable at {url}"
+    if IN_CI:
+        pytest.fail(f"{reason}, and CI=true requires it", pytrace=False)
+    pytest.skip(f"{reason} (set the URL in the environment to run these tests)")
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """A live PostgreSQL server URL; skips without one, fails under CI."""
+    return _require(POSTGRES_URL, 5432, "PostgreSQL")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A live Redis server URL (database 15, flushed by the tests that use it)."""
+    return _require(REDIS_URL, 6379, "Redis")

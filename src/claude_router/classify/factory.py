@@ -1,0 +1,50 @@
+"""Build the configured classifier: pick the kind, then wrap it in the configured cache.
+
+Kinds are a table (`CLASSIFIER_KINDS`): adding one is adding a builder there. With the Redis
+cache, an in-process LRU sits in front so repeated requests never leave the process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from ..config import ClassifierSettings
+from ..errors import ConfigError
+from ..upstream import Upstream
+from .base import Classifier
+from .cache import CachedClassifier, LRUCache
+from .llm import LLMClassifier
+
+ClassifierBuilder = Callable[[ClassifierSettings, Upstream], Classifier]
+
+
+def _llm(settings: ClassifierSettings, upstream: Upstream) -> Classifier:
+    return LLMClassifier(upstream, model=settings.model, max_tokens=settings.max_tokens)
+
+
+#: kind -> builder. "local" and "cascade" are configurable names whose builders are not yet here.
+CLASSIFIER_KINDS: Mapping[str, ClassifierBuilder] = MappingProxyType({"llm": _llm})
+
+
+def build_classifier(settings: ClassifierSettings, upstream: Upstream) -> Classifier:
+    """The classifier `settings` describe, cached as they say (`ConfigError` if impossible)."""
+    builder = CLASSIFIER_KINDS.get(settings.kind)
+    if builder is None:
+        raise ConfigError(
+            f"classifier kind {settings.kind!r} is not available; available: {', '.join(CLASSIFIER_KINDS)}"
+        )
+    return with_cache(builder(settings, upstream), settings)
+
+
+def with_cache(classifier: Classifier, settings: ClassifierSettings) -> Classifier:
+    """Wrap `classifier` in the cache `settings.cache` names ("memory", "redis" or "none")."""
+    if settings.cache == "none":
+        return classifier
+    if settings.cache == "redis":
+        if not settings.redis_url:
+            raise ConfigError("classifier.cache = 'redis' needs classifier.redis_url")
+        from .cache_redis import RedisCache  # the optional `redis` extra, imported only when used
+
+        classifier = CachedClassifier(classifier, RedisCache(settings.redis_url, ttl_s=settings.cache_ttl_s))
+    return CachedClassifier(classifier, LRUCache(settings.cache_size))

@@ -134,7 +134,7 @@ class BatchStore:
 
     def page(self, limit: int, before_id: str | None, after_id: str | None) -> tuple[list[Batch], bool]:
         """One page, newest first: `after_id` pages toward older batches, `before_id` toward newer."""
-        newest_first = sorted(self._batches.values(), key=lambda b: b.seq, reverse=True)
+        newest_first = list(reversed(self._batches.values()))  # the dict keeps creation order
         if after_id is not None:
             cursor = self._cursor(after_id)
             older = [b for b in newest_first if b.seq < cursor]

@@ -1,0 +1,1 @@
+"""Measuring classifiers: labelled data, training the local model, accuracy and cost-weighted error."""

@@ -1,0 +1,136 @@
+"""Labelled prompts: reading and writing the JSONL files, and a stratified train / held-out split.
+
+One JSON object a line: `{"prompt": str, "system"?: str, "label": "simple"|"moderate"|"complex"}`;
+`lang` and `domain` are kept when present, any other field is ignored. A bad line raises
+`DatasetError` naming the file and the line number.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..classify.base import ClassifierInput
+from ..errors import RouterError
+from ..types import LABELS, Label
+
+
+class DatasetError(RouterError):
+    """A labelled data file is missing, empty or has a malformed line."""
+
+    error_type = "invalid_request_error"
+    status_code = 400
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledPrompt:
+    """One request and the label a person gave it."""
+
+    prompt: str
+    label: Label
+    system: str | None = None
+    lang: str | None = None
+    domain: str | None = None
+
+    @property
+    def item(self) -> ClassifierInput:
+        """What a classifier reads for this prompt."""
+        return ClassifierInput(text=self.prompt, system=self.system)
+
+    def to_json(self) -> str:
+        fields = {"prompt": self.prompt, "system": self.system, "label": self.label.value}
+        fields |= {"lang": self.lang, "domain": self.domain}
+        return json.dumps({k: v for k, v in fields.items() if v is not None}, ensure_ascii=False)
+
+
+class _Line(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    prompt: str = Field(min_length=1)
+    label: Label
+    system: str | None = None
+    lang: str | None = None
+    domain: str | None = None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{loc}: {err['msg']}" if loc else str(err["msg"]))
+    return "; ".join(parts)
+
+
+def parse_lines(lines: Iterable[str], source: str) -> list[LabelledPrompt]:
+    """Parse JSONL text; blank lines are skipped, a bad one raises `DatasetError` with its number."""
+    items: list[LabelledPrompt] = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = _Line.model_validate(json.loads(raw))
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{source}, line {number}: not valid JSON ({exc.msg})") from None
+        except ValidationError as exc:
+            raise DatasetError(f"{source}, line {number}: {_describe(exc)}") from None
+        items.append(LabelledPrompt(line.prompt, line.label, line.system or None, line.lang, line.domain))
+    if not items:
+        raise DatasetError(f"{source}: no labelled prompts")
+    return items
+
+
+def load_labelled(path: Path | str) -> list[LabelledPrompt]:
+    """Read a labelled JSONL file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DatasetError(f"labelled data file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise DatasetError(f"cannot read {path}: {exc.strerror}") from None
+    return parse_lines(text.splitlines(), str(path))
+
+
+def write_labelled(path: Path | str, items: Iterable[LabelledPrompt]) -> None:
+    Path(path).write_text("".join(item.to_json() + "\n" for item in items), encoding="utf-8")
+
+
+def stratified_split(
+    items: Sequence[LabelledPrompt], fraction: float, seed: int
+) -> tuple[list[LabelledPrompt], list[LabelledPrompt]]:
+    """Split into (kept, held out) with `fraction` of each label held out; the same seed, the same split."""
+    rng = random.Random(seed)
+    kept: list[LabelledPrompt] = []
+    held: list[LabelledPrompt] = []
+    for label in LABELS:
+        group = [item for item in items if item.label is label]
+        rng.shuffle(group)
+        cut = round(len(group) * fraction)
+        held.extend(group[:cut])
+        kept.extend(group[cut:])
+    return kept, held
+
+
+def folds(count: int, k: int, seed: int) -> list[list[int]]:
+    """`k` disjoint index lists covering `range(count)`, shuffled with `seed`."""
+    order = list(range(count))
+    random.Random(seed).shuffle(order)
+    return [order[i::k] for i in range(k)]
+
+
+__all__ = [
+    "DatasetError",
+    "LabelledPrompt",
+    "folds",
+    "load_labelled",
+    "parse_lines",
+    "stratified_split",
+    "write_labelled",
+]

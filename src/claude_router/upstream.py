@@ -1,33 +1,82 @@
 """The only code that talks to Anthropic: the official `AsyncAnthropic` client, wrapped.
 
-Interface (stable; the implementation grows fallbacks, cooldowns, speculation and streaming):
-
     upstream = Upstream(settings.upstream)            # or Upstream(settings.upstream, client=...)
-    result = await upstream.create(params, model="claude-haiku-4-5", fallbacks=("...",))
+    result = await upstream.create(params, model="claude-opus-4-8", fallbacks=("claude-sonnet-4-6",))
     result.message      # the SDK's own `Message`
     result.model_used   # the model that answered (differs from `model` after a fallback)
     result.usage        # TokenUsage of every attempt that consumed tokens
+    async with upstream.stream(params, model=..., fallbacks=...) as stream:
+        async for event in stream: ...                # the SDK's RawMessageStreamEvents
+    stream.result()     # usage from message_start/message_delta, ttft, retries, ...
+    spec = await upstream.speculate(classifier.classify(item), params, cheap_model=..., route_for=...)
     await upstream.aclose()
 
-Upstream API errors are raised as the SDK's own exceptions, unchanged.
+Retries are the SDK's own (`max_retries`; retry-after honoured; 408, 409, 429, 5xx and timeouts).
+On top of them: a fallback chain once retries are exhausted on a failure another model may not
+share (rate limit, 5xx, 529 overloaded, connection error), a per-model cooldown after repeated
+overloads, and no retry of a 429 that says a spend limit was reached. Every other failure (400,
+401, 403, 404, 413, ...) is raised at once. Upstream errors are always the SDK's own exceptions,
+unchanged; `failure_of(exc)` gives the attempts they took.
+
+Everything in `params` other than `model` and `stream` is sent as given: tools, tool_choice,
+stop_sequences, temperature, thinking, metadata, and the SDK's `extra_headers` / `extra_body` /
+`timeout`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping, Sequence
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import anthropic
-from anthropic.types import Message
+from anthropic import AsyncStream
+from anthropic.types import Message, RawMessageStreamEvent
 
+from ._attempts import (
+    Attempt,
+    AttemptObserver,
+    CallTrace,
+    RateLimits,
+    UpstreamFailure,
+    attach_failure,
+    call_with_fallback,
+    failure_of,
+    may_fall_back,
+)
+from ._cooldown import Cooldowns
+from ._speculation import SpeculativeLeg
+from ._streaming import StreamResult, UpstreamStream
 from .config import UpstreamSettings
-from .types import TokenUsage
+from .types import Decision, Route, TokenUsage
+
+__all__ = [
+    "Attempt",
+    "RateLimits",
+    "Speculation",
+    "StreamResult",
+    "Upstream",
+    "UpstreamFailure",
+    "UpstreamResult",
+    "UpstreamStream",
+    "failure_of",
+    "routed_params",
+    "with_cached_system",
+]
+
+EPHEMERAL = {"type": "ephemeral"}
 
 
 @dataclass(frozen=True, slots=True)
 class UpstreamResult:
+    """A call that produced a `Message`, and what it took.
+
+    `retries` counts every attempt beyond the first: the SDK's retries and the attempts made on
+    fallback models. Failed attempts consume no tokens, so `usage` is the answering call's.
+    """
+
     message: Message
     model_used: str
     usage: TokenUsage
@@ -35,30 +84,230 @@ class UpstreamResult:
     fallback: bool = False
     latency_s: float = 0.0
     request_id: str | None = None
+    fallback_from: str | None = None  # the model asked for, when another one answered
+    ttft_s: float | None = None  # known for streamed calls only
+    rate_limits: RateLimits | None = None
+    attempts: tuple[Attempt, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Speculation:
+    """The outcome of `Upstream.speculate`.
+
+    `answer` is the response for the caller. `discarded` is the speculative cheap call when its
+    answer was not used (cancelled, or finished but superseded): its tokens were spent all the
+    same and are priced at `discarded.model_used`.
+    """
+
+    decision: Decision
+    route: Route
+    answer: UpstreamResult
+    kept: bool
+    discarded: StreamResult | None = None
+
+
+def with_cached_system(params: Mapping[str, Any]) -> dict[str, Any]:
+    """`params` with its system prompt marked as a prompt-cache breakpoint (`ephemeral`).
+
+    A string becomes one text block with `cache_control`; a list of blocks gets it on its last
+    block. A system prompt that already has a breakpoint anywhere is left as the caller set it.
+    """
+    system = params.get("system")
+    if not system:
+        return dict(params)
+    if isinstance(system, str):
+        blocks: list[Any] = [{"type": "text", "text": system, "cache_control": dict(EPHEMERAL)}]
+    else:
+        blocks = list(system)
+        if any(isinstance(b, Mapping) and b.get("cache_control") for b in blocks):
+            return dict(params)
+        blocks[-1] = {**blocks[-1], "cache_control": dict(EPHEMERAL)}
+    return {**params, "system": blocks}
+
+
+def routed_params(params: Mapping[str, Any], route: Route) -> dict[str, Any]:
+    """The body to send for `route`: its max_tokens (set only when the caller gave none) and caching."""
+    body = dict(params)
+    if route.max_tokens is not None:
+        body["max_tokens"] = route.max_tokens
+    return with_cached_system(body) if route.cache_system else body
 
 
 class Upstream:
+    """The official async client plus fallback, cooldown, streaming and speculation."""
+
     def __init__(self, settings: UpstreamSettings, *, client: anthropic.AsyncAnthropic | None = None) -> None:
         self.settings = settings
-        self.client = client or anthropic.AsyncAnthropic(
-            api_key=settings.api_key.get_secret_value() if settings.api_key else None,
-            base_url=settings.base_url,
-            max_retries=settings.max_retries,
-            timeout=settings.timeout_s,
-        )
+        self.cooldowns = Cooldowns(settings.cooldown_after, settings.cooldown_s)
+        self._limits: dict[str, RateLimits] = {}
+        self._latest_limits: RateLimits | None = None
+        observer = AttemptObserver(self._on_attempt)
+        self._owns_client = client is None
+        if client is None:
+            self.client = anthropic.AsyncAnthropic(
+                api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+                base_url=settings.base_url,
+                max_retries=settings.max_retries,
+                timeout=settings.timeout_s,
+                middleware=[observer],
+            )
+        else:  # a copy that shares the caller's connection pool and adds the observer
+            self.client = client.with_options(middleware=[*client.middleware, observer])
+
+    def rate_limits(self, model: str | None = None) -> RateLimits | None:
+        """The latest `anthropic-ratelimit-*` headers seen (for `model`, or from any model)."""
+        return self._latest_limits if model is None else self._limits.get(model)
+
+    def candidates(self, model: str, fallbacks: Sequence[str] = ()) -> tuple[str, ...]:
+        """The models a call would try, in order: cooling models skipped unless all are cooling."""
+        return self.cooldowns.usable(tuple(dict.fromkeys((model, *fallbacks))))
 
     async def create(
         self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
     ) -> UpstreamResult:
-        started = time.perf_counter()
-        message = await self.client.messages.create(**{**params, "model": model, "stream": False})
-        return UpstreamResult(
-            message=message,
-            model_used=model,
-            usage=TokenUsage.from_api(message.usage),
-            latency_s=time.perf_counter() - started,
-            request_id=message._request_id,
+        body = {key: value for key, value in params.items() if key not in ("model", "stream")}
+
+        async def call(candidate: str) -> Message:
+            message: Message = await self.client.messages.create(**body, model=candidate, stream=False)
+            return message
+
+        trace = CallTrace()
+        with trace.active():
+            used, message = await call_with_fallback(trace, self.candidates(model, fallbacks), call)
+        return _result(message, used, model, trace)
+
+    def stream(
+        self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
+    ) -> UpstreamStream:
+        """An async context manager over the raw stream events (see `UpstreamStream`)."""
+        body = {key: value for key, value in params.items() if key not in ("model", "stream")}
+
+        async def open_stream(candidate: str) -> AsyncStream[RawMessageStreamEvent]:
+            raw: AsyncStream[RawMessageStreamEvent] = await self.client.messages.create(
+                **body, model=candidate, stream=True
+            )
+            return raw
+
+        return UpstreamStream(
+            open_stream,
+            self.candidates(model, fallbacks),
+            requested=model,
+            on_overload=self.cooldowns.overloaded,
         )
 
+    async def speculate(
+        self,
+        classify: Awaitable[Decision],
+        params: Mapping[str, Any],
+        *,
+        cheap_model: str,
+        route_for: Callable[[Decision], Route],
+    ) -> Speculation:
+        """Race the classifier against a call to `cheap_model`, then keep or replace its answer.
+
+        `params` is sent to `cheap_model` as given (the body the cheap route would send). When the
+        route for the decision is `cheap_model`, its answer is kept; otherwise the cheap call is
+        cancelled (its tokens so far are in `discarded`) and the routed model answers.
+        """
+        leg = SpeculativeLeg(self.client, params, cheap_model)
+        task = asyncio.create_task(leg.run(), name=f"speculative {cheap_model}")
+        try:
+            decision = await classify
+        except BaseException:
+            await _cancel(task)
+            raise
+        route = route_for(decision)
+        if route.model == cheap_model:
+            return await self._keep(task, leg, decision, route, params)
+        await _cancel(task)
+        answer = await self._routed(params, route, route.model, route.fallbacks, leg)
+        return Speculation(decision, route, answer, kept=False, discarded=leg.result())
+
+    async def _keep(
+        self,
+        task: asyncio.Task[Message],
+        leg: SpeculativeLeg,
+        decision: Decision,
+        route: Route,
+        params: Mapping[str, Any],
+    ) -> Speculation:
+        try:
+            message = await task
+        except anthropic.APIError as exc:
+            if not (route.fallbacks and may_fall_back(exc, spend_limited=leg.spend_limited)):
+                raise
+            answer = await self._routed(params, route, route.fallbacks[0], route.fallbacks[1:], leg)
+            answer = dataclasses.replace(answer, fallback=True, fallback_from=route.model)
+            return Speculation(decision, route, answer, kept=False, discarded=leg.result())
+        spent = leg.result()
+        answer = UpstreamResult(
+            message=message,
+            model_used=leg.model,
+            usage=spent.usage,
+            retries=spent.retries,
+            latency_s=spent.latency_s,
+            request_id=spent.request_id,
+            ttft_s=spent.ttft_s,
+            rate_limits=spent.rate_limits,
+            attempts=spent.attempts,
+        )
+        return Speculation(decision, route, answer, kept=True)
+
+    async def _routed(
+        self,
+        params: Mapping[str, Any],
+        route: Route,
+        model: str,
+        fallbacks: Sequence[str],
+        leg: SpeculativeLeg,
+    ) -> UpstreamResult:
+        """The routed call; if it fails, its exception also carries the speculative leg's tokens."""
+        try:
+            return await self.create(routed_params(params, route), model=model, fallbacks=fallbacks)
+        except anthropic.APIError as exc:
+            failure = failure_of(exc)
+            if failure is not None:
+                spent = leg.result()
+                attach_failure(exc, dataclasses.replace(failure, usage=spent.usage, usage_model=leg.model))
+            raise
+
     async def aclose(self) -> None:
-        await self.client.close()
+        """Close the client's connections (a client passed in is left to its owner)."""
+        if self._owns_client:
+            await self.client.close()
+
+    def _on_attempt(self, attempt: Attempt, limits: RateLimits | None) -> None:
+        model = attempt.model
+        if model is None:
+            return
+        if attempt.status == 529:
+            self.cooldowns.overloaded(model)
+        elif attempt.status is not None and 200 <= attempt.status < 300:
+            self.cooldowns.succeeded(model)
+        if limits is not None:
+            self._limits[model] = limits
+            self._latest_limits = limits
+
+
+def _result(message: Message, used: str, requested: str, trace: CallTrace) -> UpstreamResult:
+    fell_back = used != requested
+    return UpstreamResult(
+        message=message,
+        model_used=used,
+        usage=TokenUsage.from_api(message.usage),
+        retries=trace.retries,
+        fallback=fell_back,
+        latency_s=trace.elapsed_s(),
+        request_id=trace.request_id,
+        fallback_from=requested if fell_back else None,
+        rate_limits=trace.rate_limits,
+        attempts=tuple(trace.attempts),
+    )
+
+
+async def _cancel(task: asyncio.Task[Message]) -> None:
+    """Cancel `task` and wait for it to end; its outcome is in the leg's own accounting."""
+    task.cancel()
+    await asyncio.wait({task})
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not report it as lost

@@ -1,0 +1,74 @@
+"""The speculative leg: the cheap model answers while the classifier is still deciding.
+
+The leg is streamed, not a plain call, so that cancelling it never loses its cost: a cancelled
+plain call leaves no usage behind, but a stream has already said its input tokens
+(`message_start`) and its output tokens so far (`message_delta`). Output generated after the last
+delta and before the cancellation reaches the upstream is not reported by the API, so the
+accounted output of a cancelled leg is a lower bound; its input is exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import anthropic
+from anthropic.types import Message
+
+from ._attempts import CallTrace, attach_failure
+from ._streaming import StreamResult, StreamUsage
+
+
+class SpeculativeLeg:
+    """One streamed call to `model`; `run()` gives its `Message`, `result()` its accounting."""
+
+    def __init__(self, client: anthropic.AsyncAnthropic, params: Mapping[str, Any], model: str) -> None:
+        self.model = model
+        self._client = client
+        self._params = {key: value for key, value in params.items() if key not in ("stream", "model")}
+        self._trace = CallTrace()
+        self._accounting = StreamUsage(self._trace.started_at)
+        self._error: BaseException | None = None
+        self._cancelled = False
+        self._ended_at: float | None = None
+
+    async def run(self) -> Message:
+        with self._trace.active():
+            self._trace.models_tried.append(self.model)
+            try:
+                async with self._client.messages.stream(**self._params, model=self.model) as stream:
+                    async for event in stream:
+                        self._accounting.observe(event)
+                    return await stream.get_final_message()
+            except asyncio.CancelledError:
+                self._cancelled = True
+                raise
+            except anthropic.APIError as exc:
+                self._error = exc
+                attach_failure(exc, self._trace.failure(self._accounting.usage, self.model))
+                raise
+            finally:
+                self._ended_at = time.perf_counter()
+
+    @property
+    def spend_limited(self) -> bool:
+        return self._trace.spend_limited
+
+    def result(self) -> StreamResult:
+        ended = self._ended_at if self._ended_at is not None else time.perf_counter()
+        return StreamResult(
+            model_used=self.model,
+            usage=self._accounting.usage,
+            retries=self._trace.retries,
+            latency_s=ended - self._trace.started_at,
+            ttft_s=self._accounting.ttft_s,
+            request_id=self._trace.request_id,
+            completed=self._accounting.completed,
+            cancelled=self._cancelled,
+            error=self._error,
+            stop_reason=self._accounting.stop_reason,
+            rate_limits=self._trace.rate_limits,
+            attempts=tuple(self._trace.attempts),
+        )

@@ -9,10 +9,11 @@ the official SDK's own `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL`.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -43,6 +44,34 @@ class RuleSettings(_Section):
     # "HH:MM-HH:MM" in UTC; may wrap midnight ("22:00-06:00"). Empty: any time.
     window: str | None = None
 
+    @field_validator("window")
+    @classmethod
+    def _window_format(cls, value: str | None) -> str | None:
+        if value is not None:
+            _window_minutes(value)
+        return value
+
+    @property
+    def window_minutes(self) -> tuple[int, int] | None:
+        """The window as minutes after midnight UTC, `(start, end)`; end is exclusive."""
+        return _window_minutes(self.window) if self.window is not None else None
+
+
+def _window_minutes(window: str) -> tuple[int, int]:
+    match = _WINDOW.fullmatch(window.strip())
+    if match is None:
+        raise ValueError(f"time window {window!r} is not HH:MM-HH:MM (UTC)")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ValueError(f"time window {window!r} has an impossible time")
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if start == end:
+        raise ValueError(f"time window {window!r} is empty; leave `window` out to match any time")
+    return start, end
+
+
+_WINDOW = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
+
 
 class AliasSettings(_Section):
     """A route alias such as `router:support`: a bundle of policy overrides."""
@@ -52,18 +81,35 @@ class AliasSettings(_Section):
     label_models: dict[Label, str] = {}
     speculative: bool | None = None
     cache_system: bool | None = None
-    tags: list[str] = []
+    tags: list[str] = []  # added to the request's own tags (for tag floors and rules)
+    max_tokens: dict[Label, Annotated[int, Field(gt=0)]] = {}  # over the policy's defaults
+
+
+DEFAULT_LABEL_MODELS: dict[Label, str] = {Label.SIMPLE: HAIKU, Label.MODERATE: SONNET, Label.COMPLEX: OPUS}
+DEFAULT_MAX_TOKENS: dict[Label, int] = {Label.SIMPLE: 256, Label.MODERATE: 1024, Label.COMPLEX: 2048}
 
 
 class PolicySettings(_Section):
-    label_models: dict[Label, str] = {Label.SIMPLE: HAIKU, Label.MODERATE: SONNET, Label.COMPLEX: OPUS}
+    """Routing rules as data. A partial `label_models` / `max_tokens` table keeps the other defaults."""
+
+    label_models: dict[Label, str] = DEFAULT_LABEL_MODELS
     # Used only when the caller gives no max_tokens.
-    max_tokens: dict[Label, int] = {Label.SIMPLE: 256, Label.MODERATE: 1024, Label.COMPLEX: 2048}
+    max_tokens: dict[Label, Annotated[int, Field(gt=0)]] = DEFAULT_MAX_TOKENS
     tag_floors: dict[str, Label] = {"customer_facing": Label.MODERATE}
     rules: list[RuleSettings] = []
     aliases: dict[str, AliasSettings] = {}
     speculative: bool = False
     cache_system: bool = False
+
+    @field_validator("label_models")
+    @classmethod
+    def _every_label_has_a_model(cls, value: dict[Label, str]) -> dict[Label, str]:
+        return {**DEFAULT_LABEL_MODELS, **value}
+
+    @field_validator("max_tokens")
+    @classmethod
+    def _every_label_has_a_ceiling(cls, value: dict[Label, int]) -> dict[Label, int]:
+        return {**DEFAULT_MAX_TOKENS, **value}
 
 
 class ClassifierSettings(_Section):
@@ -93,6 +139,11 @@ class LedgerSettings(_Section):
 
 class QueueSettings(_Section):
     url: str | None = None  # a SQLite path or a redis:// URL; default: <home>/queue.db
+    name: str = "default"  # the Redis stream (one queue per name); SQLite: one queue per file
+    lease_s: float = Field(default=300.0, gt=0)  # how long a claimed job is a worker's alone
+    max_attempts: int = Field(default=5, ge=1)  # claims before a failing job is parked
+    # SQLite: "full" syncs every commit (survives power loss); "normal" survives a crash only.
+    sqlite_synchronous: Literal["full", "normal"] = "full"
 
 
 class GatewaySettings(_Section):

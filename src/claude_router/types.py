@@ -135,6 +135,7 @@ class RequestMeta:
     force_model: str | None = None  # call exactly this model, whatever the label
     floor: Label | None = None  # never route below this tier
     speculative: bool | None = None  # None: as the policy says
+    cache_system: bool | None = None  # wrap the system prompt in a cache block; None: as the policy says
     deadline: datetime | None = None
     session: str | None = None  # conversation id, for sticky routing
 

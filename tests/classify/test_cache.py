@@ -59,18 +59,12 @@ def test_key_is_stable_across_processes() -> None:
         "from claude_router.classify import ClassifierInput, cache_key;"
         "print(cache_key(ClassifierInput('héllo \\ud800', system='sys', has_tools=True), 'v9').hex())"
     )
-    runs = {
-        subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={"PYTHONHASHSEED": seed},
-        ).stdout.strip()
-        for seed in ("1", "2")
-    }
+    # This process hashes strings with a random seed; the other one with a fixed seed.
+    there = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "1"}
+    ).stdout.strip()
     here = cache_key(ClassifierInput("héllo \ud800", system="sys", has_tools=True), "v9").hex()
-    assert runs == {here}
+    assert there == here
     assert len(bytes.fromhex(here)) == 32
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import OrderedDict
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..types import ClassifierSource, Decision, Label
 from .base import Classifier, ClassifierInput
@@ -53,6 +53,11 @@ class CacheBackend(Protocol):
 
     async def set(self, key: bytes, decision: Decision) -> None: ...
 
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Closable(Protocol):
     async def aclose(self) -> None: ...
 
 
@@ -135,4 +140,7 @@ class CachedClassifier:
         return cached_decision(decision.label, decision.confidence)
 
     async def aclose(self) -> None:
+        """Close the backend, and the inner classifier if it holds resources (a nested cache)."""
         await self.backend.aclose()
+        if isinstance(self.inner, Closable):
+            await self.inner.aclose()

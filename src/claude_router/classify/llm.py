@@ -105,7 +105,6 @@ class LLMClassifier:
         caller_system = clip(item.system, self.max_system_chars) if item.system else None
         return {
             "max_tokens": self.max_tokens,
-            "temperature": 0.0,
             "system": self.prompt.system(caller_system, has_tools=item.has_tools),
             "messages": [{"role": "user", "content": clip(item.text, self.max_text_chars)}],
         }

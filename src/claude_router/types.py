@@ -151,7 +151,8 @@ class Route:
     speculative: bool = False
     cache_system: bool = False
     alias: str | None = None
-    reason: str = "label"  # label | force_model | concrete_model | floor:<why> | rule:<name>
+    # label | downgrade:<n> | force_model | concrete_model | floor:<why> | rule:<name>
+    reason: str = "label"
 
 
 @dataclass(slots=True)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 import anthropic
 import httpx2
@@ -25,7 +25,8 @@ from anthropic.types import RawMessageStreamEvent
 from ._attempts import Attempt, CallTrace, RateLimits, attach_failure, call_with_fallback
 from .types import NO_USAGE, TokenUsage
 
-OpenStream = Callable[[str], Awaitable[AsyncStream[RawMessageStreamEvent]]]
+if TYPE_CHECKING:  # the type `AsyncStream.raw_events` yields
+    from anthropic._streaming import ServerSentEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +66,34 @@ class StreamUsage:
 
     def observe(self, event: RawMessageStreamEvent | ParsedMessageStreamEvent[Any]) -> None:
         if event.type == "message_start":
-            self._fields = event.message.usage.model_dump()
-        elif event.type == "content_block_delta":
-            if self.ttft_s is None:
-                self.ttft_s = time.perf_counter() - self._started_at
+            self._started(event.message.usage.model_dump())
         elif event.type == "message_delta":
-            # Delta counts are cumulative; an absent one keeps the message_start value.
-            self._fields.update(event.usage.model_dump(exclude_none=True))
-            self.stop_reason = event.delta.stop_reason
-        elif event.type == "message_stop":
+            self._delta(event.usage.model_dump(), event.delta.stop_reason)
+        else:
+            self._other(event.type)
+
+    def observe_wire(self, sse: ServerSentEvent) -> None:
+        """The same, from an undecoded event: only message_start and message_delta are parsed."""
+        if sse.event == "message_start":
+            self._started(sse.json()["message"]["usage"])
+        elif sse.event == "message_delta":
+            data = sse.json()
+            self._delta(data.get("usage") or {}, (data.get("delta") or {}).get("stop_reason"))
+        elif sse.event is not None:
+            self._other(sse.event)
+
+    def _started(self, usage: Mapping[str, Any]) -> None:
+        self._fields = dict(usage)
+
+    def _delta(self, usage: Mapping[str, Any], stop_reason: str | None) -> None:
+        # Delta counts are cumulative; an absent or null one keeps the message_start value.
+        self._fields.update({k: v for k, v in usage.items() if v is not None})
+        self.stop_reason = stop_reason
+
+    def _other(self, event_type: str) -> None:
+        if event_type == "content_block_delta" and self.ttft_s is None:
+            self.ttft_s = time.perf_counter() - self._started_at
+        elif event_type == "message_stop":
             self.completed = True
 
     @property
@@ -81,41 +101,103 @@ class StreamUsage:
         return TokenUsage.from_api(self._fields) if self._fields else NO_USAGE
 
 
-async def next_event(raw: AsyncStream[RawMessageStreamEvent]) -> RawMessageStreamEvent | None:
-    """The next event, None at the end; a broken connection becomes the SDK's own error."""
-    try:
-        return await raw.__anext__()
-    except StopAsyncIteration:
-        return None
-    except httpx2.TransportError as err:
-        raise anthropic.APIConnectionError(request=raw.response.request) from err
+class EventSource:
+    """The SDK's typed events of one response."""
+
+    def __init__(self, raw: AsyncStream[RawMessageStreamEvent], accounting: StreamUsage) -> None:
+        self._raw = raw
+        self._accounting = accounting
+        self.request = raw.response.request
+
+    async def next(self) -> RawMessageStreamEvent | None:
+        """The next event, None at the end; a broken connection becomes the SDK's own error."""
+        try:
+            event = await self._raw.__anext__()
+        except StopAsyncIteration:
+            return None
+        except httpx2.TransportError as err:
+            raise anthropic.APIConnectionError(request=self.request) from err
+        self._accounting.observe(event)
+        return event
+
+    async def close(self) -> None:
+        await self._raw.close()
 
 
-class UpstreamStream:
+class WireSource:
+    """The undecoded server-sent events of one response, as bytes to relay unchanged.
+
+    Pings pass through; an `error` event raises the SDK's `APIStatusError`, as the SDK's own
+    stream does.
+    """
+
+    def __init__(self, response: httpx2.Response, accounting: StreamUsage) -> None:
+        self._response = response
+        self._events = AsyncStream.raw_events(response)
+        self._accounting = accounting
+        self.request = response.request
+
+    async def next(self) -> bytes | None:
+        try:
+            sse = await self._events.__anext__()
+        except StopAsyncIteration:
+            return None
+        except httpx2.TransportError as err:
+            raise anthropic.APIConnectionError(request=self.request) from err
+        if sse.event == "error":
+            body = sse.json()
+            raise anthropic.APIStatusError(f"{body}", response=self._response, body=body)
+        self._accounting.observe_wire(sse)
+        return ("\n".join(sse.raw) + "\n\n").encode()
+
+    async def close(self) -> None:
+        await self._response.aclose()
+
+
+ItemT = TypeVar("ItemT")
+ItemT_co = TypeVar("ItemT_co", covariant=True)
+
+
+class Source(Protocol[ItemT_co]):
+    """Where a stream's items come from: typed events or wire bytes."""
+
+    @property
+    def request(self) -> httpx2.Request: ...
+
+    async def next(self) -> ItemT_co | None: ...
+
+    async def close(self) -> None: ...
+
+
+OpenSource = Callable[[str, StreamUsage], Awaitable[Source[ItemT]]]
+
+
+class UpstreamStream(Generic[ItemT]):
     """`async with upstream.stream(...) as stream: async for event in stream: ...`
 
-    Entering opens the stream (with retries and fallback) and waits for the first event; the
-    events are the SDK's `RawMessageStreamEvent`s. Leaving closes the HTTP response, whether the
+    Entering opens the stream (with retries and fallback) and waits for the first event. The
+    items are the SDK's `RawMessageStreamEvent`s (`Upstream.stream`) or the wire bytes of each
+    server-sent event (`Upstream.stream_sse`). Leaving closes the HTTP response, whether the
     stream ended, failed, or the consumer stopped early or was cancelled; `result()` then holds
     the accounting.
     """
 
     def __init__(
         self,
-        open_stream: OpenStream,
+        open_source: OpenSource[ItemT],
         models: Sequence[str],
         *,
         requested: str,
         on_overload: Callable[[str], None],
     ) -> None:
-        self._open_stream = open_stream
+        self._open_source = open_source
         self._models = tuple(models)
         self._requested = requested
         self._on_overload = on_overload
         self._trace = CallTrace()
         self._accounting = StreamUsage(self._trace.started_at)
-        self._raw: AsyncStream[RawMessageStreamEvent] | None = None
-        self._pending: RawMessageStreamEvent | None = None
+        self._source: Source[ItemT] | None = None
+        self._pending: ItemT | None = None
         self._model_used: str | None = None
         self._error: BaseException | None = None
         self._cancelled = False
@@ -123,54 +205,47 @@ class UpstreamStream:
 
     async def __aenter__(self) -> Self:
         with self._trace.active():
-            model, (raw, first) = await call_with_fallback(self._trace, self._models, self._open)
-        self._model_used, self._raw, self._pending = model, raw, first
+            model, (source, first) = await call_with_fallback(self._trace, self._models, self._open)
+        self._model_used, self._source, self._pending = model, source, first
         return self
 
-    async def _open(self, model: str) -> tuple[AsyncStream[RawMessageStreamEvent], RawMessageStreamEvent]:
-        raw = await self._open_stream(model)
+    async def _open(self, model: str) -> tuple[Source[ItemT], ItemT]:
+        source = await self._open_source(model, self._accounting)
         try:
-            first = await next_event(raw)
-        except anthropic.APIStatusError as exc:
-            if exc.type == "overloaded_error":
+            first = await source.next()
+            if first is None:
+                raise anthropic.APIConnectionError(
+                    message="The stream ended before its first event.", request=source.request
+                )
+        except BaseException as exc:
+            await source.close()
+            if isinstance(exc, anthropic.APIStatusError) and exc.type == "overloaded_error":
                 self._on_overload(model)
-            await raw.close()
             raise
-        except BaseException:
-            await raw.close()
-            raise
-        if first is None:
-            raise anthropic.APIConnectionError(
-                message="The stream ended before its first event.", request=raw.response.request
-            )
-        self._accounting.observe(first)
-        return raw, first
+        return source, first
 
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> RawMessageStreamEvent:
+    async def __anext__(self) -> ItemT:
         if self._pending is not None:
             first, self._pending = self._pending, None
             return first
-        if self._raw is None or self._ended_at is not None:
+        if self._source is None or self._ended_at is not None:
             raise StopAsyncIteration
         try:
-            event = await next_event(self._raw)
+            item = await self._source.next()
+            if item is None and not self._accounting.completed:
+                raise anthropic.APIConnectionError(
+                    message="The stream ended before message_stop.", request=self._source.request
+                )
         except anthropic.APIError as exc:
             self._fail(exc)
             raise
-        if event is None:
-            if not self._accounting.completed:  # the body ended without message_stop
-                cut = anthropic.APIConnectionError(
-                    message="The stream ended before message_stop.", request=self._raw.response.request
-                )
-                self._fail(cut)
-                raise cut
+        if item is None:
             self._ended_at = time.perf_counter()
             raise StopAsyncIteration
-        self._accounting.observe(event)
-        return event
+        return item
 
     def _fail(self, exc: anthropic.APIError) -> None:
         self._error = exc
@@ -189,8 +264,8 @@ class UpstreamStream:
 
     async def aclose(self) -> None:
         """Close the HTTP response (and so stop the generation upstream)."""
-        if self._raw is not None:
-            await self._raw.close()
+        if self._source is not None:
+            await self._source.close()
 
     @property
     def model_used(self) -> str | None:

@@ -48,7 +48,15 @@ from ._attempts import (
 )
 from ._cooldown import Cooldowns
 from ._speculation import SpeculativeLeg
-from ._streaming import StreamResult, UpstreamStream
+from ._streaming import (
+    EventSource,
+    ItemT,
+    OpenSource,
+    StreamResult,
+    StreamUsage,
+    UpstreamStream,
+    WireSource,
+)
 from .config import UpstreamSettings
 from .types import Decision, Route, TokenUsage
 
@@ -165,7 +173,7 @@ class Upstream:
     async def create(
         self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
     ) -> UpstreamResult:
-        body = {key: value for key, value in params.items() if key not in ("model", "stream")}
+        body = _body(params)
 
         async def call(candidate: str) -> Message:
             message: Message = await self.client.messages.create(**body, model=candidate, stream=False)
@@ -178,18 +186,37 @@ class Upstream:
 
     def stream(
         self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
-    ) -> UpstreamStream:
-        """An async context manager over the raw stream events (see `UpstreamStream`)."""
-        body = {key: value for key, value in params.items() if key not in ("model", "stream")}
+    ) -> UpstreamStream[RawMessageStreamEvent]:
+        """An async context manager over the SDK's raw stream events (see `UpstreamStream`)."""
+        body = _body(params)
 
-        async def open_stream(candidate: str) -> AsyncStream[RawMessageStreamEvent]:
+        async def open_events(candidate: str, accounting: StreamUsage) -> EventSource:
             raw: AsyncStream[RawMessageStreamEvent] = await self.client.messages.create(
                 **body, model=candidate, stream=True
             )
-            return raw
+            return EventSource(raw, accounting)
 
+        return self._stream(open_events, model, fallbacks)
+
+    def stream_sse(
+        self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
+    ) -> UpstreamStream[bytes]:
+        """As `stream`, but the items are each server-sent event's wire bytes, for relaying as is."""
+        body = _body(params)
+
+        async def open_wire(candidate: str, accounting: StreamUsage) -> WireSource:
+            response = await self.client.messages.with_raw_response.create(
+                **body, model=candidate, stream=True
+            )
+            return WireSource(response.http_response, accounting)
+
+        return self._stream(open_wire, model, fallbacks)
+
+    def _stream(
+        self, open_source: OpenSource[ItemT], model: str, fallbacks: Sequence[str]
+    ) -> UpstreamStream[ItemT]:
         return UpstreamStream(
-            open_stream,
+            open_source,
             self.candidates(model, fallbacks),
             requested=model,
             on_overload=self.cooldowns.overloaded,
@@ -287,6 +314,11 @@ class Upstream:
         if limits is not None:
             self._limits[model] = limits
             self._latest_limits = limits
+
+
+def _body(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The caller's body without what the upstream sets itself."""
+    return {key: value for key, value in params.items() if key not in ("model", "stream")}
 
 
 def _result(message: Message, used: str, requested: str, trace: CallTrace) -> UpstreamResult:

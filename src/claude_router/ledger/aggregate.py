@@ -1,0 +1,90 @@
+"""The ledger's measures, defined once: as SQL over `usage` rows, as SQL over rollup rows, and in
+Python over a batch of freshly inserted rows (to keep the rollups in step with `usage`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from .schema import FLAGS, ROLLUP_KEYS, SUMMED, usage, usage_tags
+
+MEASURES: tuple[str, ...] = ("requests", *SUMMED, *FLAGS, "errors", "latency_s")
+
+RollupKey = tuple[Any, ...]
+Row = Mapping[str, Any]
+
+
+def usage_key_columns() -> dict[str, sa.ColumnElement[Any]]:
+    """Rollup keys as expressions over `usage`: NULL becomes '' so it can sit in a primary key."""
+    return {
+        "day": usage.c.day,
+        "tag": usage_tags.c.tag,
+        "customer": sa.func.coalesce(usage.c.customer, ""),
+        "model": sa.func.coalesce(usage.c.model_used, ""),
+        "label": sa.func.coalesce(usage.c.label, ""),
+        "batch": usage.c.batch,
+    }
+
+
+def usage_measures() -> list[sa.ColumnElement[Any]]:
+    """Every measure as an aggregate over `usage` rows, labelled with its rollup column name."""
+    one, zero = sa.literal(1), sa.literal(0)
+    exprs: list[sa.ColumnElement[Any]] = [sa.func.count().label("requests")]
+    exprs += [sa.func.coalesce(sa.func.sum(usage.c[name]), 0).label(name) for name in SUMMED]
+    exprs += [
+        sa.func.coalesce(sa.func.sum(sa.case((usage.c[col], one), else_=zero)), 0).label(name)
+        for name, col in FLAGS.items()
+    ]
+    errors = sa.func.sum(sa.case((usage.c.status != "ok", one), else_=zero))
+    exprs.append(sa.func.coalesce(errors, 0).label("errors"))
+    exprs.append(sa.func.coalesce(sa.func.sum(usage.c.latency_s), 0.0).label("latency_s"))
+    return exprs
+
+
+def rollup_measures(table: sa.Table) -> list[sa.ColumnElement[Any]]:
+    """Every measure as a sum over rollup rows."""
+    return [sa.func.coalesce(sa.func.sum(table.c[name]), 0).label(name) for name in MEASURES]
+
+
+def row_measures(row: Row) -> dict[str, Any]:
+    """One `usage` row's contribution to its rollup row."""
+    out: dict[str, Any] = {"requests": 1}
+    for name in SUMMED:
+        out[name] = row[name]
+    for name, col in FLAGS.items():
+        out[name] = 1 if row[col] else 0
+    out["errors"] = 0 if row["status"] == "ok" else 1
+    out["latency_s"] = row["latency_s"]
+    return out
+
+
+def row_key(row: Row, tag: str | None = None) -> RollupKey:
+    """The rollup key of a `usage` row (with `tag` for the tag rollup)."""
+    key = (row["day"], row["customer"] or "", row["model_used"] or "", row["label"] or "", row["batch"])
+    return key if tag is None else (key[0], tag, *key[1:])
+
+
+def rollup(rows: Iterable[tuple[RollupKey, Row]], key_names: Sequence[str]) -> list[dict[str, Any]]:
+    """Sum rows' measures per key; the result is sorted by key, so concurrent writers take the
+    rollup rows' locks in the same order (no deadlock on PostgreSQL)."""
+    sums: dict[RollupKey, dict[str, Any]] = {}
+    for key, row in rows:
+        measures = row_measures(row)
+        acc = sums.get(key)
+        if acc is None:
+            sums[key] = measures
+        else:
+            for name, value in measures.items():
+                acc[name] += value
+    return [dict(zip(key_names, key, strict=True), **sums[key]) for key in sorted(sums, key=_sortable)]
+
+
+def _sortable(key: RollupKey) -> tuple[str, ...]:
+    return tuple(str(part) for part in key)
+
+
+def rollup_key_names(*, tagged: bool) -> tuple[str, ...]:
+    return ("day", "tag", *ROLLUP_KEYS[1:]) if tagged else ROLLUP_KEYS

@@ -1,0 +1,85 @@
+"""Where the ledger lives: a SQLite path or a PostgreSQL URL, resolved to an async SQLAlchemy engine.
+
+SQLite runs in WAL mode (readers never block the writer) with a busy timeout, and with
+SQLAlchemy's own transaction control so that a migration is one atomic `BEGIN IMMEDIATE` ...
+`COMMIT` (the driver would otherwise commit DDL as it goes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from ..errors import LedgerError
+from ..paths import data_home
+
+DEFAULT_FILE = "ledger.db"
+#: Execution option: the SQLite `BEGIN` flavour for a connection ("IMMEDIATE" takes the write lock).
+SQLITE_BEGIN = "claude_router_sqlite_begin"
+_BUSY_TIMEOUT_MS = 30_000
+_PG_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
+_SQLITE_SCHEMES = ("sqlite:///", "sqlite+aiosqlite:///")
+
+
+def resolve_url(url_or_path: str | Path | None, *, home: Path | None = None) -> str:
+    """An async SQLAlchemy URL for a SQLite path, a `sqlite:///` or a `postgresql://` URL.
+
+    None (or "") means `<home>/ledger.db`, `home` defaulting to the data directory.
+    """
+    if url_or_path is None or str(url_or_path) == "":
+        return _sqlite_url((home or data_home()) / DEFAULT_FILE)
+    raw = str(url_or_path)
+    if raw.startswith(_PG_SCHEMES):
+        return "postgresql+asyncpg://" + raw.split("://", 1)[1]
+    if raw.startswith(_SQLITE_SCHEMES):
+        return _sqlite_url(Path(raw.split(":///", 1)[1]))
+    if "://" in raw:
+        scheme = raw.split("://", 1)[0]
+        raise LedgerError(f"unsupported ledger URL scheme {scheme!r}: use a SQLite path or postgresql://")
+    return _sqlite_url(Path(raw))
+
+
+def _sqlite_url(path: Path) -> str:
+    path = path.expanduser().resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LedgerError(f"cannot create the ledger directory {path.parent}: {exc.strerror}") from None
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def describe(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid ledger URL>"
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An engine for a URL from `resolve_url`."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={_BUSY_TIMEOUT_MS}"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        flavour = conn.get_execution_options().get(SQLITE_BEGIN, "")
+        conn.exec_driver_sql(f"BEGIN {flavour}".strip())

@@ -1,0 +1,122 @@
+"""Ordered, named schema migrations, recorded in `schema_migrations`.
+
+`migrate()` applies the pending ones in order, all in one transaction, under a lock
+(`BEGIN IMMEDIATE` on SQLite, an advisory lock on PostgreSQL) so that several processes
+opening the same ledger at once apply each migration exactly once. A released migration never
+changes: a schema change is a new function appended to `MIGRATIONS`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..errors import LedgerError
+from .aggregate import usage_key_columns, usage_measures
+from .engine import SQLITE_BEGIN
+from .schema import (
+    alert_state,
+    metadata,
+    rollup_columns,
+    schema_migrations,
+    usage,
+    usage_daily,
+    usage_daily_tags,
+    usage_tags,
+)
+
+Migration = Callable[[AsyncConnection], Awaitable[None]]
+_PG_LOCK_KEY = 0x636C_726F_7574_6572  # "clrouter": one ledger migrates at a time per database
+
+
+async def _create(conn: AsyncConnection, *tables: sa.Table) -> None:
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=list(tables)))
+
+
+async def m001_usage(conn: AsyncConnection) -> None:
+    """One row per request, with its time, customer and model indexes."""
+    await _create(conn, usage)
+
+
+async def m002_rollups(conn: AsyncConnection) -> None:
+    """Tags as rows, and daily rollups (plain and per tag), back-filled from existing requests."""
+    await _create(conn, usage_tags, usage_daily, usage_daily_tags)
+    tagged = await conn.execute(sa.select(usage.c.request_id, usage.c.tags).where(usage.c.tags != "[]"))
+    tag_rows = [{"request_id": rid, "tag": tag} for rid, tags in tagged for tag in json.loads(tags)]
+    if tag_rows:
+        await conn.execute(sa.insert(usage_tags), tag_rows)
+    await _backfill(conn, usage_daily, tagged=False)
+    await _backfill(conn, usage_daily_tags, tagged=True)
+
+
+async def _backfill(conn: AsyncConnection, table: sa.Table, *, tagged: bool) -> None:
+    keys = usage_key_columns()
+    names = [c.name for c in rollup_columns(tagged=tagged) if c.primary_key]
+    key_exprs = [keys[name].label(name) for name in names]
+    select = sa.select(*key_exprs, *usage_measures()).group_by(*(keys[name] for name in names))
+    if tagged:
+        select = select.select_from(usage.join(usage_tags, usage_tags.c.request_id == usage.c.request_id))
+    columns = [*names, *(m.name for m in usage_measures())]
+    await conn.execute(sa.insert(table).from_select(columns, select))
+
+
+async def m003_alert_state(conn: AsyncConnection) -> None:
+    """Which spend alerts fired in which period, so a restart never re-alerts."""
+    await _create(conn, alert_state)
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_usage, m002_rollups, m003_alert_state)
+
+
+def migration_names() -> list[str]:
+    return [m.__name__ for m in MIGRATIONS]
+
+
+async def applied(conn: AsyncConnection) -> list[str]:
+    """Names of the migrations recorded in the database, in the order they ran."""
+    exists = await conn.run_sync(lambda sync: sa.inspect(sync).has_table(schema_migrations.name))
+    if not exists:
+        return []
+    result = await conn.execute(
+        sa.select(schema_migrations.c.name).order_by(schema_migrations.c.applied_at, schema_migrations.c.name)
+    )
+    return list(result.scalars())
+
+
+async def migrate(engine: AsyncEngine, *, upto: str | None = None) -> list[str]:
+    """Apply every pending migration (or those up to and including `upto`); return their names."""
+    names = migration_names()
+    if upto is not None and upto not in names:
+        raise LedgerError(f"unknown migration {upto!r}; known: {', '.join(names)}")
+    wanted = MIGRATIONS if upto is None else MIGRATIONS[: names.index(upto) + 1]
+    async with engine.connect() as raw:
+        conn = await raw.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        async with conn.begin():
+            if conn.dialect.name == "postgresql":
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+            await _create(conn, schema_migrations)
+            done = set(await applied(conn))
+            _check_known(done, names)
+            ran = [m for m in wanted if m.__name__ not in done]
+            for step in ran:
+                await step(conn)
+                await conn.execute(sa.insert(schema_migrations), [_applied_row(step.__name__)])
+    return [m.__name__ for m in ran]
+
+
+def _applied_row(name: str) -> dict[str, Any]:
+    return {"name": name, "applied_at": datetime.now(UTC)}
+
+
+def _check_known(done: set[str], names: list[str]) -> None:
+    unknown = done - set(names)
+    if unknown:
+        raise LedgerError(
+            f"the ledger database has migrations this version does not know ({', '.join(sorted(unknown))}):"
+            " it was written by a newer claude-router"
+        )

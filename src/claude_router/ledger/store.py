@@ -1,0 +1,259 @@
+"""`SqlLedger`: the ledger on SQLite or PostgreSQL, one code path (SQLAlchemy Core, async).
+
+A write inserts a batch of `usage` rows with `ON CONFLICT DO NOTHING` (so a retried write never
+doubles a row), and in the same transaction adds the rows it really inserted to the daily
+rollups. Reports read whole days from the rollups and only the partial days at the edges of
+their time window from `usage` itself, so their cost grows with the number of days, customers
+and models, not with the number of requests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..types import UsageRecord
+from .aggregate import (
+    MEASURES,
+    rollup,
+    rollup_key_names,
+    rollup_measures,
+    row_key,
+    usage_key_columns,
+    usage_measures,
+)
+from .base import Dimension, Group, Key, Totals
+from .engine import create_engine, resolve_url
+from .migrations import migrate
+from .rows import record_to_row, row_to_record
+from .schema import alert_state, usage, usage_daily, usage_daily_tags, usage_tags
+
+Row = dict[str, Any]
+_NULLABLE_KEYS = frozenset({Dimension.CUSTOMER, Dimension.MODEL, Dimension.LABEL})
+
+
+class SqlLedger:
+    """The ledger's database. Each `record()` is its own transaction; wrap it in a
+    `BufferedLedger` so that requests never wait for the disk."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.url = engine.url.render_as_string(hide_password=True)
+        self._dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
+
+    @classmethod
+    async def open(cls, url_or_path: str | Path | None = None, *, home: Path | None = None) -> SqlLedger:
+        """Connect to (and migrate) the ledger at a SQLite path or `postgresql://` URL."""
+        engine = create_engine(resolve_url(url_or_path, home=home))
+        await migrate(engine)
+        return cls(engine)
+
+    # ---- write side ----------------------------------------------------------------------
+
+    async def record(self, rec: UsageRecord) -> None:
+        await self.write([record_to_row(rec)])
+
+    async def flush(self) -> None:
+        """Nothing is buffered here."""
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def write(self, rows: Sequence[Row]) -> int:
+        """Insert `usage` rows (from `record_to_row`), skipping known request ids; return how many
+        were new. The rollups change in the same transaction."""
+        first: dict[str, Row] = {}
+        for row in rows:  # a request id repeated within one batch counts once
+            first.setdefault(row["request_id"], dict(row))
+        batch = list(first.values())
+        if not batch:
+            return 0
+        async with self.engine.begin() as conn:
+            insert = self._dialect.insert(usage).on_conflict_do_nothing(index_elements=["request_id"])
+            result = await conn.execute(insert.returning(usage.c.request_id), batch)
+            inserted = set(result.scalars())
+            new = [row for row in batch if row["request_id"] in inserted]
+            if new:
+                await self._add_to_rollups(conn, new)
+        return len(new)
+
+    async def _add_to_rollups(self, conn: AsyncConnection, rows: Sequence[Row]) -> None:
+        await conn.execute(self._upsert(usage_daily), rollup(((row_key(r), r) for r in rows), _keys(False)))
+        tagged = [(row, tag) for row in rows for tag in json.loads(row["tags"])]
+        if not tagged:
+            return
+        tag_rows = [{"request_id": row["request_id"], "tag": tag} for row, tag in tagged]
+        await conn.execute(self._dialect.insert(usage_tags).on_conflict_do_nothing(), tag_rows)
+        sums = rollup(((row_key(row, tag), row) for row, tag in tagged), _keys(True))
+        await conn.execute(self._upsert(usage_daily_tags), sums)
+
+    def _upsert(self, table: sa.Table) -> Any:
+        stmt = self._dialect.insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=[c.name for c in table.primary_key],
+            set_={name: table.c[name] + stmt.excluded[name] for name in MEASURES},
+        )
+
+    async def claim_alert(self, period: str, scope: str, *, threshold_nusd: int, spent_nusd: int) -> bool:
+        """Record that an alert fired for (period, scope); False if it had already fired."""
+        row = {
+            "period": period,
+            "scope": scope,
+            "threshold_nusd": threshold_nusd,
+            "spent_nusd": spent_nusd,
+            "fired_at": datetime.now(UTC),
+        }
+        stmt = self._dialect.insert(alert_state).on_conflict_do_nothing().returning(alert_state.c.scope)
+        async with self.engine.begin() as conn:
+            return (await conn.execute(stmt, row)).first() is not None
+
+    # ---- read side -----------------------------------------------------------------------
+
+    async def rows(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        customer: str | None = None,
+        request_ids: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[UsageRecord]:
+        stmt = _filtered(sa.select(usage), since, until, customer)
+        if request_ids is not None:
+            stmt = stmt.where(usage.c.request_id.in_(list(request_ids)))
+        stmt = stmt.order_by(usage.c.created_at.desc(), usage.c.request_id.desc()).limit(limit)
+        async with self.engine.connect() as conn:
+            result = await conn.execute(stmt)
+            return [row_to_record(row) for row in result.mappings()]
+
+    async def iter_rows(
+        self, *, since: datetime | None = None, until: datetime | None = None, customer: str | None = None
+    ) -> AsyncIterator[UsageRecord]:
+        """Every record in the window, oldest first, streamed (for replays over millions of rows)."""
+        stmt = _filtered(sa.select(usage), since, until, customer).order_by(usage.c.created_at)
+        async with self.engine.connect() as conn:
+            result = await conn.stream(stmt.execution_options(yield_per=2000))
+            async for row in result.mappings():
+                yield row_to_record(row)
+
+    async def totals(
+        self,
+        by: Sequence[Dimension] = (),
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        customer: str | None = None,
+    ) -> list[Group]:
+        dims = [Dimension(d) for d in dict.fromkeys(by)]
+        days, edges = split_window(since, until)
+        selects = [self._raw_select(dims, lo, hi, customer) for lo, hi in edges]
+        if days is not None:
+            selects.append(_rollup_select(dims, days, customer))
+        merged: dict[tuple[Key, ...], Totals] = {}
+        async with self.engine.connect() as conn:
+            for stmt in selects:
+                for row in (await conn.execute(stmt)).mappings():
+                    key = tuple(_key_value(d, row[d.value]) for d in dims)
+                    merged[key] = merged.get(key, Totals()) + Totals.from_sums(row)
+        if not dims and not merged:
+            merged[()] = Totals()
+        return [Group(dict(zip(dims, key, strict=True)), t) for key, t in merged.items()]
+
+    def _raw_select(
+        self, dims: Sequence[Dimension], lo: datetime | None, hi: datetime | None, customer: str | None
+    ) -> sa.Select[Any]:
+        keys = usage_key_columns()
+        exprs = [keys[d.value].label(d.value) for d in dims]
+        stmt = sa.select(*exprs, *usage_measures())
+        if Dimension.TAG in dims:
+            stmt = stmt.select_from(usage.join(usage_tags, usage_tags.c.request_id == usage.c.request_id))
+        return _filtered(stmt, lo, hi, customer).group_by(*(keys[d.value] for d in dims))
+
+
+def _keys(tagged: bool) -> tuple[str, ...]:
+    return rollup_key_names(tagged=tagged)
+
+
+def _filtered(
+    stmt: sa.Select[Any], since: datetime | None, until: datetime | None, customer: str | None
+) -> sa.Select[Any]:
+    if since is not None:
+        stmt = stmt.where(usage.c.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(usage.c.created_at < until)
+    if customer is not None:
+        stmt = stmt.where(usage.c.customer == customer)
+    return stmt
+
+
+DayRange = tuple[date | None, date | None]
+
+
+def _rollup_select(dims: Sequence[Dimension], days: DayRange, customer: str | None) -> sa.Select[Any]:
+    table = usage_daily_tags if Dimension.TAG in dims else usage_daily
+    stmt = sa.select(*(table.c[d.value] for d in dims), *rollup_measures(table))
+    first, stop = days
+    if first is not None:
+        stmt = stmt.where(table.c.day >= first)
+    if stop is not None:
+        stmt = stmt.where(table.c.day < stop)
+    if customer is not None:
+        stmt = stmt.where(table.c.customer == customer)
+    return stmt.group_by(*(table.c[d.value] for d in dims))
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def split_window(
+    since: datetime | None, until: datetime | None
+) -> tuple[DayRange | None, list[tuple[datetime | None, datetime | None]]]:
+    """Split [since, until) into whole UTC days (read from the rollups) and the partial days at
+    either edge (read from `usage`). Returns (day range or None, raw time ranges)."""
+    since = None if since is None else _utc(since)
+    until = None if until is None else _utc(until)
+    first = None if since is None else since.date() + timedelta(days=1 if since.time() != time() else 0)
+    stop = None if until is None else until.date()
+    if first is not None and stop is not None and first >= stop:
+        return None, [(since, until)]
+    edges: list[tuple[datetime | None, datetime | None]] = []
+    if since is not None and first is not None and since < _midnight(first):
+        edges.append((since, _midnight(first)))
+    if until is not None and stop is not None and until > _midnight(stop):
+        edges.append((_midnight(stop), until))
+    return (first, stop), edges
+
+
+def _key_value(dim: Dimension, value: Any) -> Key:
+    if dim in _NULLABLE_KEYS:
+        return value or None
+    if dim is Dimension.BATCH:
+        return bool(value)
+    if dim is Dimension.DAY and isinstance(value, str):  # a raw SQLite date string
+        return date.fromisoformat(value)
+    assert value is None or isinstance(value, str | date)
+    return value
+
+
+def merge_groups(groups: Iterable[Group]) -> Totals:
+    """The sum of every group's totals."""
+    total = Totals()
+    for group in groups:
+        total = total + group.totals
+    return total
+
+
+def as_mapping(group: Group) -> Mapping[str, Key]:
+    return {dim.value: value for dim, value in group.key.items()}

@@ -6,7 +6,8 @@
     ├── PricingError           usage that cannot be priced
     ├── BudgetExceededError    a key's or customer's budget refuses the request
     ├── RateLimitedError       a key's requests- or tokens-per-minute limit refuses it
-    └── QueueError             the batch queue cannot take or give a job
+    ├── QueueError             the batch queue cannot take or give a job
+    └── LedgerError            the ledger cannot store a record or reach its database
 
 Errors raised by the Anthropic API (400, 401, 404, 429, 529, ...) reach the caller as the
 `anthropic` SDK's own typed exceptions, unchanged, so code written for the SDK keeps working.
@@ -65,3 +66,8 @@ class RateLimitedError(RouterError):
 class QueueError(RouterError):
     error_type = "api_error"
     status_code = 503
+
+
+class LedgerError(RouterError):
+    error_type = "api_error"
+    status_code = 500

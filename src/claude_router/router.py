@@ -1,0 +1,434 @@
+"""`Router`: classify → policy → upstream → account, for one request or many.
+
+    async with Router(settings) as router:
+        routed = await router.create(model="auto", max_tokens=256, messages=[...])
+        routed.message          # the SDK's own Message
+        routed.label, routed.model_used, routed.cost_usd, routed.cost_if_opus_usd, ...
+
+`create` mirrors `client.messages.create`: `model="auto"` (or a `router:<alias>`) is classified
+and routed; a concrete model id skips the classifier but is still accounted. Router-specific
+facts about a request ride in `meta=RequestMeta(...)`. Every request, answered or failed, leaves
+exactly one `UsageRecord`, handed to the ledger when one is attached. Upstream API errors reach
+the caller as the SDK's own exceptions, unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from time import perf_counter
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import anthropic
+from anthropic.types import Message, RawMessageStreamEvent
+
+from .accounting import Leg, Outcome, new_record
+from .classify import Classifier, build_classifier, classifier_input
+from .config import Settings
+from .policy import ModelArg, ModelArgKind, Policy
+from .pricing import PriceTable
+from .types import NO_USAGE, ClassifierSource, Decision, Label, RequestMeta, Route, UsageRecord
+from .upstream import StreamResult, Upstream, UpstreamResult, UpstreamStream, failure_of, routed_params
+
+NO_META = RequestMeta()
+RECENT_RECORDS = 1_000
+
+
+class RecordSink(Protocol):
+    """Where finished `UsageRecord`s go (the ledger implements it)."""
+
+    async def record(self, record: UsageRecord) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedResponse:
+    """The SDK's `Message` and everything routing and accounting learned about it."""
+
+    message: Message
+    record: UsageRecord
+    route: Route
+    decision: Decision | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(block.text for block in self.message.content if block.type == "text")
+
+    @property
+    def task_id(self) -> str | None:
+        return self.record.task_id
+
+    @property
+    def label(self) -> Label | None:
+        return self.record.label
+
+    @property
+    def confidence(self) -> float | None:
+        return self.record.confidence
+
+    @property
+    def classifier_source(self) -> ClassifierSource:
+        return self.record.classifier_source
+
+    @property
+    def model_used(self) -> str:
+        return self.record.model_used or self.route.model
+
+    @property
+    def fallback(self) -> bool:
+        return self.record.fallback
+
+    @property
+    def retries(self) -> int:
+        return self.record.retries
+
+    @property
+    def latency_s(self) -> float:
+        return self.record.latency_s
+
+    @property
+    def cost_usd(self) -> Decimal:
+        """What the request cost in all: the routed call(s) and the classifier."""
+        return self.record.total_cost_usd
+
+    @property
+    def classifier_cost_usd(self) -> Decimal:
+        return self.record.classifier_cost_usd
+
+    @property
+    def cost_if_opus_usd(self) -> Decimal:
+        return self.record.cost_if_opus_usd
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedError:
+    """A request of `Router.map` that failed; the others went on."""
+
+    error: BaseException
+    task_id: str | None = None
+    record: UsageRecord | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouterRequest:
+    """One item for `Router.map`: a Messages API body plus what the router should know of it."""
+
+    params: Mapping[str, Any]
+    meta: RequestMeta = field(default=NO_META)
+
+
+class Router:
+    """The core. Build it once, share it across tasks; close it (or use `async with`) at the end."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        upstream: Upstream | None = None,
+        classifier: Classifier | None = None,
+        ledger: RecordSink | None = None,
+        prices: PriceTable | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.settings = settings = settings if settings is not None else Settings.load()
+        self.prices = prices if prices is not None else PriceTable.default()
+        self.policy = Policy(settings.policy, self.prices, fallback_chain=settings.upstream.fallback_chain)
+        self.upstream = upstream if upstream is not None else Upstream(settings.upstream)
+        self.classifier = (
+            classifier if classifier is not None else build_classifier(settings.classifier, self.upstream)
+        )
+        self.ledger = ledger
+        self.recent: deque[UsageRecord] = deque(maxlen=RECENT_RECORDS)
+        self._clock = clock or _utcnow
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        close = getattr(self.classifier, "aclose", None)
+        if close is not None:
+            await close()
+        await self.upstream.aclose()
+
+    # ---- one request -------------------------------------------------------------------------
+
+    async def create(self, *, meta: RequestMeta | None = None, **params: Any) -> RoutedResponse:
+        """Route and send one Messages API request; `UnknownModelError` before any call if `model` is."""
+        meta = meta or NO_META
+        arg = self.policy.resolve_model_arg(params.get("model"))
+        started = perf_counter()
+        request_id = meta.request_id or _new_request_id()
+        now = self._clock()
+        decision: Decision | None = None
+        route: Route | None = None
+        extra: tuple[Leg, ...] = ()
+        try:
+            if arg.kind is ModelArgKind.CONCRETE:
+                route = self.policy.route(None, meta, params, now=now)
+                result = await self._send(params, route)
+            elif (cheap := self.policy.speculative_model(meta, alias=arg.alias, now=now)) is not None:
+                decision, route, result, extra = await self._speculate(params, meta, arg, cheap, now)
+            else:
+                decision = await self.classify(params)
+                route = self.policy.route(decision, meta, params, alias=arg.alias, now=now)
+                result = await self._send(params, route)
+        except anthropic.APIError as exc:
+            await self._record_failure(exc, request_id, arg, meta, decision, route, started, now)
+            raise
+        outcome = Outcome(
+            model_used=result.model_used,
+            answer=result.usage,
+            extra_legs=extra,
+            retries=result.retries,
+            fallback=result.fallback,
+            latency_s=perf_counter() - started,
+            ttft_s=result.ttft_s,
+            speculative=bool(extra) or route.speculative,
+        )
+        record = new_record(
+            self.prices,
+            request_id=request_id,
+            model_requested=arg.model,
+            meta=meta,
+            decision=decision,
+            route=route,
+            outcome=outcome,
+            created_at=now,
+        )
+        await self._keep(record)
+        return RoutedResponse(result.message, record, route, decision)
+
+    async def classify(self, params: Mapping[str, Any]) -> Decision:
+        """The classifier's decision for a Messages API body (what `create` would route on)."""
+        return await self.classifier.classify(classifier_input(params))
+
+    def route(
+        self, params: Mapping[str, Any], decision: Decision | None, meta: RequestMeta = NO_META
+    ) -> Route:
+        """The route `create` would take for `params` given `decision` (None for a concrete model)."""
+        arg = self.policy.resolve_model_arg(params.get("model"))
+        return self.policy.route(decision, meta, params, alias=arg.alias, now=self._clock())
+
+    def stream(self, *, meta: RequestMeta | None = None, **params: Any) -> RoutedStream:
+        """Classify, then stream from the routed model: `async with router.stream(...) as s`."""
+        return RoutedStream(self, params, meta or NO_META)
+
+    # ---- many requests -----------------------------------------------------------------------
+
+    async def map(
+        self, requests: Iterable[RouterRequest | Mapping[str, Any]], *, concurrency: int = 5
+    ) -> list[RoutedResponse | RoutedError]:
+        """Route many requests, at most `concurrency` at a time; results in input order.
+
+        A failed request yields a `RoutedError` in its place and never sinks the others.
+        """
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(item: RouterRequest | Mapping[str, Any]) -> RoutedResponse | RoutedError:
+            request = item if isinstance(item, RouterRequest) else RouterRequest(item)
+            async with gate:
+                try:
+                    return await self.create(meta=request.meta, **request.params)
+                except (anthropic.APIError, ValueError, TypeError) as exc:
+                    return RoutedError(exc, request.meta.task_id, _failure_record(exc))
+                except Exception as exc:  # noqa: BLE001 - one request's bug must not sink the batch
+                    return RoutedError(exc, request.meta.task_id)
+
+        return list(await asyncio.gather(*(one(item) for item in requests)))
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    async def _send(self, params: Mapping[str, Any], route: Route) -> UpstreamResult:
+        return await self.upstream.create(
+            routed_params(params, route), model=route.model, fallbacks=route.fallbacks
+        )
+
+    async def _speculate(
+        self, params: Mapping[str, Any], meta: RequestMeta, arg: ModelArg, cheap: str, now: datetime
+    ) -> tuple[Decision, Route, UpstreamResult, tuple[Leg, ...]]:
+        def route_for(decision: Decision) -> Route:
+            return self.policy.route(decision, meta, params, alias=arg.alias, now=now)
+
+        # The cheap leg sends exactly what a simple-labelled route would send.
+        cheap_route = route_for(Decision(Label.SIMPLE, 1.0, ClassifierSource.LOCAL))
+        spec = await self.upstream.speculate(
+            self.classify(params), routed_params(params, cheap_route), cheap_model=cheap, route_for=route_for
+        )
+        extra: tuple[Leg, ...] = ()
+        if spec.discarded is not None and spec.discarded.model_used is not None:
+            extra = (Leg(spec.discarded.model_used, spec.discarded.usage),)
+        return spec.decision, spec.route, spec.answer, extra
+
+    async def _record_failure(
+        self,
+        exc: anthropic.APIError,
+        request_id: str,
+        arg: ModelArg,
+        meta: RequestMeta,
+        decision: Decision | None,
+        route: Route | None,
+        started: float,
+        now: datetime,
+    ) -> None:
+        failure = failure_of(exc)
+        legs = (Leg(failure.usage_model, failure.usage),) if failure and failure.usage_model else ()
+        outcome = Outcome(
+            model_used=None,
+            answer=NO_USAGE,
+            extra_legs=legs,
+            retries=failure.retries if failure else 0,
+            fallback=bool(failure and len(failure.models_tried) > 1),
+            latency_s=perf_counter() - started,
+            error_type=error_type(exc),
+        )
+        record = new_record(
+            self.prices,
+            request_id=request_id,
+            model_requested=arg.model,
+            meta=meta,
+            decision=decision,
+            route=route,
+            outcome=outcome,
+            created_at=now,
+        )
+        _attach_record(exc, record)
+        await self._keep(record)
+
+    async def _keep(self, record: UsageRecord) -> None:
+        self.recent.append(record)
+        if self.ledger is not None:
+            await self.ledger.record(record)
+
+
+class RoutedStream:
+    """`async with router.stream(...) as stream: async for event in stream: ...`
+
+    Entering classifies, routes and opens the upstream stream (a retryable failure before the
+    first event falls back like a non-streamed call). The items are the SDK's raw stream events.
+    Leaving records the usage the events reported, also when the consumer stopped early.
+    """
+
+    def __init__(self, router: Router, params: Mapping[str, Any], meta: RequestMeta) -> None:
+        self._router = router
+        self._params = params
+        self._meta = meta
+        self._arg = router.policy.resolve_model_arg(params.get("model"))
+        self._request_id = meta.request_id or _new_request_id()
+        self.decision: Decision | None = None
+        self.route: Route | None = None
+        self.record: UsageRecord | None = None
+        self._upstream: UpstreamStream[RawMessageStreamEvent] | None = None
+        self._started = 0.0
+        self._now = _utcnow()
+
+    async def __aenter__(self) -> Self:
+        router, params = self._router, self._params
+        self._started, self._now = perf_counter(), router._clock()
+        try:
+            if self._arg.kind is not ModelArgKind.CONCRETE:
+                self.decision = await router.classify(params)
+            self.route = route = router.policy.route(
+                self.decision, self._meta, params, alias=self._arg.alias, now=self._now
+            )
+            self._upstream = router.upstream.stream(
+                routed_params(params, route), model=route.model, fallbacks=route.fallbacks
+            )
+            await self._upstream.__aenter__()
+        except anthropic.APIError as exc:
+            await router._record_failure(
+                exc,
+                self._request_id,
+                self._arg,
+                self._meta,
+                self.decision,
+                self.route,
+                self._started,
+                self._now,
+            )
+            raise
+        return self
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> RawMessageStreamEvent:
+        assert self._upstream is not None, "use `async with router.stream(...)`"
+        return await self._upstream.__anext__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._upstream is None:
+            return
+        try:
+            await self._upstream.__aexit__(exc_type, exc, tb)
+        finally:
+            await self._account(self._upstream.result())
+
+    async def _account(self, result: StreamResult) -> None:
+        error = result.error
+        outcome = Outcome(
+            model_used=result.model_used,
+            answer=result.usage,
+            retries=result.retries,
+            fallback=result.fallback,
+            latency_s=perf_counter() - self._started,
+            ttft_s=result.ttft_s,
+            error_type=error_type(error)
+            if error is not None
+            else ("cancelled" if result.cancelled else None),
+        )
+        self.record = new_record(
+            self._router.prices,
+            request_id=self._request_id,
+            model_requested=self._arg.model,
+            meta=self._meta,
+            decision=self.decision,
+            route=self.route,
+            outcome=outcome,
+            created_at=self._now,
+        )
+        await self._router._keep(self.record)
+
+
+def error_type(exc: BaseException) -> str:
+    """The Anthropic error type of an upstream failure (`overloaded_error`, `timeout_error`, ...)."""
+    if isinstance(exc, anthropic.APIStatusError):
+        return exc.type or f"http_{exc.status_code}"
+    if isinstance(exc, anthropic.APITimeoutError):
+        return "timeout_error"
+    if isinstance(exc, anthropic.APIConnectionError):
+        return "connection_error"
+    return type(exc).__name__
+
+
+_RECORD_ATTR = "_claude_router_record"
+
+
+def _attach_record(exc: BaseException, record: UsageRecord) -> None:
+    setattr(exc, _RECORD_ATTR, record)
+
+
+def _failure_record(exc: BaseException) -> UsageRecord | None:
+    record = getattr(exc, _RECORD_ATTR, None)
+    return record if isinstance(record, UsageRecord) else None
+
+
+def _new_request_id() -> str:
+    return f"req_{uuid.uuid4().hex}"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)

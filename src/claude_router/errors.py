@@ -7,6 +7,7 @@
     ├── BudgetExceededError    a key's or customer's budget refuses the request
     ├── RateLimitedError       a key's requests- or tokens-per-minute limit refuses it
     ├── QueueError             the batch queue cannot take or give a job
+    │   └── InvalidJobError    a job or submission is malformed (400)
     └── LedgerError            the ledger cannot store a record or reach its database
 
 Errors raised by the Anthropic API (400, 401, 404, 429, 529, ...) reach the caller as the
@@ -66,6 +67,13 @@ class RateLimitedError(RouterError):
 class QueueError(RouterError):
     error_type = "api_error"
     status_code = 503
+
+
+class InvalidJobError(QueueError):
+    """A job or a submission is malformed: a bad id, a naive deadline, params that are not JSON."""
+
+    error_type = "invalid_request_error"
+    status_code = 400
 
 
 class LedgerError(RouterError):

@@ -18,7 +18,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from ..errors import LedgerError
 from ..types import UsageRecord
@@ -40,6 +40,19 @@ Listener = Callable[[Sequence[UsageRecord]], Coroutine[Any, Any, None]]
 #: Errors a write survives by retrying: the database is unreachable, locked or chose a deadlock
 #: victim. Anything else is a bug, and stops the writer loudly.
 _TRANSIENT = (OperationalError, InterfaceError, OSError, TimeoutError)
+#: SQLSTATE classes that mean "try again": connection (08), rollback / deadlock (40), resources
+#: (53), lock not available (55), cancelled or shutting down (57), system (58).
+_TRANSIENT_SQLSTATE = frozenset({"08", "40", "53", "55", "57", "58"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed write may succeed if retried unchanged."""
+    if isinstance(exc, _TRANSIENT):
+        return True
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None)
+        return exc.connection_invalidated or (isinstance(code, str) and code[:2] in _TRANSIENT_SQLSTATE)
+    return False
 
 
 class _Signal:
@@ -208,7 +221,9 @@ class BufferedLedger:
             try:
                 await self.store.write(rows)
                 return
-            except _TRANSIENT as exc:
+            except (*_TRANSIENT, DBAPIError) as exc:
+                if not is_transient(exc):
+                    raise
                 log.warning("ledger write of %d row(s) failed, retrying in %.2fs: %s", len(rows), delay, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _RETRY_MAX_S)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-import string
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,13 +24,6 @@ log = logging.getLogger(__name__)
 ProcessingStatus = Literal["in_progress", "canceling", "ended"]
 ResultType = Literal["succeeded", "errored", "canceled", "expired"]
 RESULT_TYPES: tuple[ResultType, ...] = ("succeeded", "errored", "canceled", "expired")
-
-_ID_ALPHABET = string.ascii_letters + string.digits
-
-
-def new_id(prefix: str) -> str:
-    """An id shaped like the API's (`msgbatch_013Zva2CMHLNnXjNJJKqJ2EF`)."""
-    return prefix + "01" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(22))
 
 
 @dataclass(slots=True)
@@ -88,7 +79,7 @@ class BatchStore:
         now = datetime.now(UTC)
         expiry = self._config.batch_expiry_seconds
         batch = Batch(
-            id=new_id("msgbatch_"),
+            id=self._engine.ids.new("msgbatch"),
             seq=len(self._seq_of),
             requests=requests,
             created_at=now,
@@ -188,11 +179,11 @@ class BatchStore:
             _check_batch_only_rules(params)
             message = await self._engine.complete(params)
         except EmulatorError as err:
-            return {"type": "errored", "error": err.body(new_id("req_"))}
+            return {"type": "errored", "error": err.body(self._engine.ids.new("req"))}
         except Exception:  # task boundary: one failing request must not stall its batch
             log.exception("emulator: batch request failed unexpectedly")
             error = EmulatorError(500, "api_error", "Internal server error")
-            return {"type": "errored", "error": error.body(new_id("req_"))}
+            return {"type": "errored", "error": error.body(self._engine.ids.new("req"))}
         usage = message.get("usage")
         if isinstance(usage, dict):
             usage["service_tier"] = "batch"

@@ -22,6 +22,7 @@ from .batch_store import Batch, BatchRequest, BatchStore
 from .config import EmulatorConfig
 from .engine import Engine
 from .errors import EmulatorError
+from .schema import describe
 
 __all__ = ["BatchStore", "batch_routes"]
 
@@ -133,7 +134,7 @@ def _parse_create(raw: bytes, max_requests: int) -> list[BatchRequest]:
     try:
         body = _CreateBody.model_validate_json(raw)
     except ValidationError as err:
-        raise EmulatorError(400, "invalid_request_error", _describe(err)) from None
+        raise EmulatorError(400, "invalid_request_error", describe(err)) from None
     if len(body.requests) > max_requests:
         raise EmulatorError(
             400,
@@ -151,15 +152,6 @@ def _parse_create(raw: bytes, max_requests: int) -> list[BatchRequest]:
             )
         seen.add(item.custom_id)
     return [BatchRequest(custom_id=item.custom_id, params=item.params) for item in body.requests]
-
-
-def _describe(err: ValidationError) -> str:
-    """The first validation error as `loc: message`, the API's own style."""
-    first = err.errors(include_url=False)[0]
-    if first["type"] == "json_invalid":
-        return "There was an error parsing the body: the request body is not valid JSON."
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 def _page_params(request: Request) -> tuple[int, str | None, str | None]:

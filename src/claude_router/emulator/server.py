@@ -1,0 +1,101 @@
+"""Serving the emulator: `serve` (blocking, for the CLI), `running_emulator` (in-process, for tests
+and the demo: a real uvicorn server on a free local port) and `emulator_thread` (the same on a
+background thread, for synchronous code).
+
+    async with running_emulator(EmulatorConfig()) as base_url:
+        client = anthropic.AsyncAnthropic(base_url=base_url, api_key="any")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import uvicorn
+
+from .app import create_app
+from .config import EmulatorConfig
+
+LOCALHOST = "127.0.0.1"
+STARTUP_TIMEOUT_S = 10.0
+
+
+def _config(config: EmulatorConfig | None, log_level: str, access_log: bool) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(config),
+        log_level=log_level,
+        access_log=access_log,
+        server_header=False,
+        lifespan="on",
+    )
+
+
+def serve(
+    config: EmulatorConfig | None = None,
+    host: str = LOCALHOST,
+    port: int = 8099,
+    *,
+    log_level: str = "info",
+    access_log: bool = False,
+) -> None:
+    """Run the emulator until interrupted (one uvicorn worker)."""
+    settings = _config(config, log_level, access_log)
+    settings.host, settings.port = host, port
+    uvicorn.Server(settings).run()
+
+
+@asynccontextmanager
+async def running_emulator(
+    config: EmulatorConfig | None = None, *, log_level: str = "warning"
+) -> AsyncIterator[str]:
+    """An emulator served on a free port of 127.0.0.1 for the duration; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((LOCALHOST, 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(_config(config, log_level, access_log=False))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(STARTUP_TIMEOUT_S):
+            while not server.started:
+                if task.done():
+                    await task  # startup failed: raise its error
+                    raise RuntimeError("the emulator stopped during startup")
+                await asyncio.sleep(0.005)
+        yield f"http://{LOCALHOST}:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@contextmanager
+def emulator_thread(config: EmulatorConfig | None = None, *, log_level: str = "warning") -> Iterator[str]:
+    """`running_emulator` on its own event loop in a background thread, for synchronous callers."""
+    ready: queue.Queue[str | BaseException] = queue.Queue()
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        try:
+            async with running_emulator(config, log_level=log_level) as url:
+                ready.put(url)
+                await stop.wait()
+        except Exception as exc:  # handed to the caller's thread and raised there
+            ready.put(exc)
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    started = ready.get(timeout=STARTUP_TIMEOUT_S)
+    try:
+        if isinstance(started, BaseException):
+            raise started
+        yield started
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join()
+        loop.close()

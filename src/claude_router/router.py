@@ -219,6 +219,10 @@ class Router:
         arg = self.policy.resolve_model_arg(params.get("model"))
         return self.policy.route(decision, meta, params, alias=arg.alias, now=self._clock())
 
+    async def keep_record(self, record: UsageRecord) -> None:
+        """Keep a record accounted outside `create` / `stream` (the SDK middleware's): recent and ledger."""
+        await self._keep(record)
+
     def stream(self, *, meta: RequestMeta | None = None, **params: Any) -> RoutedStream:
         """Classify, then stream from the routed model: `async with router.stream(...) as s`."""
         return RoutedStream(self, params, meta or NO_META)

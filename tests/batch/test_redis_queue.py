@@ -35,7 +35,7 @@ async def test_every_key_is_under_the_queue_hash_tag(queue: RedisJobQueue, clien
     await queue.submit("b1", make_jobs("b1", 3))
     [job] = await queue.claim("w", 1)
     await queue.ack(job.id, {"ok": True})
-    keys: list[str] = await client.keys("*")
+    keys = [str(key) for key in await client.keys("*")]
     assert keys
     assert all(key.startswith("claude-router:queue:{q1}:") for key in keys)
 

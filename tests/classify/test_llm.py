@@ -8,13 +8,17 @@ from the project's emulator.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
+import anthropic
 import pytest
 import uvicorn
 from pydantic import SecretStr
@@ -34,6 +38,8 @@ from claude_router.classify import (
 from claude_router.classify.llm import FALLBACK_CONFIDENCE, LABEL_CONFIDENCE, UNPARSED_CONFIDENCE
 from claude_router.classify.prompt import ClassifierPrompt
 from claude_router.config import ClassifierSettings, UpstreamSettings
+from claude_router.emulator.config import EmulatorConfig
+from claude_router.emulator.server import running_emulator
 from claude_router.errors import ConfigError
 from claude_router.types import ClassifierSource, Label, TokenUsage
 from claude_router.upstream import Upstream
@@ -282,6 +288,70 @@ async def test_failures_are_not_cached_but_labels_are(upstream: Upstream, script
     assert (paid.label, paid.source) == (Label.COMPLEX, ClassifierSource.LLM)
     assert (hit.label, hit.source, hit.usage) == (Label.COMPLEX, ClassifierSource.CACHE, TokenUsage())
     assert len(script.bodies) == 2
+
+
+# --- through the project's emulator ----------------------------------------------------------
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[str]:
+    async with running_emulator(EmulatorConfig()) as base_url:
+        yield base_url
+
+
+@asynccontextmanager
+async def emulator_upstream(
+    base_url: str, *, headers: dict[str, str] | None = None, retries: int = 0
+) -> AsyncIterator[Upstream]:
+    """An Upstream over our own SDK client, whose default headers ask the emulator for faults."""
+    async with anthropic.AsyncAnthropic(
+        base_url=base_url, api_key=SECRET, max_retries=retries, default_headers=headers or {}
+    ) as client:
+        yield Upstream(UpstreamSettings(base_url=base_url, max_retries=retries), client=client)
+
+
+async def test_demo_requests_are_labelled_four_three_one(emulator: str) -> None:
+    demo = json.loads(resources.files("claude_router").joinpath("data/demo_requests.json").read_text())
+    async with emulator_upstream(emulator) as up:
+        classifier = LLMClassifier(up)
+        decisions = await asyncio.gather(*(classifier.classify(classifier_input(r)) for r in demo))
+    assert [d.label for d in decisions] == [Label(r["expected_label"]) for r in demo]
+    assert Counter(d.label for d in decisions) == {Label.SIMPLE: 4, Label.MODERATE: 3, Label.COMPLEX: 1}
+    for decision in decisions:
+        assert (decision.source, decision.confidence) == (ClassifierSource.LLM, LABEL_CONFIDENCE)
+        assert decision.model == "claude-haiku-4-5"
+        assert decision.usage.input_tokens > 300  # the classifier's own prompt is billed
+        assert decision.usage.output_tokens >= 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [("529", "OverloadedError 529"), ("500", "InternalServerError 500"), ("429", "RateLimitError 429")],
+)
+async def test_emulator_faults_give_moderate_fallback(emulator: str, fault: str, error: str) -> None:
+    async with emulator_upstream(emulator, headers={"x-emulator-fault": fault}) as up:
+        decision = await LLMClassifier(up).classify(ITEM)
+    assert (decision.label, decision.source, decision.error) == (
+        Label.MODERATE,
+        ClassifierSource.FALLBACK,
+        error,
+    )
+    assert decision.usage == TokenUsage()
+
+
+async def test_a_fault_the_sdk_retries_away_still_labels(emulator: str) -> None:
+    headers = {"x-emulator-fault": "529", "x-emulator-fault-attempts": "1"}
+    async with emulator_upstream(emulator, headers=headers, retries=1) as up:
+        decision = await LLMClassifier(up).classify(ITEM)
+    assert (decision.label, decision.source) == (Label.SIMPLE, ClassifierSource.LLM)
+    assert decision.usage.input_tokens > 0
+
+
+async def test_an_unknown_classifier_model_is_a_fallback(emulator: str) -> None:
+    async with emulator_upstream(emulator) as up:
+        decision = await LLMClassifier(up, model="claude-nonexistent-9").classify(ITEM)
+    assert decision.source is ClassifierSource.FALLBACK
+    assert decision.error == "NotFoundError 404"
 
 
 # --- version and factory ---------------------------------------------------------------------

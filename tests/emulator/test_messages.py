@@ -20,7 +20,8 @@ async def test_create_answers_with_a_full_message(sdk: anthropic.AsyncAnthropic)
     assert isinstance(message.content[0], TextBlock)
     assert message.content[0].text
     assert message.usage.output_tokens > 0
-    assert message._request_id is not None and message._request_id.startswith("req_")
+    assert message._request_id is not None
+    assert message._request_id.startswith("req_")
 
 
 def test_sync_client_creates(sync_sdk: anthropic.Anthropic) -> None:
@@ -50,5 +51,6 @@ async def test_max_tokens_is_obeyed(sdk: anthropic.AsyncAnthropic, max_tokens: i
     assert cut.stop_reason == "max_tokens"
     assert cut.usage.output_tokens == max_tokens
     full_text, cut_text = full.content[0], cut.content[0]
-    assert isinstance(full_text, TextBlock) and isinstance(cut_text, TextBlock)
+    assert isinstance(full_text, TextBlock)
+    assert isinstance(cut_text, TextBlock)
     assert full_text.text.startswith(cut_text.text)

@@ -85,7 +85,7 @@ def emulator_thread(config: EmulatorConfig | None = None, *, log_level: str = "w
             async with running_emulator(config, log_level=log_level) as url:
                 ready.put(url)
                 await stop.wait()
-        except Exception as exc:  # handed to the caller's thread and raised there
+        except Exception as exc:  # noqa: BLE001 - a thread boundary: handed to the caller, raised there
             ready.put(exc)
 
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)

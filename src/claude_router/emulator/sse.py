@@ -31,17 +31,16 @@ def frame(kind: str, payload: dict[str, Any]) -> bytes:
     return f"event: {kind}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
 
 
+_PING = frame("ping", {"type": "ping"})
+
+
 def events(message: dict[str, Any]) -> Iterator[Event]:
     """Every SSE event for `message` (a full Message object), in order."""
     start = {**message, "content": [], "stop_reason": None, "stop_sequence": None}
     start["usage"] = {**message["usage"], "output_tokens": min(1, message["usage"]["output_tokens"])}
     yield Event(frame("message_start", {"type": "message_start", "message": start}), 0)
-    first = True
     for index, block in enumerate(message["content"]):
-        yield from _block_events(index, block, first)
-        if first:
-            yield Event(frame("ping", {"type": "ping"}), 0)
-            first = False
+        yield from _block_events(index, block, first=index == 0)
     usage = message["usage"]
     delta = {
         "type": "message_delta",
@@ -57,11 +56,11 @@ def events(message: dict[str, Any]) -> Iterator[Event]:
             "output_tokens": usage["output_tokens"],
         },
     }
-    yield Event(frame("message_delta", delta), 0, first_content=first)
+    yield Event(frame("message_delta", delta), 0, first_content=not message["content"])
     yield Event(frame("message_stop", {"type": "message_stop"}), 0)
 
 
-def _block_events(index: int, block: dict[str, Any], first: bool) -> Iterator[Event]:
+def _block_events(index: int, block: dict[str, Any], *, first: bool) -> Iterator[Event]:
     if block["type"] == "tool_use":
         opening = {**block, "input": {}}
         pieces = _json_pieces(json.dumps(block["input"], separators=(",", ":")))
@@ -72,6 +71,8 @@ def _block_events(index: int, block: dict[str, Any], first: bool) -> Iterator[Ev
         delta_type, field = "text_delta", "text"
     start = {"type": "content_block_start", "index": index, "content_block": opening}
     yield Event(frame("content_block_start", start), 0, first_content=first)
+    if first:  # the API pings once, right after the first block opens
+        yield Event(_PING, 0)
     for piece in pieces:
         delta = {"type": "content_block_delta", "index": index, "delta": {"type": delta_type, field: piece}}
         yield Event(frame("content_block_delta", delta), text_tokens(piece))

@@ -24,10 +24,10 @@ from ._streaming import StreamResult, StreamUsage
 class SpeculativeLeg:
     """One streamed call to `model`; `run()` gives its `Message`, `result()` its accounting."""
 
-    def __init__(self, client: anthropic.AsyncAnthropic, params: Mapping[str, Any], model: str) -> None:
+    def __init__(self, client: anthropic.AsyncAnthropic, kwargs: Mapping[str, Any], model: str) -> None:
         self.model = model
         self._client = client
-        self._params = {key: value for key, value in params.items() if key not in ("stream", "model")}
+        self._kwargs = kwargs  # for `client.messages.stream`, without the model
         self._trace = CallTrace()
         self._accounting = StreamUsage(self._trace.started_at)
         self._error: BaseException | None = None
@@ -38,10 +38,10 @@ class SpeculativeLeg:
         with self._trace.active():
             self._trace.models_tried.append(self.model)
             try:
-                async with self._client.messages.stream(**self._params, model=self.model) as stream:
+                async with self._client.messages.stream(**self._kwargs, model=self.model) as stream:
                     async for event in stream:
                         self._accounting.observe(event)
-                    return await stream.get_final_message()
+                    return _plain(await stream.get_final_message())
             except asyncio.CancelledError:
                 self._cancelled = True
                 raise
@@ -72,3 +72,8 @@ class SpeculativeLeg:
             rate_limits=self._trace.rate_limits,
             attempts=tuple(self._trace.attempts),
         )
+
+
+def _plain(message: Message) -> Message:
+    """The stream helper's `ParsedMessage` as the `Message` a plain call returns (no parsed_output)."""
+    return Message.model_validate(message.model_dump(exclude={"content": {"__all__": {"parsed_output"}}}))

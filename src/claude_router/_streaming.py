@@ -120,6 +120,10 @@ class EventSource:
         self._accounting.observe(event)
         return event
 
+    @property
+    def closed(self) -> bool:
+        return self._raw.response.is_closed
+
     async def close(self) -> None:
         await self._raw.close()
 
@@ -150,6 +154,10 @@ class WireSource:
         self._accounting.observe_wire(sse)
         return ("\n".join(sse.raw) + "\n\n").encode()
 
+    @property
+    def closed(self) -> bool:
+        return self._response.is_closed
+
     async def close(self) -> None:
         await self._response.aclose()
 
@@ -163,6 +171,9 @@ class Source(Protocol[ItemT_co]):
 
     @property
     def request(self) -> httpx2.Request: ...
+
+    @property
+    def closed(self) -> bool: ...
 
     async def next(self) -> ItemT_co | None: ...
 
@@ -266,6 +277,11 @@ class UpstreamStream(Generic[ItemT]):
         """Close the HTTP response (and so stop the generation upstream)."""
         if self._source is not None:
             await self._source.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the HTTP response is closed (True before the stream was opened, too)."""
+        return self._source is None or self._source.closed
 
     @property
     def model_used(self) -> str | None:

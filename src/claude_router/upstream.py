@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -161,6 +162,9 @@ class Upstream:
             )
         else:  # a copy that shares the caller's connection pool and adds the observer
             self.client = client.with_options(middleware=[*client.middleware, observer])
+        # The keyword arguments the SDK's methods take; other body fields travel in `extra_body`.
+        self._create_args = frozenset(inspect.signature(self.client.messages.create).parameters)
+        self._stream_args = frozenset(inspect.signature(self.client.messages.stream).parameters)
 
     def rate_limits(self, model: str | None = None) -> RateLimits | None:
         """The latest `anthropic-ratelimit-*` headers seen (for `model`, or from any model)."""
@@ -173,7 +177,7 @@ class Upstream:
     async def create(
         self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
     ) -> UpstreamResult:
-        body = _body(params)
+        body = _sdk_kwargs(params, self._create_args)
 
         async def call(candidate: str) -> Message:
             message: Message = await self.client.messages.create(**body, model=candidate, stream=False)
@@ -188,7 +192,7 @@ class Upstream:
         self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
     ) -> UpstreamStream[RawMessageStreamEvent]:
         """An async context manager over the SDK's raw stream events (see `UpstreamStream`)."""
-        body = _body(params)
+        body = _sdk_kwargs(params, self._create_args)
 
         async def open_events(candidate: str, accounting: StreamUsage) -> EventSource:
             raw: AsyncStream[RawMessageStreamEvent] = await self.client.messages.create(
@@ -202,7 +206,7 @@ class Upstream:
         self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
     ) -> UpstreamStream[bytes]:
         """As `stream`, but the items are each server-sent event's wire bytes, for relaying as is."""
-        body = _body(params)
+        body = _sdk_kwargs(params, self._create_args)
 
         async def open_wire(candidate: str, accounting: StreamUsage) -> WireSource:
             response = await self.client.messages.with_raw_response.create(
@@ -236,7 +240,7 @@ class Upstream:
         route for the decision is `cheap_model`, its answer is kept; otherwise the cheap call is
         cancelled (its tokens so far are in `discarded`) and the routed model answers.
         """
-        leg = SpeculativeLeg(self.client, params, cheap_model)
+        leg = SpeculativeLeg(self.client, _sdk_kwargs(params, self._stream_args), cheap_model)
         task = asyncio.create_task(leg.run(), name=f"speculative {cheap_model}")
         try:
             decision = await classify
@@ -316,9 +320,21 @@ class Upstream:
             self._latest_limits = limits
 
 
-def _body(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The caller's body without what the upstream sets itself."""
-    return {key: value for key, value in params.items() if key not in ("model", "stream")}
+def _sdk_kwargs(params: Mapping[str, Any], accepted: frozenset[str]) -> dict[str, Any]:
+    """The caller's body as keyword arguments for an SDK method, without `model` and `stream`.
+
+    Body fields the SDK method does not name (`temperature`, `top_p`, `top_k`, newer API fields)
+    go in `extra_body`, so the request carries them exactly as the caller sent them.
+    """
+    kwargs: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in ("model", "stream"):
+            continue
+        (kwargs if key in accepted else extra)[key] = value
+    if extra:
+        kwargs["extra_body"] = {**extra, **(kwargs.get("extra_body") or {})}
+    return kwargs
 
 
 def _result(message: Message, used: str, requested: str, trace: CallTrace) -> UpstreamResult:

@@ -144,13 +144,24 @@ class SqliteJobQueue:
 
     def _submit(self, rows: list[tuple[str, str, int, str]]) -> list[str]:
         now = time.time()
-        accepted: list[str] = []
         self._conn.execute("BEGIN IMMEDIATE")
-        with self._conn:
+        with self._conn:  # under the write lock, the ids known now stay the ids known
+            seen = self._known_ids([row[0] for row in rows])
+            fresh = []
             for job_id, batch_id, position, spec in rows:
-                if self._conn.execute(sql.INSERT, (job_id, batch_id, position, now, spec, now)).rowcount == 1:
-                    accepted.append(job_id)
-        return accepted
+                if job_id not in seen:
+                    seen.add(job_id)
+                    fresh.append((job_id, batch_id, position, now, spec, now))
+            self._conn.executemany(sql.INSERT, fresh)
+        return [row[0] for row in fresh]
+
+    def _known_ids(self, ids: list[str]) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(ids), sql.IDS_PER_QUERY):
+            chunk = ids[start : start + sql.IDS_PER_QUERY]
+            query = sql.KNOWN_IDS.format(marks=",".join("?" * len(chunk)))
+            known.update(row[0] for row in self._conn.execute(query, chunk))
+        return known
 
     def _claim(self, consumer: str, n: int, lease_s: float) -> list[Job]:
         now = time.time()

@@ -101,6 +101,8 @@ UPDATE jobs SET status = 'canceled', lease_owner = NULL, lease_until = NULL, upd
 WHERE batch_id = :batch_id AND status IN ('queued', 'leased')
 """
 
+IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
+KNOWN_IDS = "SELECT id FROM jobs WHERE id IN ({marks})"
 STATUS_OF = "SELECT status FROM jobs WHERE id = ?"
 BATCH_COUNTS = "SELECT status, count(*) FROM jobs WHERE batch_id = ? GROUP BY status"
 ALL_COUNTS = "SELECT status, count(*) FROM jobs GROUP BY status"

@@ -89,6 +89,7 @@ async def test_an_ended_batch_tallies_its_results_and_serves_them(sdk: anthropic
         {"custom_id": "good-1", "params": params("What is 2 + 2?")},
         {"custom_id": "no-messages", "params": {"model": HAIKU, "max_tokens": 16}},
         {"custom_id": "streaming", "params": params(stream=True)},
+        {"custom_id": "no-tokens", "params": params(max_tokens=0)},
         {"custom_id": "good_2", "params": params("Name a colour.")},
     ]
     created = await sdk.messages.batches.create(requests=requests)
@@ -101,7 +102,7 @@ async def test_an_ended_batch_tallies_its_results_and_serves_them(sdk: anthropic
     assert ended.request_counts.model_dump() == {
         "processing": 0,
         "succeeded": 2,
-        "errored": 2,
+        "errored": 3,
         "canceled": 0,
         "expired": 0,
     }
@@ -109,14 +110,14 @@ async def test_an_ended_batch_tallies_its_results_and_serves_them(sdk: anthropic
     assert ended.results_url.endswith(f"/v1/messages/batches/{ended.id}/results")
 
     results = await results_of(sdk, ended.id)
-    assert set(results) == {"good-1", "no-messages", "streaming", "good_2"}
+    assert set(results) == {"good-1", "no-messages", "streaming", "no-tokens", "good_2"}
     for custom_id in ("good-1", "good_2"):
         result = results[custom_id]
         assert result.type == "succeeded"
         assert isinstance(result.message, Message)
         assert result.message.usage.service_tier == "batch"
         assert result.message.usage.output_tokens > 0
-    for custom_id in ("no-messages", "streaming"):
+    for custom_id in ("no-messages", "streaming", "no-tokens"):
         result = results[custom_id]
         assert result.type == "errored"
         assert result.error.type == "error"
@@ -211,6 +212,21 @@ async def test_delete_and_results_wait_for_the_end(sdk: anthropic.AsyncAnthropic
         await batches.cancel(batch.id)
     with pytest.raises(anthropic.NotFoundError):
         await sdk.get(f"/v1/messages/batches/{batch.id}/results", cast_to=str)
+
+
+@pytest.mark.parametrize(
+    "emulator_config", [EmulatorConfig(require_api_key=True, api_keys=[API_KEY])], ids=["keys"]
+)
+async def test_batches_refuse_an_unknown_api_key(emulator_url: str) -> None:
+    async with anthropic.AsyncAnthropic(
+        base_url=emulator_url, api_key="not-a-key", max_retries=0
+    ) as stranger:
+        with pytest.raises(anthropic.AuthenticationError):
+            await stranger.messages.batches.create(requests=requests_of(1))
+        with pytest.raises(anthropic.AuthenticationError):
+            await stranger.messages.batches.list()
+    async with anthropic.AsyncAnthropic(base_url=emulator_url, api_key=API_KEY, max_retries=0) as known:
+        assert (await known.messages.batches.list()).data == []
 
 
 async def test_unknown_batch_ids_are_not_found(sdk: anthropic.AsyncAnthropic) -> None:

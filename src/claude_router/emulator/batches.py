@@ -50,38 +50,56 @@ def batch_routes(engine: Engine, config: EmulatorConfig, store: BatchStore | Non
 
     Pass a store you own to stop its background tasks on shutdown with `await store.close()`.
     """
-    batches = store if store is not None else BatchStore(engine, config)
+    handlers = _Handlers(store if store is not None else BatchStore(engine, config), config)
+    return [
+        Route("/v1/messages/batches", handlers.create, methods=["POST"], name="batch_create"),
+        Route("/v1/messages/batches", handlers.list_batches, methods=["GET"], name="batch_list"),
+        Route("/v1/messages/batches/{batch_id}", handlers.retrieve, methods=["GET"], name="batch_retrieve"),
+        Route("/v1/messages/batches/{batch_id}", handlers.delete, methods=["DELETE"], name="batch_delete"),
+        Route(
+            "/v1/messages/batches/{batch_id}/cancel", handlers.cancel, methods=["POST"], name="batch_cancel"
+        ),
+        Route(
+            "/v1/messages/batches/{batch_id}/results", handlers.results, methods=["GET"], name="batch_results"
+        ),
+    ]
 
-    async def create(request: Request) -> Response:
-        raw = await _read_body(request, config.batch_max_bytes)
-        created = batches.create(_parse_create(raw, config.batch_max_requests))
-        return JSONResponse(_batch_json(created, request))
 
-    async def list_batches(request: Request) -> Response:
+class _Handlers:
+    def __init__(self, store: BatchStore, config: EmulatorConfig) -> None:
+        self.store = store
+        self.config = config
+
+    async def create(self, request: Request) -> Response:
+        raw = await _read_body(request, self.config.batch_max_bytes)
+        batch = self.store.create(_parse_create(raw, self.config.batch_max_requests))
+        return JSONResponse(_batch_json(batch, request))
+
+    async def list_batches(self, request: Request) -> Response:
         limit, before_id, after_id = _page_params(request)
-        page, has_more = batches.page(limit, before_id, after_id)
+        page, has_more = self.store.page(limit, before_id, after_id)
         return JSONResponse(
             {
-                "data": [_batch_json(b, request) for b in page],
+                "data": [_batch_json(batch, request) for batch in page],
                 "has_more": has_more,
                 "first_id": page[0].id if page else None,
                 "last_id": page[-1].id if page else None,
             }
         )
 
-    async def retrieve(request: Request) -> Response:
-        return JSONResponse(_batch_json(batches.get(request.path_params["batch_id"]), request))
+    async def retrieve(self, request: Request) -> Response:
+        return JSONResponse(_batch_json(self.store.get(request.path_params["batch_id"]), request))
 
-    async def cancel(request: Request) -> Response:
-        return JSONResponse(_batch_json(batches.cancel(request.path_params["batch_id"]), request))
+    async def cancel(self, request: Request) -> Response:
+        return JSONResponse(_batch_json(self.store.cancel(request.path_params["batch_id"]), request))
 
-    async def delete(request: Request) -> Response:
+    async def delete(self, request: Request) -> Response:
         batch_id = request.path_params["batch_id"]
-        batches.delete(batch_id)
+        self.store.delete(batch_id)
         return JSONResponse({"id": batch_id, "type": "message_batch_deleted"})
 
-    async def results(request: Request) -> Response:
-        batch = batches.get(request.path_params["batch_id"])
+    async def results(self, request: Request) -> Response:
+        batch = self.store.get(request.path_params["batch_id"])
         if not batch.ended:
             raise EmulatorError(
                 400,
@@ -89,21 +107,11 @@ def batch_routes(engine: Engine, config: EmulatorConfig, store: BatchStore | Non
                 f"Results for Message Batch {batch.id} are not available until processing has ended "
                 f"(processing_status: {batch.status}).",
             )
-        disposition = f"attachment; filename*=utf-8''{batch.id}_results.jsonl"
         return StreamingResponse(
             _result_lines(batch),
             media_type=RESULTS_MEDIA_TYPE,
-            headers={"content-disposition": disposition},
+            headers={"content-disposition": f"attachment; filename*=utf-8''{batch.id}_results.jsonl"},
         )
-
-    return [
-        Route("/v1/messages/batches", create, methods=["POST"], name="batch_create"),
-        Route("/v1/messages/batches", list_batches, methods=["GET"], name="batch_list"),
-        Route("/v1/messages/batches/{batch_id}", retrieve, methods=["GET"], name="batch_retrieve"),
-        Route("/v1/messages/batches/{batch_id}", delete, methods=["DELETE"], name="batch_delete"),
-        Route("/v1/messages/batches/{batch_id}/cancel", cancel, methods=["POST"], name="batch_cancel"),
-        Route("/v1/messages/batches/{batch_id}/results", results, methods=["GET"], name="batch_results"),
-    ]
 
 
 # --- request parsing ------------------------------------------------------------------------------

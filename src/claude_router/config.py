@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -133,8 +134,31 @@ class UpstreamSettings(_Section):
     cooldown_s: float = 30.0
 
 
+class AlertSettings(_Section):
+    """Daily spend alerts (`[ledger.alerts]`): a log line and a JSON POST to `webhook_url` when a
+    UTC day's spend crosses a threshold, once per day and threshold (remembered in the ledger)."""
+
+    daily_total_usd: Decimal | None = Field(default=None, gt=0)  # all customers together
+    daily_customer_usd: Decimal | None = Field(default=None, gt=0)  # each customer
+    customers: dict[str, Annotated[Decimal, Field(gt=0)]] = {}  # per customer, over the default
+    webhook_url: SecretStr | None = None  # may carry a token: never logged
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("webhook_url must be an http:// or https:// URL")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.daily_total_usd or self.daily_customer_usd or self.customers)
+
+
 class LedgerSettings(_Section):
     url: str | None = None  # a SQLite path or a postgresql:// URL; default: <home>/ledger.db
+    alerts: AlertSettings = AlertSettings()
 
 
 class QueueSettings(_Section):
@@ -228,6 +252,7 @@ def _describe(exc: ValidationError, path: Path | None) -> str:
 
 
 __all__ = [
+    "AlertSettings",
     "AliasSettings",
     "ClassifierSettings",
     "GatewaySettings",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -77,6 +77,29 @@ class Totals:
             speculatives=int(sums["speculatives"]),
             latency_s=float(sums["latency_s"]),
         )
+
+    @classmethod
+    def of(cls, records: Iterable[UsageRecord]) -> Totals:
+        """Sums over records in memory (e.g. a run's records, read back from the ledger)."""
+        total = cls()
+        for r in records:
+            total = total + cls(
+                requests=1,
+                usage=r.usage,
+                classifier_input_tokens=r.classifier_usage.input_tokens,
+                classifier_output_tokens=r.classifier_usage.output_tokens,
+                cost_usd=r.cost_usd,
+                classifier_cost_usd=r.classifier_cost_usd,
+                cost_if_opus_usd=r.cost_if_opus_usd,
+                cost_if_sonnet_usd=r.cost_if_sonnet_usd,
+                retries=r.retries,
+                fallbacks=int(r.fallback),
+                errors=int(not r.ok),
+                escalations=int(r.escalated),
+                speculatives=int(r.speculative),
+                latency_s=r.latency_s,
+            )
+        return total
 
     def __add__(self, other: Totals) -> Totals:
         return Totals(

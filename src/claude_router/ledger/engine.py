@@ -54,9 +54,11 @@ def _sqlite_url(path: Path) -> str:
 
 
 def describe(url: str) -> str:
-    """The URL with any password hidden, for messages."""
+    """For people: a SQLite ledger's path, or the URL with any password hidden."""
+    if url.startswith(_SQLITE_SCHEMES):
+        return url.split(":///", 1)[1]
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return make_url(url).set(drivername="postgresql").render_as_string(hide_password=True)
     except ArgumentError:
         return "<invalid ledger URL>"
 

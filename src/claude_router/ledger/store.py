@@ -30,7 +30,7 @@ from .aggregate import (
     usage_measures,
 )
 from .base import Dimension, Group, Key, Totals
-from .engine import create_engine, resolve_url
+from .engine import create_engine, describe, resolve_url
 from .migrations import migrate
 from .rows import record_to_row, row_to_record
 from .schema import alert_state, usage, usage_daily, usage_daily_tags, usage_tags
@@ -45,7 +45,7 @@ class SqlLedger:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.url = engine.url.render_as_string(hide_password=True)
+        self.url = describe(engine.url.render_as_string(hide_password=False))  # for people: no password
         self._dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
 
     @classmethod

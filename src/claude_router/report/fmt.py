@@ -1,0 +1,55 @@
+"""Display formats shared by every renderer. Money stays `Decimal` up to here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from ..ledger import Dimension, Group, Key
+
+
+def usd(value: Decimal) -> str:
+    """$1,234.56 from $100, $3.4860 from a cent, $0.000847 below (six places, as the seed prints)."""
+    if abs(value) >= 100:
+        return f"${value:,.2f}"
+    if abs(value) >= Decimal("0.01"):
+        return f"${value:,.4f}"
+    return f"${value:.6f}"
+
+
+def pct(value: Decimal) -> str:
+    return f"{value:.1f}%"
+
+
+def tokens(n: int) -> str:
+    return f"{n:,}"
+
+
+def key_text(value: Key, dim: Dimension) -> str:
+    if value is None:
+        return {Dimension.CUSTOMER: "(none)", Dimension.LABEL: "(unclassified)"}.get(dim, "(none)")
+    if isinstance(value, bool):
+        return "batch" if value else "real-time"
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def group_label(group: Group) -> str:
+    return " · ".join(key_text(v, d) for d, v in group.key.items()) or "all"
+
+
+def window_text(since: datetime | None, until: datetime | None) -> str:
+    start = since.strftime("%Y-%m-%d %H:%M UTC") if since else "the beginning"
+    end = until.strftime("%Y-%m-%d %H:%M UTC") if until else "now"
+    return f"{start} → {end}"
+
+
+def short_model(model: str | None) -> str:
+    """claude-haiku-4-5 → Haiku 4.5 (the seed's short names, with the version)."""
+    if not model:
+        return "-"
+    parts = model.removeprefix("claude-").split("-")
+    family = parts[0].capitalize()
+    version = ".".join(p for p in parts[1:] if len(p) <= 2 and p.isdigit())
+    return f"{family} {version}".strip()

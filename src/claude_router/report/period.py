@@ -1,0 +1,33 @@
+"""Report windows from the command line: `7d`, `24h`, `2w`, `90m`, or an ISO date / time (UTC)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from ..errors import ConfigError
+
+_SPAN = re.compile(r"(\d+)\s*([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | None:
+    """The start of a report window: a span back from `now` (`7d`) or an ISO date/time.
+
+    "all" or "" means no lower bound. A date without a time is midnight UTC; a time without a
+    zone is UTC.
+    """
+    if text is None or text.strip().lower() in {"", "all"}:
+        return None
+    raw = text.strip().lower()
+    match = _SPAN.fullmatch(raw)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: amount})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(
+            f"cannot read {text!r} as a time: use a span such as 7d, 24h, 2w, 90m, or a date like 2025-06-01"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,196 @@
+"""A cost report's numbers, computed by the ledger in SQL (a few GROUP BY queries over daily
+rollups), never by looping over requests in Python."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from .. import pricing
+from ..errors import UnknownModelError
+from ..ledger import Dimension, Group, Key, Ledger, Totals, merge_groups
+from ..types import ZERO, TokenUsage
+
+TOP_CUSTOMERS = 10
+_CORE = (Dimension.DAY, Dimension.MODEL, Dimension.LABEL, Dimension.BATCH)
+
+
+def percent(part: Decimal, whole: Decimal) -> Decimal:
+    """`part` as a percentage of `whole` (0 when `whole` is 0)."""
+    return (part / whole * 100) if whole else ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Everything a cost report shows, for one time window."""
+
+    ledger: str
+    since: datetime | None
+    until: datetime | None
+    customer: str | None
+    generated_at: datetime
+    totals: Totals
+    by_model: list[Group]  # biggest spend first
+    by_label: list[Group]
+    by_tier: list[Group]  # key: Dimension.MODEL holds the tier name
+    by_day_model: list[Group]
+    top_customers: list[Group]
+    breakdown: list[Group]  # grouped by `by`
+    by: tuple[Dimension, ...] = ()
+    cache_savings_usd: Decimal = ZERO
+    days: list[date] = field(default_factory=list)
+
+    @property
+    def actual_usd(self) -> Decimal:
+        return self.totals.total_cost_usd
+
+    @property
+    def savings_vs_opus_usd(self) -> Decimal:
+        return self.totals.cost_if_opus_usd - self.actual_usd
+
+    @property
+    def savings_vs_opus_pct(self) -> Decimal:
+        return percent(self.savings_vs_opus_usd, self.totals.cost_if_opus_usd)
+
+    @property
+    def savings_vs_sonnet_usd(self) -> Decimal:
+        return self.totals.cost_if_sonnet_usd - self.actual_usd
+
+    @property
+    def savings_vs_sonnet_pct(self) -> Decimal:
+        return percent(self.savings_vs_sonnet_usd, self.totals.cost_if_sonnet_usd)
+
+    @property
+    def classifier_share_pct(self) -> Decimal:
+        return percent(self.totals.classifier_cost_usd, self.actual_usd)
+
+    @property
+    def cache_hit_rate_pct(self) -> Decimal:
+        return cache_hit_rate(self.totals.usage)
+
+
+def cache_hit_rate(usage: TokenUsage) -> Decimal:
+    """Share of prompt tokens served from the cache."""
+    return percent(Decimal(usage.cache_read_tokens), Decimal(usage.total_input_tokens))
+
+
+def cache_savings(model: str | None, usage: TokenUsage, *, batch: bool) -> Decimal:
+    """What cache writes and reads saved against sending the same prompt tokens fresh (negative
+    when writes were never read back). Base rates; 0 for a model missing from the price sheet."""
+    if not model:
+        return ZERO
+    try:
+        price = pricing.resolve(model)
+    except UnknownModelError:
+        return ZERO
+    rates = price.batch_rates if batch else price.rates
+    cached = usage.cache_write_5m_tokens + usage.cache_write_1h_tokens + usage.cache_read_tokens
+    paid = (
+        usage.cache_write_5m_tokens * rates.cache_write_5m
+        + usage.cache_write_1h_tokens * rates.cache_write_1h
+        + usage.cache_read_tokens * rates.cache_read
+    )
+    return cached * rates.input - paid
+
+
+def tier_name(model: str | None) -> str:
+    if not model:
+        return "none"
+    try:
+        return pricing.tier_of(model).value
+    except UnknownModelError:
+        return "other"
+
+
+def text_key(group: Group, dim: Dimension) -> str | None:
+    """A string-valued key (model, label, customer, tag) of a group."""
+    value = group.key[dim]
+    return value if isinstance(value, str) else None
+
+
+def regroup(groups: Sequence[Group], dims: Sequence[Dimension]) -> list[Group]:
+    """Sum finer groups into coarser ones (small inputs: rows of a GROUP BY)."""
+    sums: dict[tuple[Key, ...], Totals] = {}
+    for g in groups:
+        key = tuple(g.key[d] for d in dims)
+        sums[key] = sums.get(key, Totals()) + g.totals
+    return [Group(dict(zip(dims, key, strict=True)), t) for key, t in sums.items()]
+
+
+def by_cost(groups: list[Group]) -> list[Group]:
+    return sorted(
+        groups, key=lambda g: (-g.totals.total_cost_usd, -g.totals.requests, str(list(g.key.values())))
+    )
+
+
+def _tiers(by_model: Sequence[Group]) -> list[Group]:
+    sums: dict[str, Totals] = {}
+    for g in by_model:
+        tier = tier_name(text_key(g, Dimension.MODEL))
+        sums[tier] = sums.get(tier, Totals()) + g.totals
+    order = {t.value: i for i, t in enumerate(pricing.TIERS)}
+    return [Group({Dimension.MODEL: t}, sums[t]) for t in sorted(sums, key=lambda t: order.get(t, 9))]
+
+
+async def build_summary(
+    ledger: Ledger,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    customer: str | None = None,
+    by: Sequence[Dimension] = (Dimension.MODEL,),
+    top: int = TOP_CUSTOMERS,
+    name: str = "",
+) -> Summary:
+    """The report for [since, until), optionally for one customer."""
+    core = await ledger.totals(_CORE, since=since, until=until, customer=customer)
+    customers = by_cost(
+        await ledger.totals([Dimension.CUSTOMER], since=since, until=until, customer=customer)
+    )
+    dims = tuple(dict.fromkeys(by))
+    if set(dims) <= set(_CORE):
+        breakdown = regroup(core, dims)
+    elif dims == (Dimension.CUSTOMER,):
+        breakdown = customers
+    else:
+        breakdown = await ledger.totals(dims, since=since, until=until, customer=customer)
+    by_model = by_cost(regroup(core, [Dimension.MODEL]))
+    saved = sum(
+        (
+            cache_savings(text_key(g, Dimension.MODEL), g.totals.usage, batch=g.key[Dimension.BATCH] is True)
+            for g in regroup(core, [Dimension.MODEL, Dimension.BATCH])
+        ),
+        ZERO,
+    )
+    by_day_model = sorted(
+        regroup(core, [Dimension.DAY, Dimension.MODEL]), key=lambda g: str(g.key[Dimension.DAY])
+    )
+    return Summary(
+        ledger=name,
+        since=since,
+        until=until,
+        customer=customer,
+        generated_at=datetime.now(UTC),
+        totals=merge_groups(core),
+        by_model=by_model,
+        by_label=sorted(regroup(core, [Dimension.LABEL]), key=lambda g: _label_order(g.key[Dimension.LABEL])),
+        by_tier=_tiers(by_model),
+        by_day_model=by_day_model,
+        top_customers=customers[:top],
+        breakdown=_sorted_breakdown(breakdown, dims),
+        by=dims,
+        cache_savings_usd=saved,
+        days=sorted({day for g in core if isinstance(day := g.key[Dimension.DAY], date)}),
+    )
+
+
+def _label_order(label: object) -> int:
+    return {"simple": 0, "moderate": 1, "complex": 2}.get(str(label), 3)
+
+
+def _sorted_breakdown(groups: list[Group], dims: tuple[Dimension, ...]) -> list[Group]:
+    if dims and dims[0] is Dimension.DAY:
+        return sorted(groups, key=lambda g: tuple(str(g.key[d]) for d in dims))
+    return by_cost(groups)

@@ -1,0 +1,206 @@
+"""Cost reports as rich tables: the full ledger report, the per-run report, and the log view."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from rich import box
+from rich.console import Console
+from rich.console import Group as RenderGroup
+from rich.panel import Panel
+from rich.table import Table
+
+from ..ledger import Dimension, Group, Ledger, Totals
+from ..types import UsageRecord
+from .fmt import key_text, pct, short_model, tokens, usd, window_text
+from .summary import Summary, percent
+
+
+def _money_table(title: str) -> Table:
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
+
+
+def tier_table(summary: Summary) -> Table:
+    table = _money_table("Tier mix")
+    table.add_column("Tier")
+    for name in ("Requests", "Share", "Cost"):
+        table.add_column(name, justify="right")
+    total = summary.totals.requests
+    for g in summary.by_tier:
+        t = g.totals
+        share = percent(Decimal(t.requests), Decimal(total))
+        table.add_row(
+            str(g.key[Dimension.MODEL]).capitalize(), tokens(t.requests), pct(share), usd(t.total_cost_usd)
+        )
+    return table
+
+
+def cost_table(summary: Summary) -> Table:
+    t = summary.totals
+    table = _money_table("Cost")
+    table.add_column("", style="dim")
+    table.add_column("USD", justify="right")
+    table.add_column("", justify="right")
+    table.add_row("Actual cost", f"[bold]{usd(summary.actual_usd)}[/]", "routed calls + classifier")
+    table.add_row("  routed calls", usd(t.cost_usd), "")
+    table.add_row("  classifier", usd(t.classifier_cost_usd), f"{pct(summary.classifier_share_pct)} of cost")
+    table.add_row("Cost if all Opus", usd(t.cost_if_opus_usd), "")
+    table.add_row(
+        "Savings vs all Opus",
+        f"[green]{usd(summary.savings_vs_opus_usd)}[/]",
+        pct(summary.savings_vs_opus_pct),
+    )
+    table.add_row("Cost if all Sonnet", usd(t.cost_if_sonnet_usd), "")
+    table.add_row(
+        "Savings vs all Sonnet", usd(summary.savings_vs_sonnet_usd), pct(summary.savings_vs_sonnet_pct)
+    )
+    table.add_row(
+        "Cache savings", usd(summary.cache_savings_usd), f"hit rate {pct(summary.cache_hit_rate_pct)}"
+    )
+    table.add_row(
+        "Requests", tokens(t.requests), f"{t.errors} errors · {t.fallbacks} fallbacks · {t.retries} retries"
+    )
+    return table
+
+
+def groups_table(title: str, groups: Sequence[Group], dims: Sequence[Dimension]) -> Table:
+    table = _money_table(title)
+    for dim in dims:
+        table.add_column(dim.value.capitalize())
+    for name in ("Requests", "In", "Out", "Cache read", "Cost", "Classifier", "If all Opus", "Saved"):
+        table.add_column(name, justify="right")
+    for g in groups:
+        t = g.totals
+        saved = t.cost_if_opus_usd - t.total_cost_usd
+        table.add_row(
+            *(key_text(g.key[d], d) for d in dims),
+            tokens(t.requests),
+            tokens(t.usage.input_tokens),
+            tokens(t.usage.output_tokens),
+            tokens(t.usage.cache_read_tokens),
+            usd(t.total_cost_usd),
+            usd(t.classifier_cost_usd),
+            usd(t.cost_if_opus_usd),
+            pct(percent(saved, t.cost_if_opus_usd)),
+        )
+    return table
+
+
+def render_summary(console: Console, summary: Summary) -> None:
+    """The full report: tier mix, costs and savings, top customers and the chosen breakdown."""
+    who = f" · customer {summary.customer}" if summary.customer else ""
+    title = f"[bold]Cost report[/] · {window_text(summary.since, summary.until)}{who}"
+    parts: list[Table] = [tier_table(summary), cost_table(summary)]
+    if summary.top_customers:
+        parts.append(groups_table("Top customers", summary.top_customers, [Dimension.CUSTOMER]))
+    if summary.by and summary.by != (Dimension.CUSTOMER,):
+        by = " × ".join(d.value for d in summary.by)
+        parts.append(groups_table(f"By {by}", summary.breakdown, summary.by))
+    console.print(Panel(RenderGroup(*parts), title=title, subtitle=summary.ledger, border_style="cyan"))
+
+
+# ---- the run report: what one demo or batch run cost, read back from the ledger -----------------
+
+
+async def print_run_report(console: Console, ledger: Ledger, request_ids: Sequence[str]) -> Totals:
+    """The seed's cost report for these requests, read back from the ledger, plus what the seed
+    left out (classifier tokens and cost, cache tokens, retries, fallbacks). Returns the sums."""
+    found = {r.request_id: r for r in await ledger.rows(request_ids=list(request_ids))}
+    records = [found[i] for i in request_ids if i in found]
+    total = Totals.of(records)
+    console.print(
+        Panel(RenderGroup(_run_mix(records, total), _run_costs(total)), title="[bold]COST REPORT[/]")
+    )
+    console.print(_run_requests(records))
+    missing = len(request_ids) - len(records)
+    if missing:
+        console.print(f"[yellow]{missing} request(s) not found in the ledger[/]")
+    return total
+
+
+def _run_mix(records: Sequence[UsageRecord], total: Totals) -> Table:
+    counts: dict[str, int] = {}
+    for r in records:
+        name = short_model(r.model_used).split(" ")[0]
+        counts[name] = counts.get(name, 0) + 1
+    table = Table(
+        box=None, show_header=False, title=f"Total requests: {total.requests}", title_justify="left"
+    )
+    table.add_column()
+    table.add_column(justify="right")
+    table.add_column(justify="right")
+    for name, n in counts.items():
+        table.add_row(name, f"{n} requests", f"({percent(Decimal(n), Decimal(total.requests)):.0f}%)")
+    return table
+
+
+def _run_costs(t: Totals) -> Table:
+    saved = t.cost_if_opus_usd - t.total_cost_usd
+    table = Table(box=None, show_header=False)
+    table.add_column(style="dim")
+    table.add_column(justify="right")
+    table.add_column()
+    table.add_row("Actual cost (USD)", f"[bold]{usd(t.total_cost_usd)}[/]", "")
+    table.add_row("Cost if all Opus (USD)", usd(t.cost_if_opus_usd), "")
+    table.add_row("Savings (USD)", f"[green]{usd(saved)}[/]", f"({pct(percent(saved, t.cost_if_opus_usd))})")
+    classifier = f"{tokens(t.classifier_input_tokens)} in / {tokens(t.classifier_output_tokens)} out"
+    table.add_row("Classifier", usd(t.classifier_cost_usd), classifier)
+    cache = f"{tokens(t.usage.cache_write_tokens)} written / {tokens(t.usage.cache_read_tokens)} read"
+    table.add_row("Cache tokens", "", cache)
+    table.add_row("Retries / fallbacks", "", f"{t.retries} / {t.fallbacks}")
+    return table
+
+
+def _run_requests(records: Sequence[UsageRecord]) -> Table:
+    table = Table(title="PER-REQUEST BREAKDOWN", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("ID")
+    table.add_column("Model")
+    table.add_column("Label")
+    for name in ("In", "Out", "Cost $", "Latency", "Clf in/out", "Clf $", "Cache w/r", "Retries", "Fallback"):
+        table.add_column(name, justify="right")
+    for r in records:
+        u = r.usage
+        table.add_row(
+            r.task_id or r.request_id,
+            short_model(r.model_used),
+            r.label.value if r.label else "-",
+            tokens(u.input_tokens),
+            tokens(u.output_tokens),
+            usd(r.total_cost_usd),
+            f"{r.latency_s:.2f}s",
+            f"{r.classifier_usage.input_tokens}/{r.classifier_usage.output_tokens}",
+            usd(r.classifier_cost_usd),
+            f"{u.cache_write_tokens}/{u.cache_read_tokens}",
+            str(r.retries),
+            "yes" if r.fallback else "",
+        )
+    return table
+
+
+# ---- the log view ---------------------------------------------------------------------------------
+
+
+def logs_table(records: Sequence[UsageRecord]) -> Table:
+    """Latest requests, newest first, like a log viewer."""
+    table = Table(box=box.SIMPLE_HEAD)
+    for name in ("Time (UTC)", "Request", "Customer", "Model", "Label", "Status"):
+        table.add_column(name, no_wrap=True)
+    for name in ("In", "Out", "Cache r", "Cost", "Latency"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for r in records:
+        status = "[green]ok[/]" if r.ok else f"[red]{r.status}[/]"
+        table.add_row(
+            r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            r.task_id or r.request_id,
+            r.customer or "-",
+            short_model(r.model_used) + (" ↻" if r.fallback else "") + (" ⧗" if r.batch else ""),
+            r.label.value if r.label else "-",
+            status,
+            tokens(r.usage.input_tokens),
+            tokens(r.usage.output_tokens),
+            tokens(r.usage.cache_read_tokens),
+            usd(r.total_cost_usd),
+            f"{r.latency_s:.2f}s",
+        )
+    return table

@@ -10,10 +10,7 @@ import pytest
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.emulator.server import emulator_thread, running_emulator
 
-HAIKU = "claude-haiku-4-5"
-SONNET = "claude-sonnet-4-6"
-OPUS = "claude-opus-4-8"
-API_KEY = "test-key"
+from .support import API_KEY
 
 
 @pytest.fixture
@@ -45,7 +42,3 @@ def sync_emulator_url(emulator_config: EmulatorConfig) -> Iterator[str]:
 def sync_sdk(sync_emulator_url: str) -> Iterator[anthropic.Anthropic]:
     with anthropic.Anthropic(base_url=sync_emulator_url, api_key=API_KEY, max_retries=0) as client:
         yield client
-
-
-def user(text: str) -> list[dict[str, str]]:
-    return [{"role": "user", "content": text}]

@@ -6,7 +6,7 @@ import anthropic
 import pytest
 from anthropic.types import Message, TextBlock
 
-from .conftest import HAIKU, OPUS, SONNET, user
+from .support import HAIKU, OPUS, SONNET, user
 
 
 async def test_create_answers_with_a_full_message(sdk: anthropic.AsyncAnthropic) -> None:

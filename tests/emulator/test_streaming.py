@@ -8,7 +8,7 @@ from typing import Any
 import anthropic
 from anthropic.types import TextBlock, ToolUseBlock
 
-from .conftest import HAIKU, SONNET, user
+from .support import HAIKU, SONNET, user
 
 WEATHER_TOOL: dict[str, Any] = {
     "name": "get_weather",

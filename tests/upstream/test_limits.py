@@ -147,3 +147,21 @@ async def test_another_rate_limit_code_is_retried() -> None:
     exc, models = await attempts_against(refusing)
     assert isinstance(exc, anthropic.RampLimitExceededError)
     assert models == [OPUS, OPUS, OPUS, SONNET, SONNET, SONNET]
+
+
+async def test_a_spend_limited_stream_is_not_retried_either() -> None:
+    refusing = Refusing(error("Your spend limit for this month has been reached."))
+    async with serve(refusing) as base_url:
+        settings = UpstreamSettings(api_key=SecretStr("sk-ant-test"), base_url=base_url, max_retries=2)
+        upstream = Upstream(settings)
+
+        async def open_stream() -> None:
+            async with upstream.stream(ask(), model=OPUS, fallbacks=(SONNET,)):
+                pass
+
+        try:
+            with pytest.raises(anthropic.RateLimitError):
+                await open_stream()
+        finally:
+            await upstream.aclose()
+    assert refusing.models == [OPUS]

@@ -1,6 +1,7 @@
 """Throughput of the bare batch queue: jobs/s enqueued, and claimed + acknowledged.
 
-    .venv/bin/python bench/batch_queue.py [--jobs 10000] [--chunk 50] [--rounds 1] [--redis URL]
+    .venv/bin/python bench/batch_queue.py [--jobs 10000] [--chunk 50] [--rounds 1]
+                                          [--backends sqlite,redis] [--redis URL]
 
 Each figure is printed with its ratio to a baseline measured in the same run, on the same
 machine, doing the same storage work without the queue's bookkeeping:
@@ -244,18 +245,22 @@ async def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--chunk", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=1, help="report the best of this many rounds")
+    parser.add_argument("--backends", default="sqlite,redis", help="comma-separated: sqlite, redis")
     parser.add_argument(
         "--redis", default=os.environ.get("CLAUDE_ROUTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     )
     args = parser.parse_args()
+    backends = set(args.backends.split(","))
     rows: list[Row] = []
     for _ in range(args.rounds):
-        with tempfile.TemporaryDirectory(prefix="queue-bench-") as workdir:
-            rows += await bench_sqlite(args.jobs, args.chunk, Path(workdir))
-        try:
-            rows += await bench_redis(args.redis, args.jobs, args.chunk)
-        except (QueueError, RedisError) as exc:  # no Redis server here: report SQLite alone
-            print(f"Redis skipped: {exc}")
+        if "sqlite" in backends:
+            with tempfile.TemporaryDirectory(prefix="queue-bench-") as workdir:
+                rows += await bench_sqlite(args.jobs, args.chunk, Path(workdir))
+        if "redis" in backends:
+            try:
+                rows += await bench_redis(args.redis, args.jobs, args.chunk)
+            except (QueueError, RedisError) as exc:  # no Redis server here: report the rest
+                print(f"Redis skipped: {exc}")
     report(best_of(rows), args.jobs)
 
 

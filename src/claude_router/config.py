@@ -121,6 +121,8 @@ class ClassifierSettings(_Section):
     cache_size: int = 10_000
     redis_url: str | None = None
     cache_ttl_s: int = 7 * 24 * 3600
+    # The local classifier's model file (`claude-router train --out`); None: the packaged model.
+    local_model_path: str | None = None
 
 
 class UpstreamSettings(_Section):

@@ -181,7 +181,7 @@ class CallTrace:
 # Context variables belong at module level (their values are per task, not global state).
 _CURRENT: ContextVar[CallTrace | None] = ContextVar("claude_router_call_trace", default=None)
 
-AttemptHook = Callable[[Attempt, "RateLimits | None"], None]
+AttemptHook = Callable[[Attempt, RateLimits | None], None]
 
 
 class AttemptObserver(Middleware):

@@ -75,5 +75,5 @@ class SpeculativeLeg:
 
 
 def _plain(message: Message) -> Message:
-    """The stream helper's `ParsedMessage` as the `Message` a plain call returns (no parsed_output)."""
+    """`messages.stream`'s `ParsedMessage` as the `Message` a plain call returns (no parsed_output)."""
     return Message.model_validate(message.model_dump(exclude={"content": {"__all__": {"parsed_output"}}}))

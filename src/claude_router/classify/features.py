@@ -1,0 +1,168 @@
+"""What the local classifier sees of a request: words, word pairs, character pairs, cues and shape.
+
+Features are plain strings looked up in the model's weight table, so training and inference share
+this one extractor and an unseen feature simply weighs nothing. Only the head and the tail of a
+long text are read word by word: the instruction sits at one end or the other, while the middle
+is usually pasted material whose size the shape features capture. That also bounds the cost of
+a prompt whatever its length.
+
+Names: `w:` word of the text, `e:` word of its edges (first and last `edge_chars`), `s:` word of
+the system prompt; `b` before a prefix marks a word pair, `p` a word stem, `c` a character pair
+(scripts written without spaces); `cue-e:` / `cue-s:` a cue group (`cues.toml`) found at the
+edges or in the system prompt; `len:`, `lines:`, `q:` ... the shape of the text.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from .base import ClassifierInput
+
+CUES_RESOURCE = "cues.toml"
+
+# Runs of Thai, kana and CJK ideographs: read as character pairs, since words are not spaced.
+_UNSPACED = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN = re.compile(rf"([{_UNSPACED}]+)|(\w+)")  # (run of unspaced script, word): one is empty
+# A numbered or bulleted item, or an enumerated requirement such as "(2)".
+_ITEM = re.compile(r"(?:^|\n)\s*(?:\d{1,2}[.)]|[-*•])\s|\(\d\)")
+_QUESTION_MARKS = ("?", "？", "؟")
+_CODE_MARKERS = ("```", "def ", "function ", "=>", "};", "):\n", "SELECT ", "select ", "#include")
+_NEWLINE = "\n"
+
+
+def default_cues() -> dict[str, tuple[str, ...]]:
+    """The packaged cue groups (`cues.toml`): group name -> words and phrases."""
+    raw = resources.files(__package__).joinpath(CUES_RESOURCE).read_text(encoding="utf-8")
+    return {group: tuple(phrases) for group, phrases in tomllib.loads(raw)["cues"].items()}
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureConfig:
+    """How a request is read; stored in the model file so training and use agree."""
+
+    head_chars: int = 320
+    tail_chars: int = 240
+    edge_chars: int = 120  # the very start and end, where the instruction usually is
+    system_chars: int = 320
+    stem_chars: int = 5  # longer words also count by their first letters (0: off)
+    cues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def default(cls) -> FeatureConfig:
+        """The default reading, with the packaged cue groups."""
+        return cls(cues=default_cues())
+
+    def to_dict(self) -> dict[str, Any]:
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        fields["cues"] = {group: list(phrases) for group, phrases in self.cues.items()}
+        return fields
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """Groups of feature names, each name weighing 1/sqrt(size of its group), and shape features (1).
+
+    Normalising per group keeps a long prompt from being louder, and keeps the pasted material
+    from drowning the instruction at the prompt's edges or in the system prompt.
+    """
+
+    groups: tuple[tuple[str, ...], ...]
+    shape: tuple[str, ...]
+
+
+def _bucket(count: int, cap: int) -> int:
+    """0, 1, 2-3, 4-7, ... as 0, 1, 2, 3, ...; capped."""
+    return min(count.bit_length(), cap)
+
+
+class FeatureExtractor:
+    """`extractor(item) -> Features` for one `FeatureConfig` (cue lookup built once)."""
+
+    def __init__(self, config: FeatureConfig) -> None:
+        self.config = config
+        cue_index: dict[str, list[str]] = {}
+        for group, phrases in config.cues.items():
+            for phrase in phrases:
+                key = " ".join(run or word for run, word in _TOKEN.findall(phrase.lower()))
+                groups = cue_index.setdefault(key, [])
+                if group not in groups:
+                    groups.append(group)
+        self._cues = {phrase: tuple(groups) for phrase, groups in cue_index.items()}
+
+    def __call__(self, item: ClassifierInput) -> Features:
+        config = self.config
+        text = item.text.lower()
+        window = text
+        if len(text) > config.head_chars + config.tail_chars:
+            window = text[: config.head_chars] + _NEWLINE + text[-config.tail_chars :]
+        edges = text
+        if len(text) > 2 * config.edge_chars:
+            edges = text[: config.edge_chars] + _NEWLINE + text[-config.edge_chars :]
+        shape = self._shape(item, window)
+        hits: list[str] = []
+        groups = [self._words(window, "w:", None), self._words(edges, "e:", hits)]
+        shape.extend("cue-e:" + group for group in dict.fromkeys(hits))
+        if item.system:
+            hits.clear()
+            groups.append(self._words(item.system[: config.system_chars].lower(), "s:", hits))
+            shape.extend("cue-s:" + group for group in dict.fromkeys(hits))
+        return Features(tuple(g for g in groups if g), tuple(shape))
+
+    def _words(self, text: str, prefix: str, cue_hits: list[str] | None) -> tuple[str, ...]:
+        """Words, stems and word pairs (or character pairs) of `text`; cue groups go to `cue_hits`."""
+        out: dict[str, None] = {}  # an ordered set: the same request, the same order
+        cues = self._cues if cue_hits is not None else {}
+        stem = self.config.stem_chars or 1_000_000
+        stem_prefix, pair_prefix, char_prefix = "p" + prefix, "b" + prefix, "c" + prefix
+        previous = ""
+        for run, word in _TOKEN.findall(text):
+            if run:
+                pairs = [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+                for pair in pairs:
+                    out[char_prefix + pair] = None
+                    if pair in cues:
+                        cue_hits.extend(cues[pair])  # type: ignore[union-attr]
+                previous = ""
+                continue
+            if word.isdigit():
+                word = "#"
+            out[prefix + word] = None
+            if len(word) > stem + 1:
+                out[stem_prefix + word[:stem]] = None
+            if previous:
+                pair = previous + " " + word
+                out[pair_prefix + pair] = None
+                if pair in cues:
+                    cue_hits.extend(cues[pair])  # type: ignore[union-attr]
+            if word in cues:
+                cue_hits.extend(cues[word])  # type: ignore[union-attr]
+            previous = word
+        return tuple(out)
+
+    @staticmethod
+    def _shape(item: ClassifierInput, window: str) -> list[str]:
+        text = item.text
+        questions = sum(text.count(mark) for mark in _QUESTION_MARKS)
+        commas = window.count(",") + window.count("、") + window.count("，")
+        shape = [
+            f"len:{_bucket(len(text), 14)}",
+            f"lines:{_bucket(text.count(_NEWLINE), 6)}",
+            f"paras:{_bucket(text.count(_NEWLINE * 2), 4)}",
+            f"q:{min(questions, 3)}",
+            f"items:{_bucket(len(_ITEM.findall(window)), 4)}",
+            f"commas:{_bucket(commas, 5)}",
+            f"code:{min(sum(1 for marker in _CODE_MARKERS if marker in text), 3)}",
+            f"indent:{_bucket(text.count(_NEWLINE + '    ') + text.count(_NEWLINE + chr(9)), 4)}",
+            f"sys:{_bucket(len(item.system), 12) if item.system else 'none'}",
+        ]
+        if item.has_tools:
+            shape.append("tools")
+        return shape
+
+
+__all__ = ["CUES_RESOURCE", "FeatureConfig", "FeatureExtractor", "Features", "default_cues"]

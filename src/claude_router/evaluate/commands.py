@@ -1,0 +1,198 @@
+"""The `train` and `eval classifier` commands: Typer functions the command line registers.
+
+They read files and settings, run the library, and print; a bad file, setting or classifier
+kind ends in one clear line on standard error and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..classify.local import LocalClassifier, model_version
+from ..config import Settings
+from ..errors import RouterError
+from ..paths import data_home
+from ..types import LABELS
+from .classifier_eval import ClassifierReport, evaluate
+from .dataset import LabelledPrompt, load_labelled
+from .train import TrainSettings
+from .train import train as train_model
+
+DEFAULT_MODEL_FILE = "local_classifier.json"
+_TRAIN_DEFAULTS = TrainSettings()
+
+
+class ClassifierKind(StrEnum):
+    LOCAL = "local"
+    LLM = "llm"
+    CASCADE = "cascade"
+
+
+DataOption = Annotated[
+    Path, typer.Option("--data", help="Labelled prompts, JSONL: {prompt, system?, label} a line.")
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="A claude-router TOML file (else $CLAUDE_ROUTER_CONFIG)."),
+]
+
+
+def _say(console: Console, text: str) -> None:
+    """One plain line: no markup (paths and TOML contain brackets), no wrapping."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _fail(err: Console, exc: RouterError) -> typer.Exit:
+    _say(err, f"error: {exc.message}")
+    return typer.Exit(2)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def train(
+    data: DataOption,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help=f"Model file to write (default: <data home>/{DEFAULT_MODEL_FILE})."),
+    ] = None,
+    heldout: Annotated[
+        Path | None,
+        typer.Option("--heldout", help="Labelled prompts to score the new model on (never trained on)."),
+    ] = None,
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the data.")] = _TRAIN_DEFAULTS.epochs,
+    folds: Annotated[
+        int, typer.Option(min=1, help="Cross-validation folds for calibration (1: uncalibrated).")
+    ] = _TRAIN_DEFAULTS.folds,
+) -> None:
+    """Train the local classifier on your own labelled prompts and write its model file."""
+    console, err = Console(), Console(stderr=True)
+    try:
+        items = load_labelled(data)
+        started = time.perf_counter()
+        result = train_model(items, TrainSettings(epochs=epochs, folds=folds))
+        seconds = time.perf_counter() - started
+        target = out or data_home() / DEFAULT_MODEL_FILE
+        text = result.model.to_json()
+        _write_atomic(target, text)
+        classifier = LocalClassifier(result.model, model_version(text.encode("utf-8")))
+        scored = asyncio.run(evaluate(classifier, load_labelled(heldout), name="local")) if heldout else None
+    except RouterError as exc:
+        raise _fail(err, exc) from None
+    counts = ", ".join(f"{n} {label}" for label, n in result.model.training["per_label"].items())
+    _say(console, f"trained on {len(items)} prompts ({counts}) in {seconds:.1f} s")
+    if result.cv_accuracy is not None and result.cv_ece is not None:
+        _say(
+            console,
+            f"cross-validated accuracy {result.cv_accuracy:.1%}, "
+            f"calibration error (ECE) {result.cv_ece:.3f}, temperature {result.model.temperature:.2f}",
+        )
+    if scored is not None:
+        _say(console, f"held-out accuracy {scored.accuracy:.1%} on {scored.examples} prompts")
+    size_kb = len(text.encode("utf-8")) / 1024
+    _say(
+        console,
+        f"wrote {target} ({size_kb:.0f} KB, {len(result.model.weights)} features, {classifier.version})",
+    )
+    _say(console, f"use it with: [classifier] local_model_path = {json.dumps(str(target))}")
+
+
+async def _run(
+    settings: Settings,
+    kind: ClassifierKind,
+    model: Path | None,
+    items: list[LabelledPrompt],
+    concurrency: int,
+) -> ClassifierReport:
+    if kind is ClassifierKind.LOCAL:
+        path = model or settings.classifier.local_model_path
+        return await evaluate(LocalClassifier.from_file(path), items, name=kind.value)
+    # Model-backed kinds run against the configured API, or the built-in emulator without a key.
+    from ..classify.factory import build_classifier
+    from ..demo import upstream_settings
+    from ..upstream import Upstream
+
+    async with upstream_settings(settings, realistic=False) as (live, _):
+        upstream = Upstream(live.upstream)
+        try:
+            section = live.classifier.model_copy(update={"kind": kind.value, "cache": "none"})
+            classifier = build_classifier(section, upstream)
+            return await evaluate(classifier, items, name=kind.value, concurrency=concurrency)
+        finally:
+            await upstream.aclose()
+
+
+def eval_classifier(
+    data: DataOption,
+    classifier: Annotated[
+        ClassifierKind, typer.Option(help="Which classifier to evaluate.")
+    ] = ClassifierKind.LOCAL,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    model: Annotated[
+        Path | None, typer.Option(help="The local model file (default: the config's, else the packaged one).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Classifier calls in flight at once.")] = 8,
+    config: ConfigOption = None,
+) -> None:
+    """Measure a classifier on labelled prompts: accuracy, per-label figures, routing cost, latency."""
+    err = Console(stderr=True)
+    try:
+        items = load_labelled(data)
+        report = asyncio.run(_run(Settings.load(config), classifier, model, items, concurrency))
+    except RouterError as exc:
+        raise _fail(err, exc) from None
+    if json_out:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        print_report(report, Console())
+
+
+def print_report(report: ClassifierReport, console: Console) -> None:
+    """The report as tables for a terminal."""
+    _say(
+        console,
+        f"{report.classifier} classifier ({report.version}) on {report.examples} prompts: "
+        f"accuracy {report.accuracy:.1%}",
+    )
+    figures = Table("label", "precision", "recall", "F1", "support", title="per label")
+    for label, f in report.per_label.items():
+        figures.add_row(label.value, f"{f.precision:.1%}", f"{f.recall:.1%}", f"{f.f1:.3f}", str(f.support))
+    console.print(figures)
+    confusion = Table("true \\ predicted", *(label.value for label in LABELS), title="confusion matrix")
+    for label, row in report.confusion.items():
+        confusion.add_row(label.value, *(str(row[p]) for p in LABELS))
+    console.print(confusion)
+    r = report.routing
+    _say(
+        console,
+        f"under-routed {r.under_routing_rate:.1%} of prompts (quality at risk on "
+        f"${r.under_routing_cost_usd:.4f} of work), over-routed {r.over_routing_rate:.1%} "
+        f"(${r.over_routing_cost_usd:.4f} wasted), two tiers off {r.two_tier_rate:.1%}",
+    )
+    _say(
+        console,
+        f"cost-weighted error {r.cost_weighted_error:.1%} of the ideal spend "
+        f"(${r.routed_cost_usd:.4f} routed vs ${r.ideal_cost_usd:.4f} ideal)",
+    )
+    _say(
+        console,
+        f"latency p50 {report.latency_p50_ms:.3f} ms, p95 {report.latency_p95_ms:.3f} ms; "
+        f"calibration error (ECE) {report.ece:.3f}; LLM classifier calls {report.llm_calls}",
+    )
+
+
+__all__ = ["ClassifierKind", "eval_classifier", "print_report", "train"]

@@ -167,11 +167,12 @@ async def test_a_poison_job_is_parked_and_never_blocks_the_queue(queue: JobQueue
     assert await queue.fail("b1-0", OVERLOADED, retry=True) is JobStatus.PARKED  # stays parked
 
 
-async def test_a_job_whose_workers_keep_dying_is_parked(queue: JobQueue) -> None:
+async def test_a_job_whose_workers_keep_dying_is_parked(connect: OpenQueue) -> None:
+    queue = await connect(lease_s=0.15)
     await queue.submit("b1", make_jobs("b1", 1))
     for _ in range(3):
         assert len(await queue.claim("w", 1)) == 1  # ... and the worker dies with it
-        await asyncio.sleep(LEASE + 0.15)
+        await asyncio.sleep(0.25)
     assert await queue.claim("w", 1) == []
     [job] = await queue.results("b1")
     assert job.status is JobStatus.PARKED

@@ -228,7 +228,9 @@ class StatusCounts:
 class QueueStats:
     backend: str  # "sqlite" or "redis"
     location: str  # the file path, or the Redis URL without its password
-    counts: StatusCounts  # every job the queue still knows, by status
+    # Jobs by status. SQLite counts the jobs in its file; Redis counts every job since the
+    # queue began, including finished ones whose hashes have expired.
+    counts: StatusCounts
 
 
 def check_submission(batch_id: str, jobs: Sequence[Job]) -> None:

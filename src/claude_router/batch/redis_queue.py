@@ -5,6 +5,9 @@ and the counters move together, and a concurrent duplicate submit is still a no-
 read through one consumer group (XREADGROUP); a claimed entry stays pending until the job
 ends, when it is acknowledged and deleted (XACK, XDEL).
 
+A submission larger than `SUBMIT_CHUNK` jobs is applied chunk by chunk, each chunk atomically;
+a submit cut short is completed by submitting the same jobs again.
+
 A lease is measured twice: an entry idle in the pending list beyond the claimer's `lease_s`
 is taken by XAUTOCLAIM, and then kept only if the job's own lease deadline (which `extend`
 moves) has passed; otherwise it is handed straight back to its owner. Workers that share a
@@ -67,8 +70,11 @@ class RedisJobQueue:
     @classmethod
     async def open(cls, url: str, settings: QueueSettings | None = None) -> RedisJobQueue:
         settings = settings or QueueSettings()
-        client = redis.Redis.from_url(url, decode_responses=True)
-        queue = cls(client, url, settings)
+        try:
+            client = redis.Redis.from_url(url, decode_responses=True)
+            queue = cls(client, url, settings)
+        except ValueError as exc:  # a malformed URL or queue name
+            raise QueueError(f"Redis queue at {redact(url)}: {exc}") from None
         try:
             await queue._ensure_group()
         except QueueError:

@@ -10,10 +10,8 @@ local ttl, now, max_attempts = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(AR
 -- Move one job from one status to another in the queue's and its batch's counters.
 local function move(batch, from, to)
   local batch_counts = batch_prefix .. batch .. counts_suffix
-  if from then
-    redis.call('HINCRBY', queue_counts, from, -1)
-    redis.call('HINCRBY', batch_counts, from, -1)
-  end
+  redis.call('HINCRBY', queue_counts, from, -1)
+  redis.call('HINCRBY', batch_counts, from, -1)
   redis.call('HINCRBY', queue_counts, to, 1)
   redis.call('HINCRBY', batch_counts, to, 1)
 end

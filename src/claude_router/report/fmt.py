@@ -17,6 +17,11 @@ def usd(value: Decimal) -> str:
     return f"${value:.6f}"
 
 
+def usd6(value: Decimal) -> str:
+    """Always six places, as the seed's run report prints every amount."""
+    return f"${value:,.6f}"
+
+
 def pct(value: Decimal) -> str:
     return f"{value:.1f}%"
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ..ledger import Dimension, Group, Ledger, Totals
 from ..types import UsageRecord
-from .fmt import key_text, pct, short_model, tokens, usd, window_text
+from .fmt import key_text, pct, short_model, tokens, usd, usd6, window_text
 from .summary import Summary, percent
 
 
@@ -141,11 +141,11 @@ def _run_costs(t: Totals) -> Table:
     table.add_column(style="dim")
     table.add_column(justify="right")
     table.add_column()
-    table.add_row("Actual cost (USD)", f"[bold]{usd(t.total_cost_usd)}[/]", "")
-    table.add_row("Cost if all Opus (USD)", usd(t.cost_if_opus_usd), "")
-    table.add_row("Savings (USD)", f"[green]{usd(saved)}[/]", f"({pct(percent(saved, t.cost_if_opus_usd))})")
+    table.add_row("Actual cost (USD)", f"[bold]{usd6(t.total_cost_usd)}[/]", "")
+    table.add_row("Cost if all Opus (USD)", usd6(t.cost_if_opus_usd), "")
+    table.add_row("Savings (USD)", f"[green]{usd6(saved)}[/]", f"({pct(percent(saved, t.cost_if_opus_usd))})")
     classifier = f"{tokens(t.classifier_input_tokens)} in / {tokens(t.classifier_output_tokens)} out"
-    table.add_row("Classifier", usd(t.classifier_cost_usd), classifier)
+    table.add_row("Classifier", usd6(t.classifier_cost_usd), classifier)
     cache = f"{tokens(t.usage.cache_write_tokens)} written / {tokens(t.usage.cache_read_tokens)} read"
     table.add_row("Cache tokens", "", cache)
     table.add_row("Retries / fallbacks", "", f"{t.retries} / {t.fallbacks}")
@@ -167,10 +167,10 @@ def _run_requests(records: Sequence[UsageRecord]) -> Table:
             r.label.value if r.label else "-",
             tokens(u.input_tokens),
             tokens(u.output_tokens),
-            usd(r.total_cost_usd),
+            usd6(r.total_cost_usd),
             f"{r.latency_s:.2f}s",
             f"{r.classifier_usage.input_tokens}/{r.classifier_usage.output_tokens}",
-            usd(r.classifier_cost_usd),
+            usd6(r.classifier_cost_usd),
             f"{u.cache_write_tokens}/{u.cache_read_tokens}",
             str(r.retries),
             "yes" if r.fallback else "",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import anthropic
 import httpx2
@@ -99,10 +99,10 @@ class Wire(Middleware):
         return [s.model for s in self.sent if s.path == path]
 
 
-def settings_for(url: str, *, cache: str = "memory") -> Settings:
+def settings_for(url: str, *, cache: Literal["memory", "redis", "none"] = "memory") -> Settings:
     return Settings(
         upstream=UpstreamSettings(api_key=SecretStr(KEY), base_url=url, max_retries=0, timeout_s=20.0),
-        classifier=ClassifierSettings(cache=cache),  # type: ignore[arg-type]
+        classifier=ClassifierSettings(cache=cache),
         policy=PolicySettings(aliases={"support": AliasSettings(floor=Label.MODERATE)}),
     )
 
@@ -182,7 +182,7 @@ async def test_headers_show_label_model_and_cost(client: anthropic.AsyncAnthropi
 
 
 async def test_the_rest_of_the_body_is_sent_as_given(client: anthropic.AsyncAnthropic, wire: Wire) -> None:
-    given = {
+    given: dict[str, Any] = {
         "max_tokens": 77,
         "tool_choice": {"type": "none"},
         "stop_sequences": ["###"],

@@ -68,11 +68,11 @@ class RateLimiter:
             headers = self.headers(key)
             if math.isfinite(wait):
                 headers["retry-after"] = str(max(1, math.ceil(wait)))
-            kind = "request" if name == "requests" else name.replace("-", " ")
             raise EmulatorError(
                 429,
                 "rate_limit_error",
-                f"This request would exceed your rate limit of {buckets[name].limit} {kind}s per minute. "
+                f"This request would exceed your rate limit of {buckets[name].limit} "
+                f"{name.replace('-', ' ')} per minute. "
                 "Please wait before retrying, or reduce the prompt length or max_tokens.",
                 headers=headers,
             )

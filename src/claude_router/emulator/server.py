@@ -9,6 +9,7 @@ background thread, for synchronous code).
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import socket
 import threading
@@ -24,7 +25,17 @@ LOCALHOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 10.0
 
 
+class _InjectedDrops(logging.Filter):
+    """Hides uvicorn's complaint about an unfinished response: the emulator drops those on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "ASGI callable returned without completing response."
+
+
 def _config(config: EmulatorConfig | None, log_level: str, access_log: bool) -> uvicorn.Config:
+    server_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _InjectedDrops) for f in server_log.filters):
+        server_log.addFilter(_InjectedDrops())
     return uvicorn.Config(
         create_app(config),
         log_level=log_level,

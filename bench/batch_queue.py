@@ -25,6 +25,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -150,8 +151,8 @@ async def bench_sqlite(n: int, chunk: int, workdir: Path) -> list[Row]:
             workdir / f"queue-{synchronous}.db", QueueSettings(sqlite_synchronous=synchronous)
         )
         try:
-            enqueue = await timed(lambda q=queue, j=jobs: q.submit("b", j))
-            drained = await timed(lambda q=queue: drain(q, chunk))
+            enqueue = await timed(partial(queue.submit, "b", jobs))
+            drained = await timed(partial(drain, queue, chunk))
         finally:
             await queue.close()
         variant = f"sqlite (synchronous={synchronous})"
@@ -186,7 +187,10 @@ async def raw_redis(url: str, n: int, chunk: int) -> tuple[float, float]:
         enqueue = time.perf_counter() - started
         await client.xgroup_create(stream, "g", id="0")
         started = time.perf_counter()
-        while read := await client.xreadgroup("g", "raw", {stream: ">"}, count=chunk):
+        while True:
+            read: Any = await client.xreadgroup("g", "raw", {stream: ">"}, count=chunk)
+            if not read:
+                break
             for entry_id, _ in read[0][1]:
                 await client.xack(stream, "g", entry_id)
         return enqueue, time.perf_counter() - started
@@ -203,8 +207,8 @@ async def bench_redis(url: str, n: int, chunk: int) -> list[Row]:
     queue = await open_queue(url, settings)
     try:
         jobs = make_jobs("b", n)
-        enqueue = await timed(lambda: queue.submit("b", jobs))
-        drained = await timed(lambda: drain(queue, chunk))
+        enqueue = await timed(partial(queue.submit, "b", jobs))
+        drained = await timed(partial(drain, queue, chunk))
     finally:
         await queue.close()
         client = aioredis.Redis.from_url(url)

@@ -68,10 +68,13 @@ def test_redact_hides_only_the_password() -> None:
     assert redact("redis://:pw@host:6380/2") == "redis://:***@host:6380/2"
     assert redact("rediss://u:pw@host/0?ssl_cert_reqs=none") == "rediss://u:***@host/0?ssl_cert_reqs=none"
     assert redact("redis://host:6379/0") == "redis://host:6379/0"
+    assert redact("redis://user@host/0") == "redis://user@host/0"
+    assert redact("redis://u:p@ss@host:bad/0") == "redis://u:***@host:bad/0"
 
 
 async def test_a_malformed_redis_target_is_a_queue_error() -> None:
-    with pytest.raises(QueueError, match="port"):
-        await open_queue("redis://127.0.0.1:notaport/0")
+    with pytest.raises(QueueError, match="port") as caught:
+        await open_queue("redis://:hunter2@127.0.0.1:notaport/0")
+    assert "hunter2" not in str(caught.value)
     with pytest.raises(QueueError, match="brace-free"):
         await open_queue("redis://127.0.0.1:6379/15", QueueSettings(name="{x}"))

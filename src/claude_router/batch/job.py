@@ -41,9 +41,12 @@ class JobMode(StrEnum):
     BATCHES_API = "batches-api"
 
 
-def dumps(value: Any) -> str:
-    """Compact, deterministic JSON: what every backend stores."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def dumps(value: Any, what: str = "the value") -> str:
+    """Compact JSON, as every backend stores it; `what` names the value in the error."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidJobError(f"{what} is not JSON-serializable: {exc}") from None
 
 
 def new_job_id() -> str:
@@ -117,10 +120,7 @@ class Job:
 
     def spec_json(self) -> str:
         """The immutable part of the job, as stored at submission."""
-        try:
-            return dumps(self._spec())
-        except (TypeError, ValueError) as exc:
-            raise InvalidJobError(f"job {self.id!r}: params are not JSON-serializable: {exc}") from None
+        return dumps(self._spec(), f"job {self.id!r}")
 
     def _spec(self) -> dict[str, Any]:
         return {

@@ -48,11 +48,11 @@ def _load_scripts(client: redis.Redis) -> dict[str, AsyncScript]:
 def redact(url: str) -> str:
     """The URL without its password, fit for a log line or an error message."""
     parts = urlsplit(url)
-    if parts.password is None:
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if not at or not colon:
         return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))
 
 
 class RedisJobQueue:
@@ -136,7 +136,11 @@ class RedisJobQueue:
         ]
 
     async def ack(self, job_id: str, result: Mapping[str, Any]) -> bool:
-        return bool(await self._run("ack", [self.keys.job(job_id)], [job_id, dumps(result)]))
+        return bool(
+            await self._run(
+                "ack", [self.keys.job(job_id)], [job_id, dumps(result, f"the result of job {job_id!r}")]
+            )
+        )
 
     async def fail(self, job_id: str, error: JobError, *, retry: bool) -> JobStatus | None:
         args = [job_id, dumps(error.to_record()), "1" if retry else "0"]

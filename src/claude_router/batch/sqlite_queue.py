@@ -92,7 +92,7 @@ class SqliteJobQueue:
         return await self._call(partial(self._claim, consumer, n, lease))
 
     async def ack(self, job_id: str, result: Mapping[str, Any]) -> bool:
-        params = {"id": job_id, "result": dumps(result), "now": time.time()}
+        params = {"id": job_id, "result": dumps(result, f"the result of job {job_id!r}"), "now": time.time()}
         return await self._call(partial(self._write, sql.ACK, params)) == 1
 
     async def fail(self, job_id: str, error: JobError, *, retry: bool) -> JobStatus | None:

@@ -141,7 +141,7 @@ async def client(emulator_url: str, router: Router, wire: Wire) -> AsyncIterator
         api_key=KEY,
         base_url=emulator_url,
         max_retries=1,
-        middleware=[router_middleware(router, max_retries=1), wire],
+        middleware=[router_middleware(router), wire],  # learns the client's max_retries
     )
     yield client
     await client.close()
@@ -258,16 +258,37 @@ async def test_529_on_the_routed_model_falls_back_after_the_sdk_retries(
     assert record.cost_usd == router.prices.cost(SONNET, message.usage)
 
 
-async def test_a_dropped_connection_falls_back_too(
-    client: anthropic.AsyncAnthropic, router: Router, wire: Wire
-) -> None:
-    message = await client.messages.create(model="auto", extra_headers=fault_on(OPUS, "drop"), **ask(COMPLEX))
+async def test_a_dropped_connection_falls_back_too(emulator_url: str, router: Router, wire: Wire) -> None:
+    # No response tells the middleware the client's retry budget here: it is given.
+    async with anthropic.AsyncAnthropic(
+        api_key=KEY,
+        base_url=emulator_url,
+        max_retries=1,
+        middleware=[router_middleware(router, max_retries=1), wire],
+    ) as client:
+        message = await client.messages.create(
+            model="auto", extra_headers=fault_on(OPUS, "drop"), **ask(COMPLEX)
+        )
     assert wire.models() == [OPUS, OPUS, SONNET]
     assert family(message.model) == SONNET
     record = router.recent[-1]
     assert record.fallback
     assert record.retries == 2
     assert record.ok
+
+
+async def test_a_client_without_retries_falls_back_at_once(
+    emulator_url: str, router: Router, wire: Wire
+) -> None:
+    async with anthropic.AsyncAnthropic(
+        api_key=KEY, base_url=emulator_url, max_retries=0, middleware=[router_middleware(router), wire]
+    ) as client:
+        message = await client.messages.create(
+            model="auto", extra_headers=fault_on(OPUS, "529"), **ask(COMPLEX)
+        )
+    assert wire.models() == [OPUS, SONNET]
+    assert family(message.model) == SONNET
+    assert router.recent[-1].retries == 1
 
 
 async def test_the_end_of_the_chain_fails_with_one_record(
@@ -480,7 +501,7 @@ def test_the_sync_client_is_routed_and_accounted(sync_emulator_url: str) -> None
             api_key=KEY,
             base_url=sync_emulator_url,
             max_retries=1,
-            middleware=[router_middleware(router, max_retries=1), wire],
+            middleware=[router_middleware(router), wire],
         )
         with client:
             raw = client.messages.with_raw_response.create(model="auto", **ask(SIMPLE))

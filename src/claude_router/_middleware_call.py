@@ -68,7 +68,6 @@ class RoutedCall:
     route: Route
     body: Mapping[str, Any]  # the routed body; `model` is set per attempt
     models: tuple[str, ...]  # the routed model, then its fallbacks
-    max_retries: int
     created_at: datetime
     started: float
     index: int = 0  # into `models`
@@ -86,24 +85,22 @@ class RoutedCall:
         self.attempts += 1
         return request.copy(body={**self.body, "model": self.model}, headers=outgoing_headers(request))
 
-    def after_response(self, http: httpx2.Response, retries_taken: int, *, spend_limited: bool) -> Verdict:
+    def after_response(self, http: httpx2.Response, retries_left: int, *, spend_limited: bool) -> Verdict:
+        """What follows a response, given how many retries the SDK has left after this attempt."""
         if http.is_success:
             return Verdict.ANSWERED
         if spend_limited:  # waiting does not lift a spend limit, nor does another model
             http.headers[SHOULD_RETRY] = "false"
-        elif self._remaining(retries_taken) > 0 and sdk_retries(http):
+        elif retries_left > 0 and sdk_retries(http):
             return Verdict.RETRY
         if not spend_limited and worth_falling_back(http.status_code) and self._advance():
             return Verdict.FALL_BACK
         return Verdict.FAILED
 
-    def after_connection_error(self, retries_taken: int) -> Verdict:
-        if self._remaining(retries_taken) > 0:
+    def after_connection_error(self, retries_left: int) -> Verdict:
+        if retries_left > 0:
             return Verdict.RETRY
         return Verdict.FALL_BACK if self._advance() else Verdict.FAILED
-
-    def _remaining(self, retries_taken: int) -> int:
-        return self.max_retries - retries_taken
 
     def _advance(self) -> bool:
         if self.index + 1 >= len(self.models):

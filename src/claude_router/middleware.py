@@ -30,10 +30,13 @@ On a POST to /v1/messages (plain, beta, streamed or not):
 `/v1/messages/count_tokens` with `"auto"` or an alias is counted on the model the route would
 take. Every other endpoint passes through untouched.
 
-To tell the SDK's last attempt the middleware needs the client's retry budget: `max_retries`
-(the SDK's default, 2); pass the client's own if it differs. A per-call `max_retries` option is
-read from the request. A stream falls back only before it starts (an HTTP error status); a
-failure inside a started stream reaches the caller as the SDK raises it, its tokens accounted.
+To tell the SDK's last attempt the middleware needs the client's retry budget. It reads a
+per-call `max_retries` option from the request, else uses `router_middleware(..., max_retries=N)`
+when given, else learns the client's own from its first response (until then, and for a client
+it never heard from, the SDK's default: 2). Give `max_retries` when a client with another budget
+may meet a connection failure before any response. A stream falls back only before it starts
+(an HTTP error status); a failure inside a started stream reaches the caller as the SDK raises
+it, its tokens accounted.
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ T = TypeVar("T")
 MESSAGES_PATH = "/v1/messages"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 
+_Response = APIResponse[Any] | AsyncAPIResponse[Any]
+
 # The call whose attempts the SDK is making in this task (or thread). Context variables belong
 # at module level; their values are per task.
 _CURRENT: ContextVar[RoutedCall | None] = ContextVar("claude_router_middleware_call", default=None)
@@ -100,15 +105,14 @@ class RouterMiddleware(Middleware):
     `SyncRouter` it also serves the sync client, running the router's work on that router's loop.
     """
 
-    def __init__(
-        self, router: Router | SyncRouter, *, max_retries: int = anthropic.DEFAULT_MAX_RETRIES
-    ) -> None:
+    def __init__(self, router: Router | SyncRouter, *, max_retries: int | None = None) -> None:
         self._loop_thread: EventLoopThread | None = None
         if isinstance(router, SyncRouter):
             self.router, self._loop_thread = router.router, router.loop_thread
         else:
             self.router = router
         self.max_retries = max_retries
+        self._client_max_retries: int | None = None  # learned from a response's client
 
     # ---- the async client --------------------------------------------------------------------
 
@@ -126,7 +130,7 @@ class RouterMiddleware(Middleware):
             try:
                 response = await call_next(call.next_request(request))
             except anthropic.APIConnectionError as exc:
-                verdict = call.after_connection_error(request.retries_taken)
+                verdict = call.after_connection_error(self._retries_left(request, None))
                 if verdict is Verdict.FALL_BACK:
                     continue
                 if verdict is Verdict.FAILED:
@@ -137,7 +141,8 @@ class RouterMiddleware(Middleware):
             http = response.http_response
             self._note_status(call.model, http.status_code)
             spend_limited = await is_spend_limit(http)  # reads the body of a 429 only
-            verdict = call.after_response(http, request.retries_taken, spend_limited=spend_limited)
+            retries_left = self._retries_left(request, response)
+            verdict = call.after_response(http, retries_left, spend_limited=spend_limited)
             if verdict is Verdict.FALL_BACK:
                 await response.close()
                 continue
@@ -195,7 +200,7 @@ class RouterMiddleware(Middleware):
             try:
                 response = call_next(call.next_request(request))
             except anthropic.APIConnectionError as exc:
-                verdict = call.after_connection_error(request.retries_taken)
+                verdict = call.after_connection_error(self._retries_left(request, None))
                 if verdict is Verdict.FALL_BACK:
                     continue
                 if verdict is Verdict.FAILED:
@@ -206,7 +211,8 @@ class RouterMiddleware(Middleware):
             http = response.http_response
             self._note_status(call.model, http.status_code)
             spend_limited = _spend_limited_sync(http, thread)
-            verdict = call.after_response(http, request.retries_taken, spend_limited=spend_limited)
+            retries_left = self._retries_left(request, response)
+            verdict = call.after_response(http, retries_left, spend_limited=spend_limited)
             if verdict is Verdict.FALL_BACK:
                 response.close()
                 continue
@@ -283,7 +289,6 @@ class RouterMiddleware(Middleware):
             route=route,
             body=routed_params(body, route),
             models=router.upstream.candidates(route.model, route.fallbacks),
-            max_retries=request.max_retries if isinstance(request.max_retries, int) else self.max_retries,
             created_at=datetime.now(UTC),
             started=started,
         )
@@ -317,6 +322,25 @@ class RouterMiddleware(Middleware):
             await router.keep_record(record)
         return request.copy(body={**body, "model": route.model}, headers=outgoing_headers(request))
 
+    def _retries_left(self, request: APIRequest, response: _Response | None) -> int:
+        """How many more attempts the SDK makes for this call after the current one."""
+        return self._retry_budget(request, response) - request.retries_taken
+
+    def _retry_budget(self, request: APIRequest, response: _Response | None) -> int:
+        """The call's `max_retries`: per call, else as given here, else the client's own.
+
+        The SDK has no public way to read a client's budget from middleware; a response holds
+        its client, so the budget is read there and kept for attempts that get no response.
+        """
+        if isinstance(request.max_retries, int):
+            return request.max_retries
+        if self.max_retries is not None:
+            return self.max_retries
+        budget = getattr(getattr(response, "_client", None), "max_retries", None)
+        if isinstance(budget, int):
+            self._client_max_retries = budget
+        return anthropic.DEFAULT_MAX_RETRIES if self._client_max_retries is None else self._client_max_retries
+
     def _note_status(self, model: str, status: int) -> None:
         """Share what the attempt said about `model` with the router's cooldowns."""
         if status == OVERLOADED:
@@ -325,12 +349,11 @@ class RouterMiddleware(Middleware):
             self.router.upstream.cooldowns.succeeded(model)
 
 
-def router_middleware(
-    router: Router | SyncRouter, *, max_retries: int = anthropic.DEFAULT_MAX_RETRIES
-) -> RouterMiddleware:
+def router_middleware(router: Router | SyncRouter, *, max_retries: int | None = None) -> RouterMiddleware:
     """The router as client middleware: `AsyncAnthropic(middleware=[router_middleware(router)])`.
 
-    Give a `SyncRouter` for the synchronous `Anthropic` client. `max_retries` is the client's.
+    Give a `SyncRouter` for the synchronous `Anthropic` client. `max_retries` is the client's
+    (learned from its responses when not given).
     """
     return RouterMiddleware(router, max_retries=max_retries)
 

@@ -76,4 +76,5 @@ def test_classify_names_the_label_and_the_model(tmp_path: Path) -> None:
     done = run_cli("classify", "--json", "Is this review positive? 'Great blender.'", home=tmp_path)
     assert done.returncode == 0, done.stderr
     decision = json.loads(done.stdout)
-    assert decision["label"] == "simple" and decision["model"] == "claude-haiku-4-5"
+    assert decision["label"] == "simple"
+    assert decision["model"] == "claude-haiku-4-5"

@@ -32,7 +32,12 @@ async def emulator_url(emulator_config: EmulatorConfig) -> AsyncIterator[str]:
 
 def settings_for(base_url: str, **sections: dict[str, Any]) -> Settings:
     """Settings pointed at `base_url`; `sections` override whole settings sections' fields."""
-    upstream = {"base_url": base_url, "api_key": SecretStr(TEST_KEY), "max_retries": 1, **sections.pop("upstream", {})}
+    upstream = {
+        "base_url": base_url,
+        "api_key": SecretStr(TEST_KEY),
+        "max_retries": 1,
+        **sections.pop("upstream", {}),
+    }
     return Settings(upstream=upstream, **sections)  # type: ignore[arg-type]
 
 
@@ -52,7 +57,12 @@ async def make_router(emulator_url: str) -> AsyncIterator[RouterFactory]:
 
 
 def ask(text: str, max_tokens: int = 64, **extra: Any) -> dict[str, Any]:
-    return {"model": "auto", "max_tokens": max_tokens, "messages": [{"role": "user", "content": text}], **extra}
+    return {
+        "model": "auto",
+        "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": text}],
+        **extra,
+    }
 
 
 SIMPLE = "Is the sentiment of this review positive or negative? 'Great blender.'"

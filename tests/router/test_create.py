@@ -42,7 +42,11 @@ async def test_demo_requests_route_by_label_and_are_accounted(make_router: Route
         assert rec.cost_if_opus_usd == PRICES.cost(OPUS, rec.usage)
         assert result.cost_usd == rec.cost_usd + rec.classifier_cost_usd
     labels = [r.label for r in results if isinstance(r, RoutedResponse)]
-    assert (labels.count(Label.SIMPLE), labels.count(Label.MODERATE), labels.count(Label.COMPLEX)) == (4, 3, 1)
+    assert (labels.count(Label.SIMPLE), labels.count(Label.MODERATE), labels.count(Label.COMPLEX)) == (
+        4,
+        3,
+        1,
+    )
     assert len(router.recent) == len(requests)
 
 
@@ -50,7 +54,8 @@ async def test_a_repeated_request_is_classified_from_the_cache_for_free(make_rou
     router = make_router()
     first = await router.create(**ask(SIMPLE))
     second = await router.create(**ask(SIMPLE))
-    assert first.classifier_source is ClassifierSource.LLM and first.classifier_cost_usd > 0
+    assert first.classifier_source is ClassifierSource.LLM
+    assert first.classifier_cost_usd > 0
     assert second.classifier_source is ClassifierSource.CACHE
     assert second.classifier_cost_usd == Decimal(0)
     assert second.record.classifier_usage == TokenUsage()
@@ -62,17 +67,20 @@ async def test_a_concrete_model_skips_the_classifier_but_is_accounted(make_route
     result = await router.create(**{**ask(SIMPLE), "model": "claude-haiku-4-5-20251001"})
     assert result.model_used == "claude-haiku-4-5-20251001"
     assert result.classifier_source is ClassifierSource.BYPASS
-    assert result.label is None and result.classifier_cost_usd == 0
+    assert result.label is None
+    assert result.classifier_cost_usd == 0
     assert result.cost_usd == PRICES.cost("claude-haiku-4-5", result.record.usage) > 0
 
 
 async def test_force_model_and_floors_override_the_label(make_router: RouterFactory) -> None:
     router = make_router()
     forced = await router.create(**ask(SIMPLE), meta=RequestMeta(force_model=OPUS))
-    assert forced.model_used == OPUS and forced.route.reason == "force_model"
+    assert forced.model_used == OPUS
+    assert forced.route.reason == "force_model"
     floored = await router.create(**ask(SIMPLE), meta=RequestMeta(tags=frozenset({"customer_facing"})))
     assert floored.label is Label.SIMPLE
-    assert floored.model_used == SONNET and floored.route.reason.startswith("floor:")
+    assert floored.model_used == SONNET
+    assert floored.route.reason.startswith("floor:")
     assert floored.record.tags == ("customer_facing",)
 
 
@@ -103,8 +111,10 @@ async def test_the_apis_400_passes_through_unchanged_and_is_recorded(make_router
     assert caught.value.status_code == 400
     record = router.recent[-1]
     assert record.task_id == "bad-1"
-    assert record.status == "invalid_request_error" and not record.fallback
-    assert record.model_used is None and record.cost_usd == 0
+    assert record.status == "invalid_request_error"
+    assert not record.fallback
+    assert record.model_used is None
+    assert record.cost_usd == 0
 
 
 async def test_map_keeps_order_and_one_failure_does_not_sink_the_others(make_router: RouterFactory) -> None:
@@ -117,10 +127,14 @@ async def test_map_keeps_order_and_one_failure_does_not_sink_the_others(make_rou
     ]
     results = await router.map(items, concurrency=2)
     assert [r.task_id for r in results] == ["ok-1", "bad-model", "bad-body", "ok-2"]
-    assert isinstance(results[0], RoutedResponse) and isinstance(results[3], RoutedResponse)
-    assert isinstance(results[1], RoutedError) and isinstance(results[1].error, UnknownModelError)
-    assert isinstance(results[2], RoutedError) and isinstance(results[2].error, anthropic.BadRequestError)
-    assert results[2].record is not None and results[2].record.status == "invalid_request_error"
+    assert isinstance(results[0], RoutedResponse)
+    assert isinstance(results[3], RoutedResponse)
+    assert isinstance(results[1], RoutedError)
+    assert isinstance(results[1].error, UnknownModelError)
+    assert isinstance(results[2], RoutedError)
+    assert isinstance(results[2].error, anthropic.BadRequestError)
+    assert results[2].record is not None
+    assert results[2].record.status == "invalid_request_error"
     assert results[3].model_used == OPUS
 
 
@@ -129,7 +143,8 @@ async def test_prompt_caching_of_the_system_prompt_is_accounted(make_router: Rou
     system = "You are a support agent for a large online shop. " * 600  # well above any cache minimum
     first = await router.create(**ask(SIMPLE, system=system))
     second = await router.create(**ask(SIMPLE, system=system))
-    assert first.record.usage.cache_write_5m_tokens > 0 and first.record.usage.cache_read_tokens == 0
+    assert first.record.usage.cache_write_5m_tokens > 0
+    assert first.record.usage.cache_read_tokens == 0
     assert second.record.usage.cache_read_tokens == first.record.usage.cache_write_5m_tokens
     assert second.cost_usd - second.classifier_cost_usd == PRICES.cost(HAIKU, second.record.usage)
     # A cache read costs a tenth of fresh input, so the warm call is the cheaper one.

@@ -40,7 +40,7 @@ MALFORMED: list[tuple[str, dict[str, Any], str]] = [
     ("negative max_tokens", with_(max_tokens=-1), "max_tokens: Input should be greater than or equal to 0"),
     ("max_tokens over the model's", with_(max_tokens=10**7), "maximum allowed number of output tokens"),
     ("missing messages", without("messages"), "messages: Field required"),
-    ("messages not a list", with_(messages="Hi"), "messages: Input should be a valid array"),
+    ("messages not a list", with_(messages="Hi"), "messages: Input should be a valid list"),
     ("no messages", with_(messages=[]), "messages: at least one message is required"),
     ("bad role", with_(messages=[{"role": "system", "content": "Hi"}]), "messages.0.role: Input should be"),
     ("missing content", with_(messages=[{"role": "user"}]), "messages.0.content: Field required"),

@@ -32,7 +32,6 @@ _GENERIC_NAME_PARTS = frozenset(
     {"get", "set", "list", "fetch", "make", "create", "find", "tool", "call", "run"}
 )
 _NAME_PARTS = re.compile(r"[a-z0-9]+")
-_CHARS_PER_WORD = 6  # the vocabulary's mean word length, plus a space
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +97,18 @@ class Writer:
         return self._text_answer(self._prose(rng, rng.randint(low, high)), prompt.max_tokens, stops)
 
     def _prose(self, rng: random.Random, tokens: int) -> str:
-        """Sentences of 5-14 words, the last one shortened so the text ends near `tokens`."""
+        """Sentences of 5-14 words, cut after the last whole word that keeps within `tokens`."""
+        goal = tokens * CHARS_PER_TOKEN - 1  # room for the closing period
         sentences: list[str] = []
-        size, goal = 0, tokens * CHARS_PER_TOKEN
-        while size < goal:
-            count = min(rng.randint(5, 14), (goal - size) // _CHARS_PER_WORD + 1)
-            sentence = " ".join(rng.choices(self._words, k=count)).capitalize() + "."
+        size = 0
+        while size <= goal:
+            sentence = " ".join(rng.choices(self._words, k=rng.randint(5, 14))).capitalize() + "."
             sentences.append(sentence)
             size += len(sentence) + 1
-        return " ".join(sentences)
+        text = " ".join(sentences)[:goal]
+        if " " in text and not text.endswith("."):
+            text = text.rsplit(" ", 1)[0]
+        return text.rstrip(" .") + "."
 
     def _text_answer(self, text: str, max_tokens: int, stops: Iterable[str]) -> Answer:
         cut, reason, sequence = _cut(text, max_tokens, stops)

@@ -8,6 +8,7 @@ be 'user' or 'assistant'`.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal, NotRequired, Required
 
 from pydantic import ConfigDict, Discriminator, Tag, TypeAdapter, ValidationError, with_config
@@ -15,6 +16,8 @@ from typing_extensions import TypedDict  # pydantic needs it before Python 3.12
 
 from .errors import EmulatorError
 
+#: Deeper JSON is refused: it only ever comes from a broken or hostile client.
+MAX_DEPTH = 64
 _STRICT = ConfigDict(extra="forbid", strict=True)
 _LOOSE = ConfigDict(extra="allow", strict=True)
 
@@ -268,12 +271,48 @@ def parse_count(body: bytes | dict[str, Any]) -> dict[str, Any]:
 
 
 def _validate(adapter: TypeAdapter[Any], body: bytes | dict[str, Any]) -> dict[str, Any]:
+    value = load_json(body) if isinstance(body, bytes | bytearray) else body
+    if not isinstance(body, bytes | bytearray) and _too_deep(value):
+        raise _unparsable(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
-        if isinstance(body, bytes | bytearray):
-            return adapter.validate_json(body)  # type: ignore[no-any-return]
-        return adapter.validate_python(body)  # type: ignore[no-any-return]
+        return adapter.validate_python(value)  # type: ignore[no-any-return]
     except ValidationError as err:
         raise EmulatorError(400, "invalid_request_error", describe(err)) from None
+
+
+def _unparsable(reason: str) -> EmulatorError:
+    return EmulatorError(400, "invalid_request_error", f"There was an error parsing the body: {reason}")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def load_json(raw: bytes | bytearray) -> Any:
+    """Strict JSON (no NaN or Infinity), at most MAX_DEPTH levels deep; a 400 otherwise."""
+    try:
+        value = json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError:
+        raise _unparsable(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, NaN / Infinity
+        raise _unparsable(str(err)) from None
+    # Only a body with that many brackets can be that deep: most bodies skip the walk.
+    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _too_deep(value):
+        raise _unparsable(f"JSON nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _too_deep(value: Any) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
 
 
 def describe(err: ValidationError) -> str:

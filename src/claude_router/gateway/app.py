@@ -1,0 +1,120 @@
+"""The gateway: an Anthropic-compatible HTTP API in front of the router.
+
+    app = create_app(settings)            # builds its Router and ledger in the lifespan
+    uvicorn.run(app)
+
+Routes: `POST /v1/messages` (plain and SSE), `POST /v1/messages/count_tokens`, `GET /v1/models`
+(+ `/v1/models/{id}`), `GET /healthz`, `GET /readyz`. Every error is Anthropic-shaped; each
+handler is wrapped so that nothing it raises becomes a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import anthropic
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..config import Settings
+from ..demo import upstream_settings
+from ..errors import RouterError
+from ..ledger import open_ledger
+from ..router import RecordSink, Router
+from .errors import GatewayError, error_response, json_error
+from .messages import count_tokens, messages
+from .models import get_model, list_models
+from .state import GatewayState
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Request], Awaitable[Response]]
+_HTTP_ERROR_TYPES = {404: "not_found_error", 405: "invalid_request_error", 413: "request_too_large"}
+
+
+def create_app(
+    settings: Settings, *, router: Router | None = None, ledger: RecordSink | None = None
+) -> Starlette:
+    """The gateway app. A `router` passed in is used as is (and left open); otherwise one is built
+    on `settings` (on the embedded emulator when they name no upstream) with a ledger."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            app.state.gateway = await _build_state(stack, settings, router, ledger)
+            yield
+
+    routes = [
+        Route("/v1/messages", guarded(messages), methods=["POST"]),
+        Route("/v1/messages/count_tokens", guarded(count_tokens), methods=["POST"]),
+        Route("/v1/models", guarded(list_models), methods=["GET"]),
+        Route("/v1/models/{model_id:path}", guarded(get_model), methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_exception, Exception: _unhandled},
+    )
+
+
+async def _build_state(
+    stack: AsyncExitStack, settings: Settings, router: Router | None, ledger: RecordSink | None
+) -> GatewayState:
+    emulated = False
+    if router is None:
+        settings_used, emulated = await stack.enter_async_context(
+            upstream_settings(settings, realistic=False)
+        )
+        if emulated:
+            log.warning("no upstream API key or base URL: serving from the embedded emulator")
+        if ledger is None:
+            opened = await open_ledger(settings.ledger.url)
+            stack.push_async_callback(opened.close)
+            ledger = opened
+        router = Router(settings_used, ledger=ledger)
+        stack.push_async_callback(router.aclose)
+    return GatewayState.build(settings, router, ledger, emulated=emulated)
+
+
+def guarded(handler: Handler) -> Handler:
+    """`handler` with every failure answered in the Anthropic error shape."""
+
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except (GatewayError, RouterError, anthropic.APIError) as exc:
+            return error_response(exc, request.app.state.gateway.secrets)
+
+    return run
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    state: GatewayState | None = getattr(request.app.state, "gateway", None)
+    if state is None:
+        return json_error(503, "api_error", "the gateway is starting")
+    return JSONResponse({"status": "ready", "emulated": state.emulated})
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error_type = _HTTP_ERROR_TYPES.get(
+        exc.status_code, "api_error" if exc.status_code >= 500 else "invalid_request_error"
+    )
+    return json_error(exc.status_code, error_type, str(exc.detail))
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    """The process boundary: log the bug (never the request's secrets) and answer a clean 500."""
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
+    return json_error(500, "api_error", "internal error")

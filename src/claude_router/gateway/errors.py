@@ -1,0 +1,109 @@
+"""Every failure as the Anthropic API shapes it: `{"type": "error", "error": {"type", "message"}}`.
+
+    GatewayError                 a request the gateway refuses itself (status + Anthropic type)
+    error_response(exc, secrets) any exception → its JSON response: our own errors by their
+                                 status, `RouterError`s by theirs, upstream SDK errors relayed
+                                 with their own status and body
+
+Secrets (the upstream key) are scrubbed from every message and relayed body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import anthropic
+from starlette.responses import Response
+
+from ..errors import RateLimitedError, RouterError
+
+JSON = "application/json"
+REDACTED = "[redacted]"
+
+
+class GatewayError(Exception):
+    """A request refused by the gateway itself, before or instead of any upstream call."""
+
+    def __init__(self, status_code: int, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.error_type = error_type
+        self.message = message
+
+
+def invalid_request(message: str) -> GatewayError:
+    return GatewayError(400, "invalid_request_error", message)
+
+
+def error_body(error_type: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": error_type, "message": message}}
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def json_error(
+    status: int,
+    error_type: str,
+    message: str,
+    *,
+    secrets: Iterable[str] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    body = json.dumps(error_body(error_type, message))
+    return Response(scrub(body, secrets), status_code=status, media_type=JSON, headers=headers)
+
+
+def error_response(exc: BaseException, secrets: Iterable[str] = ()) -> Response:
+    """The response for an error a handler raised; anything unknown is a clean 500 api_error."""
+    secrets = tuple(secrets)
+    if isinstance(exc, GatewayError):
+        return json_error(exc.status_code, exc.error_type, exc.message, secrets=secrets)
+    if isinstance(exc, RouterError):
+        headers = _retry_after(exc.retry_after_s) if isinstance(exc, RateLimitedError) else None
+        return json_error(exc.status_code, exc.error_type, exc.message, secrets=secrets, headers=headers)
+    if isinstance(exc, anthropic.APIStatusError):
+        return _relayed(exc, secrets)
+    if isinstance(exc, anthropic.APITimeoutError):
+        return json_error(504, "timeout_error", "the upstream API timed out", secrets=secrets)
+    if isinstance(exc, anthropic.APIConnectionError):
+        return json_error(502, "api_error", "could not reach the upstream API", secrets=secrets)
+    return json_error(500, "api_error", "internal error", secrets=secrets)
+
+
+def upstream_error_event(exc: BaseException, secrets: Iterable[str] = ()) -> bytes:
+    """An SSE `error` event for a failure after the stream's first byte (the status is already sent)."""
+    if isinstance(exc, anthropic.APIStatusError) and _is_error_body(exc.body):
+        payload = json.dumps(exc.body)
+    elif isinstance(exc, anthropic.APIStatusError):
+        payload = json.dumps(error_body(exc.type or "api_error", exc.message))
+    else:
+        payload = json.dumps(error_body("api_error", "the upstream stream failed"))
+    return f"event: error\ndata: {scrub(payload, secrets)}\n\n".encode()
+
+
+def _relayed(exc: anthropic.APIStatusError, secrets: tuple[str, ...]) -> Response:
+    """The upstream's own status and body (wrapped in the error shape when it was not one)."""
+    body = exc.body if _is_error_body(exc.body) else error_body(exc.type or "api_error", exc.message)
+    headers = {}
+    for name in ("request-id", "retry-after", "retry-after-ms", "x-should-retry"):
+        value = exc.response.headers.get(name)
+        if value is not None:
+            headers[name] = value
+    return Response(
+        scrub(json.dumps(body), secrets), status_code=exc.status_code, media_type=JSON, headers=headers
+    )
+
+
+def _is_error_body(body: object) -> bool:
+    return isinstance(body, dict) and body.get("type") == "error" and isinstance(body.get("error"), dict)
+
+
+def _retry_after(seconds: float) -> dict[str, str]:
+    return {"retry-after": str(max(1, round(seconds + 0.499)))}

@@ -1,0 +1,124 @@
+"""`POST /v1/messages` (plain and SSE) and `POST /v1/messages/count_tokens`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..policy import ModelArgKind
+from ..router import RoutedResponse
+from ..types import Decision, RequestMeta, UsageRecord
+from .body import CountTokensBody, MessagesBody, check, read_json
+from .errors import JSON, invalid_request
+from .meta import request_meta
+from .state import GatewayState, gateway_state
+from .streaming import SSERelay, SSEResponse
+
+RESERVED_FIELDS = ("meta",)  # `Router.create` keyword arguments that are not API body fields
+
+
+async def messages(request: Request) -> Response:
+    state = gateway_state(request)
+    body = await read_json(request, state.max_body_bytes)
+    check(body, MessagesBody)
+    for name in RESERVED_FIELDS:
+        if name in body:
+            raise invalid_request(f"{name}: Extra inputs are not permitted")
+    meta = _meta(request)
+    params = {k: v for k, v in body.items() if k != "stream"}
+    if body.get("stream"):
+        return await _stream(state, params, meta)
+    routed = await state.router.create(**params, meta=meta)
+    return Response(
+        routed.message.to_json(indent=None),
+        media_type=JSON,
+        headers=_response_headers(routed),
+    )
+
+
+async def count_tokens(request: Request) -> Response:
+    """Token count for the model the request would be routed to ("auto" and aliases resolved)."""
+    state = gateway_state(request)
+    body = await read_json(request, state.max_body_bytes)
+    check(body, CountTokensBody)
+    router = state.router
+    arg = router.policy.resolve_model_arg(body["model"])
+    decision: Decision | None = None
+    if arg.kind is ModelArgKind.CONCRETE:
+        model = arg.model
+    else:
+        decision = await router.classify(body)
+        model = router.route(body, decision, _meta(request)).model
+    raw = await router.upstream.client.messages.with_raw_response.count_tokens(
+        **_sdk_kwargs(body, state.count_tokens_args), model=model
+    )
+    headers = {"x-router-model": model}
+    if decision is not None:
+        headers["x-router-label"] = decision.label.value
+    if (upstream_id := raw.http_response.headers.get("request-id")) is not None:
+        headers["request-id"] = upstream_id
+    return Response(raw.http_response.content, media_type=JSON, headers=headers)
+
+
+async def _stream(state: GatewayState, params: dict[str, Any], meta: RequestMeta) -> Response:
+    relay = SSERelay(state.router, params, meta, meta.request_id or _request_id())
+    await relay.open()
+    headers = {"x-router-request-id": meta.request_id or ""}
+    if relay.route is not None:
+        headers["x-router-model"] = relay.model_used or relay.route.model
+        if relay.route.label is not None:
+            headers["x-router-label"] = relay.route.label.value
+    if relay.decision is not None:
+        headers["x-router-confidence"] = f"{relay.decision.confidence:.3f}"
+    if (upstream_id := relay.upstream_request_id) is not None:
+        headers["request-id"] = upstream_id
+
+    async def done(_relay: SSERelay) -> None:
+        return None
+
+    return SSEResponse(relay, headers=headers, secrets=state.secrets, on_done=done)
+
+
+def _meta(request: Request) -> RequestMeta:
+    customer = getattr(request.state, "customer", None)
+    key_id = getattr(request.state, "key_id", None)
+    meta = request_meta(request.headers, customer=customer, key_id=key_id)
+    return replace(meta, request_id=_request_id())
+
+
+def _response_headers(routed: RoutedResponse) -> dict[str, str]:
+    record: UsageRecord = routed.record
+    headers = {
+        "x-router-model": routed.model_used,
+        "x-router-cost-usd": str(record.total_cost_usd),
+        "x-router-request-id": record.request_id,
+    }
+    if record.label is not None:
+        headers["x-router-label"] = record.label.value
+    if record.confidence is not None:
+        headers["x-router-confidence"] = f"{record.confidence:.3f}"
+    upstream_id = getattr(routed.message, "_request_id", None)
+    if isinstance(upstream_id, str):
+        headers["request-id"] = upstream_id
+    return headers
+
+
+def _sdk_kwargs(body: Mapping[str, Any], accepted: frozenset[str]) -> dict[str, Any]:
+    """The body as SDK keyword arguments (without `model`); unnamed fields travel in `extra_body`."""
+    kwargs: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in body.items():
+        if key != "model":
+            (kwargs if key in accepted else extra)[key] = value
+    if extra:
+        kwargs["extra_body"] = extra
+    return kwargs
+
+
+def _request_id() -> str:
+    return f"req_{uuid.uuid4().hex}"

@@ -1,0 +1,49 @@
+"""Serving the gateway with uvicorn: `serve` (blocking, for the CLI) and `running_gateway`
+(in-process on a free local port, for tests and benchmarks)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from starlette.types import ASGIApp
+
+LOCALHOST = "127.0.0.1"
+STARTUP_TIMEOUT_S = 15.0
+
+
+def uvicorn_config(app: ASGIApp, *, log_level: str = "info", access_log: bool = False) -> uvicorn.Config:
+    return uvicorn.Config(app, log_level=log_level, access_log=access_log, server_header=False, lifespan="on")
+
+
+def serve(app: ASGIApp, *, host: str, port: int, log_level: str = "info") -> None:
+    """Run `app` until interrupted (one uvicorn worker)."""
+    config = uvicorn_config(app, log_level=log_level)
+    config.host, config.port = host, port
+    uvicorn.Server(config).run()
+
+
+@asynccontextmanager
+async def running_gateway(app: ASGIApp, *, log_level: str = "warning") -> AsyncIterator[str]:
+    """`app` served on a free port of 127.0.0.1 for the duration; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((LOCALHOST, 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn_config(app, log_level=log_level))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(STARTUP_TIMEOUT_S):
+            while not server.started:
+                if task.done():
+                    await task  # startup failed: raise its error
+                    raise RuntimeError("the gateway stopped during startup")
+                await asyncio.sleep(0.005)
+        yield f"http://{LOCALHOST}:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()

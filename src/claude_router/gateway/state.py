@@ -1,0 +1,41 @@
+"""What the gateway's handlers share for the life of the app: router, ledger, secrets."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from ..config import Settings
+from ..router import RecordSink, Router
+
+
+@dataclass(slots=True)
+class GatewayState:
+    settings: Settings
+    router: Router
+    ledger: RecordSink | None
+    emulated: bool = False
+    #: Strings that must never leave the process (the upstream API key).
+    secrets: tuple[str, ...] = ()
+    #: Keyword arguments `messages.count_tokens` names; other body fields go in `extra_body`.
+    count_tokens_args: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def build(
+        cls, settings: Settings, router: Router, ledger: RecordSink | None, *, emulated: bool
+    ) -> GatewayState:
+        key = router.settings.upstream.api_key
+        secrets = tuple(s for s in (key.get_secret_value() if key else None,) if s)
+        accepted = frozenset(inspect.signature(router.upstream.client.messages.count_tokens).parameters)
+        return cls(settings, router, ledger, emulated, secrets, accepted)
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self.settings.gateway.max_body_bytes
+
+
+def gateway_state(request: Request) -> GatewayState:
+    state: GatewayState = request.app.state.gateway
+    return state

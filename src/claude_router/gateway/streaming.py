@@ -1,0 +1,191 @@
+"""SSE relay: classify, route, open the upstream stream, then pass each event's wire bytes on.
+
+The events are never re-parsed or buffered (`Upstream.stream_sse` gives each server-sent event's
+bytes as they arrive). A failure before the first event is an ordinary HTTP error (and falls back
+like a non-streaming call, inside `UpstreamStream`); after it, an SSE `error` event ends the
+stream. A client that goes away cancels the upstream call, and the usage its events reported so
+far is still accounted: exactly one record per request, whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from time import perf_counter
+from typing import Any
+
+import anthropic
+import anyio
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ..accounting import Leg, Outcome, new_record
+from ..policy import ModelArgKind
+from ..router import Router, error_type
+from ..types import NO_USAGE, Decision, RequestMeta, Route, UsageRecord
+from ..upstream import UpstreamStream, failure_of, routed_params
+from .errors import upstream_error_event
+
+log = logging.getLogger(__name__)
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+RecordHook = Callable[[UsageRecord, Decision | None], Awaitable[None]]
+
+
+class SSERelay:
+    """One streamed request: `await relay.open()` (routing, first event), then `SSEResponse(relay)`."""
+
+    def __init__(self, router: Router, params: Mapping[str, Any], meta: RequestMeta, request_id: str) -> None:
+        self._router = router
+        self._params = params
+        self._meta = meta
+        self._request_id = request_id
+        self._arg = router.policy.resolve_model_arg(params.get("model"))
+        self._started = perf_counter()
+        self._now = datetime.now(UTC)
+        self.decision: Decision | None = None
+        self.route: Route | None = None
+        self.record: UsageRecord | None = None
+        self._stream: UpstreamStream[bytes] | None = None
+        self._closed = False
+
+    @property
+    def model_used(self) -> str | None:
+        return self._stream.model_used if self._stream is not None else None
+
+    @property
+    def upstream_request_id(self) -> str | None:
+        return self._stream.result().request_id if self._stream is not None else None
+
+    async def open(self) -> None:
+        """Classify, route and wait for the first event; an upstream failure is recorded, then raised."""
+        router = self._router
+        try:
+            if self._arg.kind is not ModelArgKind.CONCRETE:
+                self.decision = await router.classify(self._params)
+            self.route = route = router.policy.route(
+                self.decision, self._meta, self._params, alias=self._arg.alias, now=self._now
+            )
+            stream = router.upstream.stream_sse(
+                routed_params(self._params, route), model=route.model, fallbacks=route.fallbacks
+            )
+            await stream.__aenter__()
+        except anthropic.APIError as exc:
+            self._closed = True
+            await self._record_failure(exc)
+            raise
+        self._stream = stream
+
+    async def relay(self, send: Callable[[bytes], Awaitable[None]], secrets: tuple[str, ...]) -> None:
+        """Send every event; an upstream failure mid-stream becomes an SSE `error` event."""
+        assert self._stream is not None, "open() first"
+        try:
+            async for chunk in self._stream:
+                await send(chunk)
+        except anthropic.APIError as exc:
+            await send(upstream_error_event(exc, secrets))
+
+    async def close(self, exc: BaseException | None = None) -> None:
+        """Close the upstream response and account the stream (once; safe under cancellation)."""
+        if self._closed or self._stream is None:
+            return
+        self._closed = True
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._stream.__aexit__(type(exc) if exc else None, exc, None)
+            finally:
+                await self._account()
+
+    async def _account(self) -> None:
+        assert self._stream is not None
+        result = self._stream.result()
+        failed = result.error is not None
+        outcome = Outcome(
+            model_used=result.model_used,
+            answer=result.usage,
+            retries=result.retries,
+            fallback=result.fallback,
+            latency_s=perf_counter() - self._started,
+            ttft_s=result.ttft_s,
+            error_type=error_type(result.error)
+            if failed and result.error is not None
+            else ("cancelled" if result.cancelled else None),
+        )
+        await self._keep(outcome)
+
+    async def _record_failure(self, exc: anthropic.APIError) -> None:
+        failure = failure_of(exc)
+        legs = (Leg(failure.usage_model, failure.usage),) if failure and failure.usage_model else ()
+        outcome = Outcome(
+            model_used=None,
+            answer=NO_USAGE,
+            extra_legs=legs,
+            retries=failure.retries if failure else 0,
+            fallback=bool(failure and len(failure.models_tried) > 1),
+            latency_s=perf_counter() - self._started,
+            error_type=error_type(exc),
+        )
+        await self._keep(outcome)
+
+    async def _keep(self, outcome: Outcome) -> None:
+        self.record = new_record(
+            self._router.prices,
+            request_id=self._request_id,
+            model_requested=self._arg.model,
+            meta=self._meta,
+            decision=self.decision,
+            route=self.route,
+            outcome=outcome,
+            created_at=self._now,
+        )
+        await self._router.keep_record(self.record)
+
+
+class SSEResponse(Response):
+    """Streams an opened `SSERelay`; a client disconnect cancels the upstream call at once."""
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        relay: SSERelay,
+        *,
+        headers: Mapping[str, str],
+        secrets: tuple[str, ...],
+        on_done: Callable[[SSERelay], Awaitable[None]],
+    ) -> None:
+        self._relay = relay
+        self._secrets = secrets
+        self._on_done = on_done
+        self.status_code = 200
+        self.background = None
+        self.init_headers({**SSE_HEADERS, **headers})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_chunk(chunk: bytes) -> None:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+        failure: BaseException | None = None
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async with anyio.create_task_group() as group:
+
+                async def watch_disconnect() -> None:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    group.cancel_scope.cancel()
+
+                group.start_soon(watch_disconnect)
+                await self._relay.relay(send_chunk, self._secrets)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                group.cancel_scope.cancel()
+        except OSError as exc:  # the client went away while we were sending
+            failure = exc
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            await self._relay.close(failure)
+            with anyio.CancelScope(shield=True):
+                await self._on_done(self._relay)

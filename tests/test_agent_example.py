@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 from pydantic import SecretStr
 
-from claude_router.config import HAIKU, OPUS, SONNET, Settings, UpstreamSettings
+from claude_router.config import HAIKU, OPUS, SONNET, ClassifierSettings, Settings, UpstreamSettings
 from claude_router.emulator.server import running_emulator
 from claude_router.pricing import PriceTable
 from claude_router.types import ClassifierSource, Label
@@ -36,7 +36,8 @@ def example() -> ModuleType:
 @pytest.fixture
 async def settings() -> AsyncIterator[Settings]:
     async with running_emulator() as url:
-        yield Settings(upstream=UpstreamSettings(api_key=SecretStr("sk-ant-test-agent"), base_url=url))
+        upstream = UpstreamSettings(api_key=SecretStr("sk-ant-test-agent"), base_url=url)
+        yield Settings(upstream=upstream, classifier=ClassifierSettings(kind="llm"))
 
 
 async def test_each_step_is_routed_on_its_own(example: ModuleType, settings: Settings) -> None:

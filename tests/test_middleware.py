@@ -102,7 +102,7 @@ class Wire(Middleware):
 def settings_for(url: str, *, cache: Literal["memory", "redis", "none"] = "memory") -> Settings:
     return Settings(
         upstream=UpstreamSettings(api_key=SecretStr(KEY), base_url=url, max_retries=0, timeout_s=20.0),
-        classifier=ClassifierSettings(cache=cache),
+        classifier=ClassifierSettings(kind="llm", cache=cache),  # the path that calls a model
         policy=PolicySettings(aliases={"support": AliasSettings(floor=Label.MODERATE)}),
     )
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from claude_router.config import HAIKU, OPUS, SONNET, Settings, UpstreamSettings
+from claude_router.config import HAIKU, OPUS, SONNET, ClassifierSettings, Settings, UpstreamSettings
 from claude_router.emulator.server import emulator_thread
 from claude_router.errors import UnknownModelError
 from claude_router.router import RoutedError, RoutedResponse, RouterRequest
@@ -40,7 +40,8 @@ def emulator_url() -> Iterator[str]:
 
 @pytest.fixture
 def settings(emulator_url: str) -> Settings:
-    return Settings(upstream=UpstreamSettings(api_key=SecretStr(KEY), base_url=emulator_url, max_retries=0))
+    upstream = UpstreamSettings(api_key=SecretStr(KEY), base_url=emulator_url, max_retries=0)
+    return Settings(upstream=upstream, classifier=ClassifierSettings(kind="llm"))
 
 
 def test_create_classify_and_map_block_and_return_the_routers_results(settings: Settings) -> None:

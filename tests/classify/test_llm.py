@@ -391,13 +391,13 @@ def test_malformed_prompt_data_is_a_config_error() -> None:
 
 
 async def test_factory_builds_a_cached_llm_classifier(upstream: Upstream, script: Script) -> None:
-    classifier = build_classifier(ClassifierSettings(cache="memory", cache_size=5), upstream)
+    classifier = build_classifier(ClassifierSettings(kind="llm", cache="memory", cache_size=5), upstream)
     assert isinstance(classifier, CachedClassifier)
     first = await classifier.classify(ITEM)
     second = await classifier.classify(ITEM)
     assert (first.source, second.source) == (ClassifierSource.LLM, ClassifierSource.CACHE)
     assert len(script.bodies) == 1
-    assert isinstance(build_classifier(ClassifierSettings(cache="none"), upstream), LLMClassifier)
+    assert isinstance(build_classifier(ClassifierSettings(kind="llm", cache="none"), upstream), LLMClassifier)
 
 
 @pytest.mark.redis
@@ -408,7 +408,7 @@ async def test_factory_puts_an_lru_in_front_of_redis(
 
     client = aioredis.Redis.from_url(redis_url)
     await client.flushdb()
-    settings = ClassifierSettings(cache="redis", redis_url=redis_url, cache_ttl_s=60)
+    settings = ClassifierSettings(kind="llm", cache="redis", redis_url=redis_url, cache_ttl_s=60)
     first, second = build_classifier(settings, upstream), build_classifier(settings, upstream)
     assert (await first.classify(ITEM)).source is ClassifierSource.LLM
     assert (await second.classify(ITEM)).source is ClassifierSource.CACHE  # shared through Redis
@@ -423,7 +423,7 @@ async def test_factory_puts_an_lru_in_front_of_redis(
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        (ClassifierSettings(kind="local"), "kind 'local' is not available"),
+        (ClassifierSettings(kind="local", local_model_path="/nonexistent/model.json"), "nonexistent"),
         (ClassifierSettings(cache="redis"), "redis_url"),
     ],
 )

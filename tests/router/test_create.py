@@ -21,7 +21,7 @@ PRICES = PriceTable.default()
 
 
 async def test_demo_requests_route_by_label_and_are_accounted(make_router: RouterFactory) -> None:
-    router = make_router()
+    router = make_router(classifier={"kind": "llm"})
     requests = demo_requests()
     results = await router.map([RouterRequest(r.params, RequestMeta(task_id=r.task_id)) for r in requests])
 
@@ -51,7 +51,7 @@ async def test_demo_requests_route_by_label_and_are_accounted(make_router: Route
 
 
 async def test_a_repeated_request_is_classified_from_the_cache_for_free(make_router: RouterFactory) -> None:
-    router = make_router()
+    router = make_router(classifier={"kind": "llm"})
     first = await router.create(**ask(SIMPLE))
     second = await router.create(**ask(SIMPLE))
     assert first.classifier_source is ClassifierSource.LLM
@@ -60,6 +60,25 @@ async def test_a_repeated_request_is_classified_from_the_cache_for_free(make_rou
     assert second.classifier_cost_usd == Decimal(0)
     assert second.record.classifier_usage == TokenUsage()
     assert second.label is first.label
+
+
+async def test_by_default_the_demo_requests_are_labelled_locally_without_a_classifier_call(
+    make_router: RouterFactory,
+) -> None:
+    router = make_router()
+    requests = demo_requests()
+    results = await router.map([RouterRequest(r.params, RequestMeta(task_id=r.task_id)) for r in requests])
+    for request, result in zip(requests, results, strict=True):
+        assert isinstance(result, RoutedResponse)
+        assert result.label is request.expected_label
+        assert result.classifier_source is ClassifierSource.LOCAL
+        assert result.record.classifier_usage == TokenUsage()
+        assert result.classifier_cost_usd == 0
+        assert (
+            result.cost_usd
+            == result.record.cost_usd
+            == PRICES.cost(result.model_used or "", result.record.usage)
+        )
 
 
 async def test_a_concrete_model_skips_the_classifier_but_is_accounted(make_router: RouterFactory) -> None:

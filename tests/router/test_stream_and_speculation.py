@@ -64,7 +64,7 @@ def emulator_config() -> EmulatorConfig:
 
 
 async def test_speculation_keeps_haikus_answer_for_a_simple_request(make_router: RouterFactory) -> None:
-    router = make_router(classifier={"cache": "none"})
+    router = make_router(classifier={"kind": "llm", "cache": "none"})
     result = await router.create(**ask(SIMPLE, max_tokens=8), meta=RequestMeta(speculative=True))
     assert result.label is Label.SIMPLE
     assert result.model_used == "claude-haiku-4-5"
@@ -75,7 +75,7 @@ async def test_speculation_keeps_haikus_answer_for_a_simple_request(make_router:
 async def test_speculation_cancels_haiku_for_a_complex_request_and_accounts_it(
     make_router: RouterFactory,
 ) -> None:
-    router = make_router(classifier={"cache": "none"})
+    router = make_router(classifier={"kind": "llm", "cache": "none"})
     result = await router.create(**ask(COMPLEX, max_tokens=300), meta=RequestMeta(speculative=True))
     assert result.label is Label.COMPLEX
     assert result.model_used == "claude-opus-4-8"

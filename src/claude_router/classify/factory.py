@@ -14,7 +14,9 @@ from ..errors import ConfigError
 from ..upstream import Upstream
 from .base import Classifier
 from .cache import CachedClassifier, LRUCache
+from .cascade import CascadeClassifier
 from .llm import LLMClassifier
+from .local import LocalClassifier
 
 ClassifierBuilder = Callable[[ClassifierSettings, Upstream], Classifier]
 
@@ -23,8 +25,19 @@ def _llm(settings: ClassifierSettings, upstream: Upstream) -> Classifier:
     return LLMClassifier(upstream, model=settings.model, max_tokens=settings.max_tokens)
 
 
-#: kind -> builder. "local" and "cascade" are configurable names whose builders are not yet here.
-CLASSIFIER_KINDS: Mapping[str, ClassifierBuilder] = MappingProxyType({"llm": _llm})
+def _local(settings: ClassifierSettings, _: Upstream) -> Classifier:
+    return LocalClassifier.from_file(settings.local_model_path)
+
+
+def _cascade(settings: ClassifierSettings, upstream: Upstream) -> Classifier:
+    local = LocalClassifier.from_file(settings.local_model_path)
+    return CascadeClassifier(local, _llm(settings, upstream), settings.cascade_threshold)
+
+
+#: kind -> builder. The cache wraps whatever a builder returns, so a cascade is cached as a whole.
+CLASSIFIER_KINDS: Mapping[str, ClassifierBuilder] = MappingProxyType(
+    {"llm": _llm, "local": _local, "cascade": _cascade}
+)
 
 
 def build_classifier(settings: ClassifierSettings, upstream: Upstream) -> Classifier:

@@ -12,21 +12,26 @@ import os
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..classify.base import Classifier
 from ..classify.local import LocalClassifier, model_version
-from ..config import Settings
+from ..config import ClassifierSettings, Settings
 from ..errors import RouterError
 from ..paths import data_home
-from ..types import LABELS
+from ..types import LABELS, Decision
+from .cascade_eval import CascadeComparison
 from .classifier_eval import ClassifierReport, evaluate
 from .dataset import LabelledPrompt, load_labelled
 from .train import TrainSettings
 from .train import train as train_model
+
+if TYPE_CHECKING:
+    from ..upstream import Upstream
 
 DEFAULT_MODEL_FILE = "local_classifier.json"
 _TRAIN_DEFAULTS = TrainSettings()
@@ -111,16 +116,39 @@ def train(
     _say(console, f"use it with: [classifier] local_model_path = {json.dumps(str(target))}")
 
 
+async def _decide(classifier: Classifier, items: list[LabelledPrompt], concurrency: int) -> list[Decision]:
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(item: LabelledPrompt) -> Decision:
+        async with semaphore:
+            return await classifier.classify(item.item)
+
+    return list(await asyncio.gather(*(one(item) for item in items)))
+
+
+async def _compare_cascade(
+    section: ClassifierSettings, upstream: Upstream, items: list[LabelledPrompt], concurrency: int
+) -> CascadeComparison:
+    """Each classifier alone on `items`, and the cascade at every candidate threshold."""
+    from ..classify.factory import build_classifier
+
+    local = [LocalClassifier.from_file(section.local_model_path).predict(i.item) for i in items]
+    llm = await _decide(
+        build_classifier(section.model_copy(update={"kind": "llm"}), upstream), items, concurrency
+    )
+    return CascadeComparison.of(local, llm, [i.label for i in items], section.cascade_threshold)
+
+
 async def _run(
     settings: Settings,
     kind: ClassifierKind,
     model: Path | None,
     items: list[LabelledPrompt],
     concurrency: int,
-) -> ClassifierReport:
+) -> tuple[ClassifierReport, CascadeComparison | None]:
     if kind is ClassifierKind.LOCAL:
         path = model or settings.classifier.local_model_path
-        return await evaluate(LocalClassifier.from_file(path), items, name=kind.value)
+        return await evaluate(LocalClassifier.from_file(path), items, name=kind.value), None
     # Model-backed kinds run against the configured API, or the built-in emulator without a key.
     from ..classify.factory import build_classifier
     from ..demo import upstream_settings
@@ -129,9 +157,15 @@ async def _run(
     async with upstream_settings(settings, realistic=False) as (live, _):
         upstream = Upstream(live.upstream)
         try:
-            section = live.classifier.model_copy(update={"kind": kind.value, "cache": "none"})
+            update: dict[str, object] = {"kind": kind.value, "cache": "none"}
+            if model is not None:
+                update["local_model_path"] = str(model)
+            section = live.classifier.model_copy(update=update)
             classifier = build_classifier(section, upstream)
-            return await evaluate(classifier, items, name=kind.value, concurrency=concurrency)
+            report = await evaluate(classifier, items, name=kind.value, concurrency=concurrency)
+            if kind is not ClassifierKind.CASCADE:
+                return report, None
+            return report, await _compare_cascade(section, upstream, items, concurrency)
         finally:
             await upstream.aclose()
 
@@ -152,13 +186,19 @@ def eval_classifier(
     err = Console(stderr=True)
     try:
         items = load_labelled(data)
-        report = asyncio.run(_run(Settings.load(config), classifier, model, items, concurrency))
+        report, cascade = asyncio.run(_run(Settings.load(config), classifier, model, items, concurrency))
     except RouterError as exc:
         raise _fail(err, exc) from None
     if json_out:
-        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
-    else:
-        print_report(report, Console())
+        summary = report.to_dict()
+        if cascade is not None:
+            summary["cascade"] = cascade.to_dict()
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    console = Console()
+    print_report(report, console)
+    if cascade is not None:
+        print_cascade(cascade, console)
 
 
 def print_report(report: ClassifierReport, console: Console) -> None:
@@ -195,4 +235,23 @@ def print_report(report: ClassifierReport, console: Console) -> None:
     )
 
 
-__all__ = ["ClassifierKind", "eval_classifier", "print_report", "train"]
+def print_cascade(cascade: CascadeComparison, console: Console) -> None:
+    """The cascade against each classifier alone, and what other thresholds would give."""
+    _say(
+        console,
+        f"cascade at threshold {cascade.threshold:.2f}: accuracy {cascade.at_threshold.accuracy:.1%} "
+        f"(local alone {cascade.local_accuracy:.1%}, LLM alone {cascade.llm_accuracy:.1%}); "
+        f"LLM classifier calls avoided {cascade.at_threshold.avoided:.1%}",
+    )
+    table = Table("threshold", "calls avoided", "accuracy", title="cascade by threshold")
+    for point in cascade.points:
+        table.add_row(f"{point.threshold:.2f}", f"{point.avoided:.1%}", f"{point.accuracy:.1%}")
+    console.print(table)
+    best = cascade.best
+    if best is None:
+        _say(console, "no threshold avoids 70% of the LLM calls at the LLM's accuracy or better")
+    else:
+        _say(console, f"most accurate threshold avoiding >= 70% of the calls here: {best.threshold:.2f}")
+
+
+__all__ = ["ClassifierKind", "eval_classifier", "print_cascade", "print_report", "train"]

@@ -1,0 +1,338 @@
+"""The batch worker: claims jobs in chunks, routes them at an adaptive concurrency, accounts each once.
+
+    async with worker_router(settings) as router, await open_ledger() as ledger:
+        stats = await Worker(queue, router, ledger, WorkerSettings(once=True)).run()
+
+Each claimed job is sent through the `Router` with `request_id` = the job id, and its ledger row
+is committed *before* the job is acknowledged. Delivery is at least once (a worker that dies
+holding leases has its jobs run again elsewhere); the ledger ignores a second row for the same
+request id, so every job is accounted exactly once.
+
+The queue is the retry mechanism: the worker's router makes exactly one HTTP call per job (no SDK
+retries, no model fallback), so a job is always priced at the model it was routed to. A 429 pauses
+every new request for its `retry-after`, halves the concurrency and retries the job in place
+(a rate limit says nothing against the job); an overload, a server error or a dropped connection
+puts the job back in the queue, where it is parked after `max_attempts`; a request the API refuses
+(400, 401, 404, 413, ...) fails at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+import anthropic
+
+from .._attempts import failure_of
+from ..accounting import Outcome, new_record
+from ..classify import build_classifier
+from ..config import Settings
+from ..errors import RouterError
+from ..router import RoutedResponse, Router, RouterRequest, error_type
+from ..types import NO_USAGE, RequestMeta, UsageRecord
+from ..upstream import Upstream
+from .job import Job, JobError, JobStatus
+from .pacing import AdaptiveConcurrency, PacingSettings
+from .queue import JobQueue
+
+IDLE_POLL_S = 0.2  # how often an idle worker looks for new jobs
+COMMIT_EVERY_S = 0.1  # how long a finished job may wait for its ledger row and ack
+MAX_THROTTLED_TRIES = 100  # 429s one job may meet before it goes back to the queue
+
+
+class LedgerSink(Protocol):
+    """What the worker needs of a ledger (`BufferedLedger` is one)."""
+
+    async def record(self, record: UsageRecord) -> None: ...
+
+    async def flush(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    chunk: int = 50
+    once: bool = False  # stop when nothing is pending in the queue
+    lease_s: float = 300.0  # the queue's lease; leases in hand are renewed every third of it
+    max_attempts: int = 5  # the queue's; the last attempt's failure is accounted before parking
+    consumer: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    pacing: PacingSettings = field(default_factory=PacingSettings)
+
+
+@dataclass(slots=True)
+class WorkerStats:
+    done: int = 0
+    failed: int = 0  # failed for good or parked
+    requeued: int = 0  # put back for a later attempt
+    throttled: int = 0  # 429s met
+    cost_usd: Decimal = Decimal(0)
+    concurrency: int = 0
+    pending: int | None = None  # in the whole queue, at the last look
+
+
+@dataclass(frozen=True, slots=True)
+class _Finished:
+    job: Job
+    record: UsageRecord | None
+    result: dict[str, Any] | None = None  # set: ack
+    error: JobError | None = None  # set: fail
+    retry: bool = False
+
+
+def job_meta(job: Job) -> RequestMeta:
+    return RequestMeta(
+        task_id=custom_id(job),
+        request_id=job.id,
+        customer=job.customer,
+        tags=frozenset(job.tags),
+        deadline=job.deadline,
+    )
+
+
+def custom_id(job: Job) -> str:
+    """The caller's id for the job's line (job ids are `<batch id>:<custom id>`)."""
+    return job.id.removeprefix(f"{job.batch_id}:")
+
+
+def success_result(routed: RoutedResponse, *, batch: bool = False) -> dict[str, Any]:
+    """What a done job stores: the Message, and the routing facts beside it."""
+    record = routed.record
+    return {
+        "message": routed.message.model_dump(mode="json"),
+        "routing": routing_facts(record, batch=batch),
+    }
+
+
+def routing_facts(record: UsageRecord, *, batch: bool) -> dict[str, Any]:
+    return {
+        "request_id": record.request_id,
+        "model_used": record.model_used,
+        "label": record.label.value if record.label else None,
+        "classifier_source": record.classifier_source.value,
+        "cost_usd": str(record.total_cost_usd),
+        "batch": batch,
+    }
+
+
+def classify_failure(exc: BaseException) -> tuple[JobError, bool]:
+    """The job error for `exc`, and whether another attempt may succeed."""
+    if isinstance(exc, anthropic.APIStatusError):
+        retry = exc.status_code in (408, 409) or exc.status_code >= 500
+        return JobError(error_type(exc), exc.message), retry
+    if isinstance(exc, anthropic.APIConnectionError):  # includes timeouts
+        return JobError(error_type(exc), str(exc)), True
+    if isinstance(exc, RouterError):
+        return JobError(exc.error_type, exc.message), exc.status_code >= 500
+    if isinstance(exc, (ValueError, TypeError)):  # the SDK refused the body before sending it
+        return JobError("invalid_request_error", str(exc)), False
+    return JobError("api_error", f"{type(exc).__name__}: {exc}"), True
+
+
+def is_rate_limited(exc: BaseException) -> bool:
+    """A 429 worth waiting out (a spend limit is not: waiting does not lift it)."""
+    if not isinstance(exc, anthropic.RateLimitError):
+        return False
+    failure = failure_of(exc)
+    return not (failure and failure.attempts and failure.attempts[-1].spend_limited)
+
+
+def retry_after(exc: anthropic.APIStatusError) -> float | None:
+    raw = exc.response.headers.get("retry-after")
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+@asynccontextmanager
+async def worker_router(settings: Settings) -> AsyncIterator[Router]:
+    """A router that makes one HTTP call per job (the queue retries); its classifier keeps retries."""
+    single = settings.upstream.model_copy(update={"max_retries": 0, "fallback_chain": []})
+    classifier_upstream = Upstream(settings.upstream)
+    try:
+        classifier = build_classifier(settings.classifier, classifier_upstream)
+        async with Router(settings.model_copy(update={"upstream": single}), classifier=classifier) as router:
+            yield router
+    finally:
+        await classifier_upstream.aclose()
+
+
+class Worker:
+    """Drains a `JobQueue` through a `Router` into a ledger. `await worker.run()`; `worker.stop()`."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        router: Router,
+        ledger: LedgerSink,
+        settings: WorkerSettings | None = None,
+        *,
+        on_progress: Callable[[WorkerStats], None] | None = None,
+    ) -> None:
+        self.queue = queue
+        self.router = router
+        self.ledger = ledger
+        self.settings = settings = settings or WorkerSettings()
+        if settings.chunk < 1:
+            raise ValueError("chunk must be at least 1")
+        self.pacer = AdaptiveConcurrency(settings.pacing)
+        self.stats = WorkerStats(concurrency=self.pacer.current)
+        self._on_progress = on_progress
+        self._in_hand: dict[str, Job] = {}
+        self._finished: list[_Finished] = []
+        self._wake_committer = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Finish the jobs in hand, then return from `run` (claim no more)."""
+        self._stopping.set()
+
+    async def run(self) -> WorkerStats:
+        tasks: set[asyncio.Task[None]] = set()
+        committer = asyncio.create_task(self._commit_loop(), name="worker commits")
+        renewer = asyncio.create_task(self._renew_loop(), name="worker leases")
+        try:
+            while not self._stopping.is_set():
+                if len(self._in_hand) < max(self.pacer.current, self.settings.chunk // 2):
+                    jobs = await self.queue.claim(self.settings.consumer, self.settings.chunk)
+                    for job in jobs:
+                        self._in_hand[job.id] = job
+                        task = asyncio.create_task(self._process(job), name=f"job {job.id}")
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                    if jobs:
+                        continue
+                    if self.settings.once and not self._in_hand and await self._drained():
+                        break
+                await self._idle()
+            if tasks:
+                await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            self._stopping.set()
+            renewer.cancel()
+            await self._commit()  # what finished is accounted and acknowledged even on the way out
+            committer.cancel()
+            with suppress(asyncio.CancelledError):
+                await asyncio.gather(committer, renewer, return_exceptions=True)
+        return self.stats
+
+    async def _drained(self) -> bool:
+        stats = await self.queue.stats()
+        self.stats.pending = stats.counts.pending
+        self._report()
+        return stats.counts.pending == 0
+
+    async def _idle(self) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), IDLE_POLL_S)
+
+    # ---- one job ---------------------------------------------------------------------------
+
+    async def _process(self, job: Job) -> None:
+        request = RouterRequest(job.params, job_meta(job))
+        for _ in range(MAX_THROTTLED_TRIES):
+            async with self.pacer:
+                (outcome,) = await self.router.map([request], concurrency=1)
+            if isinstance(outcome, RoutedResponse):
+                self.pacer.succeeded(self.router.upstream.rate_limits(outcome.model_used))
+                self._finish(_Finished(job, outcome.record, result=success_result(outcome)))
+                return
+            exc = outcome.error
+            if not is_rate_limited(exc):
+                break
+            assert isinstance(exc, anthropic.RateLimitError)
+            self.pacer.throttle(retry_after(exc))
+            self.stats.throttled = self.pacer.throttled
+        error, retry = classify_failure(exc)
+        record = None
+        # Only a final failure is accounted: a retried job gets its row from the attempt that ends it.
+        if not retry or job.attempts >= self.settings.max_attempts:
+            record = outcome.record or self._failure_record(job, error)
+        self._finish(_Finished(job, record, error=error, retry=retry))
+
+    def _failure_record(self, job: Job, error: JobError) -> UsageRecord:
+        """The row of a job refused before any call (an unknown model, a malformed body)."""
+        model = job.params.get("model")
+        return new_record(
+            self.router.prices,
+            request_id=job.id,
+            model_requested=model if isinstance(model, str) else "",
+            meta=job_meta(job),
+            decision=None,
+            route=None,
+            outcome=Outcome(model_used=None, answer=NO_USAGE, error_type=error.type),
+        )
+
+    def _finish(self, finished: _Finished) -> None:
+        self._finished.append(finished)
+        if len(self._finished) >= self.settings.chunk:
+            self._wake_committer.set()
+
+    # ---- commits and leases ------------------------------------------------------------------
+
+    async def _commit_loop(self) -> None:
+        while True:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake_committer.wait(), COMMIT_EVERY_S)
+            self._wake_committer.clear()
+            await self._commit()
+
+    async def _commit(self) -> None:
+        """Ledger rows first (flushed), then the queue: a crash in between only repeats work."""
+        batch, self._finished = self._finished, []
+        if not batch:
+            return
+        for item in batch:
+            if item.record is not None:
+                await self.ledger.record(item.record)
+        await self.ledger.flush()
+        for item in batch:
+            await self._settle(item)
+            self._in_hand.pop(item.job.id, None)
+        self.stats.concurrency = self.pacer.current
+        self._report()
+
+    async def _settle(self, item: _Finished) -> None:
+        if item.result is not None:
+            await self.queue.ack(item.job.id, item.result)
+            self.stats.done += 1
+            if item.record is not None:
+                self.stats.cost_usd += item.record.total_cost_usd
+            return
+        assert item.error is not None
+        status = await self.queue.fail(item.job.id, item.error, retry=item.retry)
+        if status is JobStatus.QUEUED:
+            self.stats.requeued += 1
+        elif status in (JobStatus.FAILED, JobStatus.PARKED):
+            self.stats.failed += 1
+
+    async def _renew_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_s / 3)
+            for job_id in list(self._in_hand):
+                if not await self.queue.extend(job_id, self.settings.lease_s):
+                    self._in_hand.pop(job_id, None)  # canceled or reclaimed: its ack will be moot
+
+    def _report(self) -> None:
+        if self._on_progress is not None:
+            self._on_progress(self.stats)
+
+
+__all__ = [
+    "LedgerSink",
+    "Worker",
+    "WorkerSettings",
+    "WorkerStats",
+    "classify_failure",
+    "custom_id",
+    "job_meta",
+    "success_result",
+    "worker_router",
+]

@@ -8,8 +8,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .schema import FLAGS, ROLLUP_KEYS, SUMMED, usage, usage_tags
+from .schema import (
+    FLAGS,
+    ROLLUP_KEYS,
+    SUMMED,
+    rollup_columns,
+    usage,
+    usage_daily,
+    usage_daily_tags,
+    usage_tags,
+)
 
 MEASURES: tuple[str, ...] = ("requests", *SUMMED, *FLAGS, "errors", "latency_s")
 
@@ -88,3 +98,17 @@ def _sortable(key: RollupKey) -> tuple[str, ...]:
 
 def rollup_key_names(*, tagged: bool) -> tuple[str, ...]:
     return ("day", "tag", *ROLLUP_KEYS[1:]) if tagged else ROLLUP_KEYS
+
+
+async def backfill_rollups(conn: AsyncConnection) -> None:
+    """Fill the (empty) rollup tables from `usage` and `usage_tags` with INSERT ... SELECT ... GROUP BY."""
+    keys = usage_key_columns()
+    for table, tagged in ((usage_daily, False), (usage_daily_tags, True)):
+        names = [c.name for c in rollup_columns(tagged=tagged) if c.primary_key]
+        select = sa.select(*(keys[n].label(n) for n in names), *usage_measures())
+        if tagged:
+            select = select.select_from(usage.join(usage_tags, usage_tags.c.request_id == usage.c.request_id))
+        select = select.group_by(*(keys[n] for n in names))
+        await conn.execute(
+            sa.insert(table).from_select([*names, *(m.name for m in usage_measures())], select)
+        )

@@ -7,6 +7,8 @@ SQLAlchemy's own transaction control so that a migration is one atomic `BEGIN IM
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ DEFAULT_FILE = "ledger.db"
 #: Execution option: the SQLite `BEGIN` flavour for a connection ("IMMEDIATE" takes the write lock).
 SQLITE_BEGIN = "claude_router_sqlite_begin"
 _BUSY_TIMEOUT_MS = 30_000
+_WAL_ATTEMPTS = 50
 _PG_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
 _SQLITE_SCHEMES = ("sqlite:///", "sqlite+aiosqlite:///")
 
@@ -72,12 +75,34 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True)
 
 
+async def ensure_wal(engine: AsyncEngine) -> None:
+    """Put a SQLite file in WAL mode (a property of the file, kept across connections). Switching
+    needs a moment with no other connection inside a transaction, and SQLite reports "locked" at
+    once rather than waiting for it, so this retries for a while."""
+    if engine.dialect.name != "sqlite":
+        return
+    for attempt in range(_WAL_ATTEMPTS):
+        async with engine.connect() as conn:  # the driver's own connection: outside any transaction
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            try:
+                async with driver.execute("PRAGMA journal_mode=WAL") as cursor:
+                    row = await cursor.fetchone()
+                if row is not None and str(row[0]).lower() == "wal":
+                    return
+            except sqlite3.OperationalError:
+                if attempt == _WAL_ATTEMPTS - 1:
+                    raise LedgerError("the SQLite ledger is locked by another process") from None
+        await asyncio.sleep(0.02 * (attempt + 1))
+    raise LedgerError("the SQLite ledger could not be put in WAL mode")
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={_BUSY_TIMEOUT_MS}"):
+        for pragma in (f"busy_timeout={_BUSY_TIMEOUT_MS}", "synchronous=NORMAL"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

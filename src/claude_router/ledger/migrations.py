@@ -17,18 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import LedgerError
-from .aggregate import usage_key_columns, usage_measures
+from .aggregate import backfill_rollups
 from .engine import SQLITE_BEGIN
-from .schema import (
-    alert_state,
-    metadata,
-    rollup_columns,
-    schema_migrations,
-    usage,
-    usage_daily,
-    usage_daily_tags,
-    usage_tags,
-)
+from .schema import alert_state, metadata, schema_migrations, usage, usage_daily, usage_daily_tags, usage_tags
 
 Migration = Callable[[AsyncConnection], Awaitable[None]]
 _PG_LOCK_KEY = 0x636C_726F_7574_6572  # "clrouter": one ledger migrates at a time per database
@@ -50,19 +41,7 @@ async def m002_rollups(conn: AsyncConnection) -> None:
     tag_rows = [{"request_id": rid, "tag": tag} for rid, tags in tagged for tag in json.loads(tags)]
     if tag_rows:
         await conn.execute(sa.insert(usage_tags), tag_rows)
-    await _backfill(conn, usage_daily, tagged=False)
-    await _backfill(conn, usage_daily_tags, tagged=True)
-
-
-async def _backfill(conn: AsyncConnection, table: sa.Table, *, tagged: bool) -> None:
-    keys = usage_key_columns()
-    names = [c.name for c in rollup_columns(tagged=tagged) if c.primary_key]
-    key_exprs = [keys[name].label(name) for name in names]
-    select = sa.select(*key_exprs, *usage_measures()).group_by(*(keys[name] for name in names))
-    if tagged:
-        select = select.select_from(usage.join(usage_tags, usage_tags.c.request_id == usage.c.request_id))
-    columns = [*names, *(m.name for m in usage_measures())]
-    await conn.execute(sa.insert(table).from_select(columns, select))
+    await backfill_rollups(conn)
 
 
 async def m003_alert_state(conn: AsyncConnection) -> None:

@@ -22,20 +22,7 @@ _TOKEN_FIELDS = (
     "cache_write_1h_tokens",
     "cache_read_tokens",
 )
-_MONEY_FIELDS = {
-    "cost_nusd": "cost_usd",
-    "classifier_cost_nusd": "classifier_cost_usd",
-    "cost_if_opus_nusd": "cost_if_opus_usd",
-    "cost_if_sonnet_nusd": "cost_if_sonnet_usd",
-}
-
-
-def _count(value: int, what: str, request_id: str) -> int:
-    if not isinstance(value, int) or not 0 <= value <= _BIGINT_MAX:
-        raise LedgerError(f"ledger record {request_id!r}: {what} out of range: {value}")
-    return value
-
-
+_COUNT_COLUMNS = (*TOKEN_COLUMNS, *CLASSIFIER_TOKEN_COLUMNS, "retries")
 #: Longest value each text column holds (PostgreSQL enforces them; SQLite would not).
 _TEXT_LIMITS = {
     "task_id": 256,
@@ -49,30 +36,42 @@ _TEXT_LIMITS = {
 _TAG_LIMIT = 128
 
 
-def _text(value: str | None, what: str, limit: int, request_id: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > limit or "\x00" in value:
-        raise LedgerError(f"ledger record {request_id!r}: {what} must be text of at most {limit} characters")
-    return value
+def _refuse(rid: str, what: str) -> LedgerError:
+    return LedgerError(f"ledger record {rid!r}: {what}")
 
 
-def _money(value: Decimal, what: str, request_id: str) -> int:
+def _text_ok(value: object, limit: int) -> bool:
+    return value is None or (isinstance(value, str) and len(value) <= limit and "\x00" not in value)
+
+
+def _nano(value: Decimal, what: str, rid: str) -> int:
     if not isinstance(value, Decimal) or not value.is_finite():
-        raise LedgerError(f"ledger record {request_id!r}: {what} must be a finite Decimal, got {value!r}")
-    return _count(to_nano(value), what, request_id)
+        raise _refuse(rid, f"{what} must be a finite Decimal, got {value!r}")
+    nano = to_nano(value)
+    if not 0 <= nano <= _BIGINT_MAX:
+        raise _refuse(rid, f"{what} out of range: {value}")
+    return nano
+
+
+def _tags(rec: UsageRecord) -> str:
+    if not rec.tags:
+        return "[]"
+    tags = sorted(set(rec.tags))
+    if not all(_text_ok(t, _TAG_LIMIT) and t for t in tags):
+        raise _refuse(rec.request_id, f"a tag must be text of 1-{_TAG_LIMIT} characters")
+    return json.dumps(tags)
 
 
 def record_to_row(rec: UsageRecord) -> dict[str, Any]:
-    """The `usage` row for `rec`; `LedgerError` if a field cannot be stored exactly."""
+    """The `usage` row for `rec`; `LedgerError` if a field cannot be stored exactly. Called for
+    every request, so it checks with few, cheap operations."""
     rid = rec.request_id
-    if not isinstance(rid, str) or not rid or len(rid) > 128 or "\x00" in rid:
+    if not (isinstance(rid, str) and 0 < len(rid) <= 128 and "\x00" not in rid):
         raise LedgerError(f"ledger record needs a request id of 1-128 characters, got {rid!r}")
-    tags = sorted(set(rec.tags))
-    for tag in tags:
-        _text(tag, "a tag", _TAG_LIMIT, rid)
     created = rec.created_at if rec.created_at.tzinfo else rec.created_at.replace(tzinfo=UTC)
     created = created.astimezone(UTC)
+    u, c = rec.usage, rec.classifier_usage
+    source = rec.classifier_source
     row: dict[str, Any] = {
         "request_id": rid,
         "created_at": created,
@@ -80,32 +79,46 @@ def record_to_row(rec: UsageRecord) -> dict[str, Any]:
         "task_id": rec.task_id,
         "customer": rec.customer,
         "key_id": rec.key_id,
-        "tags": json.dumps(tags),
-        "label": rec.label.value if rec.label is not None else None,
+        "tags": _tags(rec),
+        "label": None if rec.label is None else Label(rec.label).value,
         "confidence": rec.confidence,
-        "classifier_source": ClassifierSource(rec.classifier_source).value,
+        "classifier_source": source.value
+        if isinstance(source, ClassifierSource)
+        else ClassifierSource(source).value,
         "model_requested": rec.model_requested,
         "model_used": rec.model_used,
         "fallback": bool(rec.fallback),
-        "retries": _count(rec.retries, "retries", rid),
+        "retries": rec.retries,
         "status": rec.status,
         "error_type": rec.error_type,
         "batch": bool(rec.batch),
+        "input_tokens": u.input_tokens,
+        "output_tokens": u.output_tokens,
+        "cache_write_5m_tokens": u.cache_write_5m_tokens,
+        "cache_write_1h_tokens": u.cache_write_1h_tokens,
+        "cache_read_tokens": u.cache_read_tokens,
+        "classifier_input_tokens": c.input_tokens,
+        "classifier_output_tokens": c.output_tokens,
+        "classifier_cache_write_5m_tokens": c.cache_write_5m_tokens,
+        "classifier_cache_write_1h_tokens": c.cache_write_1h_tokens,
+        "classifier_cache_read_tokens": c.cache_read_tokens,
+        "cost_nusd": _nano(rec.cost_usd, "cost_usd", rid),
+        "classifier_cost_nusd": _nano(rec.classifier_cost_usd, "classifier_cost_usd", rid),
+        "cost_if_opus_nusd": _nano(rec.cost_if_opus_usd, "cost_if_opus_usd", rid),
+        "cost_if_sonnet_nusd": _nano(rec.cost_if_sonnet_usd, "cost_if_sonnet_usd", rid),
         "latency_s": float(rec.latency_s),
         "ttft_s": None if rec.ttft_s is None else float(rec.ttft_s),
         "speculative": bool(rec.speculative),
         "escalated": bool(rec.escalated),
     }
+    counts = [row[name] for name in _COUNT_COLUMNS]
+    if not all(type(n) is int for n in counts) or min(counts) < 0 or max(counts) > _BIGINT_MAX:
+        raise _refuse(rid, f"token counts and retries must be integers in 0..2^63-1, got {counts}")
     for column, limit in _TEXT_LIMITS.items():
-        row[column] = _text(row[column], column, limit, rid)
-    if row["model_requested"] is None or not row["status"]:
-        raise LedgerError(f"ledger record {rid!r}: model_requested and status are required")
-    for column, name in zip(TOKEN_COLUMNS, _TOKEN_FIELDS, strict=True):
-        row[column] = _count(getattr(rec.usage, name), name, rid)
-    for column, name in zip(CLASSIFIER_TOKEN_COLUMNS, _TOKEN_FIELDS, strict=True):
-        row[column] = _count(getattr(rec.classifier_usage, name), f"classifier {name}", rid)
-    for column, name in _MONEY_FIELDS.items():
-        row[column] = _money(getattr(rec, name), name, rid)
+        if not _text_ok(row[column], limit):
+            raise _refuse(rid, f"{column} must be text of at most {limit} characters")
+    if not row["model_requested"] or not row["status"]:
+        raise _refuse(rid, "model_requested and status are required")
     return row
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..types import UsageRecord
 from .aggregate import (
-    MEASURES,
+    backfill_rollups,
     rollup,
     rollup_key_names,
     rollup_measures,
@@ -30,12 +30,13 @@ from .aggregate import (
     usage_measures,
 )
 from .base import Dimension, Group, Key, Totals
-from .engine import create_engine, describe, resolve_url
+from .engine import SQLITE_BEGIN, create_engine, describe, ensure_wal, resolve_url
 from .migrations import migrate
 from .rows import record_to_row, row_to_record
 from .schema import alert_state, usage, usage_daily, usage_daily_tags, usage_tags
+from .writer import writer_for
 
-Row = dict[str, Any]
+Row = Mapping[str, Any]
 _NULLABLE_KEYS = frozenset({Dimension.CUSTOMER, Dimension.MODEL, Dimension.LABEL})
 
 
@@ -47,11 +48,13 @@ class SqlLedger:
         self.engine = engine
         self.url = describe(engine.url.render_as_string(hide_password=False))  # for people: no password
         self._dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
+        self._writer = writer_for(engine.dialect)
 
     @classmethod
     async def open(cls, url_or_path: str | Path | None = None, *, home: Path | None = None) -> SqlLedger:
         """Connect to (and migrate) the ledger at a SQLite path or `postgresql://` URL."""
         engine = create_engine(resolve_url(url_or_path, home=home))
+        await ensure_wal(engine)
         await migrate(engine)
         return cls(engine)
 
@@ -71,35 +74,33 @@ class SqlLedger:
         were new. The rollups change in the same transaction."""
         first: dict[str, Row] = {}
         for row in rows:  # a request id repeated within one batch counts once
-            first.setdefault(row["request_id"], dict(row))
-        batch = list(first.values())
-        if not batch:
+            first.setdefault(row["request_id"], row)
+        if not first:
             return 0
-        async with self.engine.begin() as conn:
-            insert = self._dialect.insert(usage).on_conflict_do_nothing(index_elements=["request_id"])
-            result = await conn.execute(insert.returning(usage.c.request_id), batch)
-            inserted = set(result.scalars())
-            new = [row for row in batch if row["request_id"] in inserted]
-            if new:
-                await self._add_to_rollups(conn, new)
+        async with self.engine.connect() as raw:
+            conn = await raw.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            async with conn.begin():
+                new = await self._writer.insert_new(conn, list(first.values()))
+                if new:
+                    await self._add_to_rollups(conn, new)
         return len(new)
 
     async def _add_to_rollups(self, conn: AsyncConnection, rows: Sequence[Row]) -> None:
-        await conn.execute(self._upsert(usage_daily), rollup(((row_key(r), r) for r in rows), _keys(False)))
-        tagged = [(row, tag) for row in rows for tag in json.loads(row["tags"])]
+        await self._writer.add(conn, usage_daily, rollup(((row_key(r), r) for r in rows), _keys(False)))
+        tagged = [(row, tag) for row in rows if row["tags"] != "[]" for tag in json.loads(row["tags"])]
         if not tagged:
             return
         tag_rows = [{"request_id": row["request_id"], "tag": tag} for row, tag in tagged]
-        await conn.execute(self._dialect.insert(usage_tags).on_conflict_do_nothing(), tag_rows)
+        await self._writer.insert(conn, usage_tags, tag_rows)
         sums = rollup(((row_key(row, tag), row) for row, tag in tagged), _keys(True))
-        await conn.execute(self._upsert(usage_daily_tags), sums)
+        await self._writer.add(conn, usage_daily_tags, sums)
 
-    def _upsert(self, table: sa.Table) -> Any:
-        stmt = self._dialect.insert(table)
-        return stmt.on_conflict_do_update(
-            index_elements=[c.name for c in table.primary_key],
-            set_={name: table.c[name] + stmt.excluded[name] for name in MEASURES},
-        )
+    async def rebuild_rollups(self) -> None:
+        """Recompute the daily rollups from `usage` (after a bulk import that bypassed `write`)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.delete(usage_daily))
+            await conn.execute(sa.delete(usage_daily_tags))
+            await backfill_rollups(conn)
 
     async def claim_alert(self, period: str, scope: str, *, threshold_nusd: int, spent_nusd: int) -> bool:
         """Record that an alert fired for (period, scope); False if it had already fired."""

@@ -1,0 +1,117 @@
+"""How a batch reaches the tables, per dialect.
+
+PostgreSQL takes the batch through SQLAlchemy Core: `INSERT ... ON CONFLICT DO NOTHING RETURNING`
+tells which request ids were new even with other writers racing.
+
+SQLite serialises writers (`BEGIN IMMEDIATE`), so reading which ids already exist and then
+inserting the rest is exact; and its driver's C `executemany` is several times faster than
+SQLAlchemy's per-row parameter processing, which dominated a batch's cost. There the same
+Core statements are compiled once and executed at driver level with plain tuples (dates and
+times formatted exactly as SQLAlchemy stores them, so either path reads the other's rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .aggregate import MEASURES
+from .schema import UtcDateTime, usage
+
+Row = Mapping[str, Any]
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's own SQLite storage format
+
+
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).strftime(_SQLITE_DATETIME)
+
+
+def _sqlite_date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _sqlite_converter(column: sa.Column[Any]) -> Callable[[Any], Any] | None:
+    if isinstance(column.type, UtcDateTime):
+        return _sqlite_datetime
+    if isinstance(column.type, sa.Date):
+        return _sqlite_date
+    return None  # int, float, str, None and bool go through the sqlite3 module as they are
+
+
+class DriverStatement:
+    """A Core statement compiled once for SQLite and run as a driver-level `executemany`."""
+
+    def __init__(self, stmt: Any, table: sa.Table, dialect: Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = str(compiled)
+        names = list(compiled.positiontup or ())
+        self._plan = [(name, _sqlite_converter(table.c[name])) for name in names]
+
+    async def executemany(self, conn: AsyncConnection, rows: Sequence[Row]) -> None:
+        plan = self._plan
+        params = [tuple(row[n] if conv is None else conv(row[n]) for n, conv in plan) for row in rows]
+        await conn.exec_driver_sql(self.sql, params)
+
+
+def upsert(table: sa.Table, dialect_insert: Callable[[sa.Table], Any]) -> Any:
+    """Add each row's measures to its rollup row, creating it if needed."""
+    stmt = dialect_insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[c.name for c in table.primary_key],
+        set_={name: table.c[name] + stmt.excluded[name] for name in MEASURES},
+    )
+
+
+class SqliteWriter:
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._statements: dict[str, DriverStatement] = {}
+
+    def _statement(self, table: sa.Table, *, rollup: bool) -> DriverStatement:
+        key = f"{table.name}:{rollup}"
+        if key not in self._statements:
+            stmt = upsert(table, sqlite.insert) if rollup else sqlite.insert(table).on_conflict_do_nothing()
+            self._statements[key] = DriverStatement(stmt, table, self._dialect)
+        return self._statements[key]
+
+    async def insert_new(self, conn: AsyncConnection, batch: Sequence[Row]) -> list[Row]:
+        ids = [row["request_id"] for row in batch]
+        known = await conn.execute(sa.select(usage.c.request_id).where(usage.c.request_id.in_(ids)))
+        existing = set(known.scalars())
+        new = [row for row in batch if row["request_id"] not in existing]
+        if new:
+            await self.insert(conn, usage, new)
+        return new
+
+    async def insert(self, conn: AsyncConnection, table: sa.Table, rows: Sequence[Row]) -> None:
+        await self._statement(table, rollup=False).executemany(conn, rows)
+
+    async def add(self, conn: AsyncConnection, table: sa.Table, rows: Sequence[Row]) -> None:
+        await self._statement(table, rollup=True).executemany(conn, rows)
+
+
+class PostgresWriter:
+    async def insert_new(self, conn: AsyncConnection, batch: Sequence[Row]) -> list[Row]:
+        stmt = postgresql.insert(usage).on_conflict_do_nothing(index_elements=["request_id"])
+        result = await conn.execute(stmt.returning(usage.c.request_id), list(batch))
+        inserted = set(result.scalars())
+        return [row for row in batch if row["request_id"] in inserted]
+
+    async def insert(self, conn: AsyncConnection, table: sa.Table, rows: Sequence[Row]) -> None:
+        await conn.execute(postgresql.insert(table).on_conflict_do_nothing(), list(rows))
+
+    async def add(self, conn: AsyncConnection, table: sa.Table, rows: Sequence[Row]) -> None:
+        await conn.execute(upsert(table, postgresql.insert), list(rows))
+
+
+Writer = SqliteWriter | PostgresWriter
+
+
+def writer_for(dialect: Dialect) -> Writer:
+    return SqliteWriter(dialect) if dialect.name == "sqlite" else PostgresWriter()

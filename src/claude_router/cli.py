@@ -124,6 +124,7 @@ def classify(
 def _register() -> None:
     """Commands whose code lives in its own room; imported here, at start-up, and nowhere else."""
     from .evaluate.commands import eval_classifier, train
+    from .gateway.commands import register as register_gateway
     from .report.commands import logs, report
 
     app.command()(report)
@@ -132,6 +133,7 @@ def _register() -> None:
     eval_app = typer.Typer(help="Measure classifiers and routing policies.", no_args_is_help=True)
     eval_app.command("classifier")(eval_classifier)
     app.add_typer(eval_app, name="eval")
+    register_gateway(app)
 
 
 _register()

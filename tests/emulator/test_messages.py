@@ -54,3 +54,46 @@ async def test_max_tokens_is_obeyed(sdk: anthropic.AsyncAnthropic, max_tokens: i
     assert isinstance(full_text, TextBlock)
     assert isinstance(cut_text, TextBlock)
     assert full_text.text.startswith(cut_text.text)
+
+
+async def test_stop_sequences_cut_the_answer(sdk: anthropic.AsyncAnthropic) -> None:
+    prompt = user("Describe the water cycle step by step.")
+    full = await sdk.messages.create(model=SONNET, max_tokens=2000, messages=prompt)
+    text = full.content[0].text  # type: ignore[union-attr]
+    stop = text.split()[5]  # a word from the middle of the answer
+    cut = await sdk.messages.create(
+        model=SONNET, max_tokens=2000, messages=prompt, stop_sequences=["@@", stop]
+    )
+
+    assert cut.stop_reason == "stop_sequence"
+    assert cut.stop_sequence == stop
+    assert cut.content[0].text == text[: text.index(stop)]  # type: ignore[union-attr]
+
+
+async def test_max_tokens_wins_over_a_later_stop_sequence(sdk: anthropic.AsyncAnthropic) -> None:
+    prompt = user("Describe the water cycle step by step.")
+    full = await sdk.messages.create(model=SONNET, max_tokens=2000, messages=prompt)
+    last_word = full.content[0].text.split()[-1]  # type: ignore[union-attr]
+    cut = await sdk.messages.create(model=SONNET, max_tokens=4, messages=prompt, stop_sequences=[last_word])
+
+    assert cut.stop_reason == "max_tokens"
+    assert cut.stop_sequence is None
+
+
+async def test_a_prefilled_answer_continues(sdk: anthropic.AsyncAnthropic) -> None:
+    message = await sdk.messages.create(
+        model=HAIKU,
+        max_tokens=50,
+        messages=[*user("Pick a colour."), {"role": "assistant", "content": "My pick is"}],
+    )
+
+    assert message.stop_reason in ("end_turn", "max_tokens")
+    assert message.content
+
+
+async def test_max_tokens_zero_warms_the_cache_without_output(sdk: anthropic.AsyncAnthropic) -> None:
+    message = await sdk.messages.create(model=HAIKU, max_tokens=0, messages=user("Hello"))
+
+    assert message.content == []
+    assert message.stop_reason == "max_tokens"
+    assert message.usage.output_tokens == 0

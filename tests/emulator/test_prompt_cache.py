@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
+import pytest
 from anthropic.types import Usage
 
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.emulator.engine import Engine
+from claude_router.emulator.server import running_emulator
 
 from .support import HAIKU, OPUS, SONNET, user
+
+
+@pytest.fixture
+async def emulator_url() -> AsyncIterator[str]:
+    """A fresh emulator per test: each starts with an empty prompt cache."""
+    async with running_emulator() as url:
+        yield url
+
 
 MANUAL = "Section text of the operations manual, kept word for word. " * 88
 MANUAL_TOKENS = 1_298  # 5,192 characters at 4 per token

@@ -23,6 +23,7 @@ from .config import EmulatorConfig
 
 LOCALHOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 10.0
+SHUTDOWN_TIMEOUT_S = 10.0
 
 
 class _InjectedDrops(logging.Filter):
@@ -63,25 +64,43 @@ def serve(
 async def running_emulator(
     config: EmulatorConfig | None = None, *, log_level: str = "warning"
 ) -> AsyncIterator[str]:
-    """An emulator served on a free port of 127.0.0.1 for the duration; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """An emulator served on a free port of 127.0.0.1 for the duration; yields its base URL.
+
+    It starts and stops in milliseconds: uvicorn's own `serve()` polls for shutdown every 100 ms
+    and then sleeps another 100 ms, which a test suite starting hundreds of servers would feel.
+    """
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and without it
+    # every response (headers, then body) waits out the client's delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((LOCALHOST, 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(_config(config, log_level, access_log=False))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
+    settings = _config(config, log_level, access_log=False)
+    settings.load()
+    server = uvicorn.Server(settings)
+    server.lifespan = settings.lifespan_class(settings)
     try:
-        async with asyncio.timeout(STARTUP_TIMEOUT_S):
-            while not server.started:
-                if task.done():
-                    await task  # startup failed: raise its error
-                    raise RuntimeError("the emulator stopped during startup")
-                await asyncio.sleep(0.005)
+        await server.startup(sockets=[sock])
+        if server.should_exit:
+            raise RuntimeError("the emulator failed to start (see the log above)")
         yield f"http://{LOCALHOST}:{port}"
     finally:
-        server.should_exit = True
-        await task
+        if server.started:
+            await _stop(server)
         sock.close()
+
+
+async def _stop(server: uvicorn.Server) -> None:
+    """uvicorn's graceful shutdown, without its fixed waits: stop listening, let open requests
+    finish (connections close once idle), then run the app's shutdown (batch tasks stop)."""
+    for listener in server.servers:
+        listener.close()
+    for connection in list(server.server_state.connections):
+        connection.shutdown()
+    in_flight = set(server.server_state.tasks)
+    if in_flight:
+        await asyncio.wait(in_flight, timeout=SHUTDOWN_TIMEOUT_S)
+    await server.lifespan.shutdown()
 
 
 @contextmanager

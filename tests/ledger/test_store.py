@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -201,7 +203,7 @@ async def test_rows_filters_and_limit(ledger_url: str) -> None:
         assert streamed == [r.request_id for r in records[40:]]
 
 
-async def test_records_that_cannot_be_stored_are_refused_at_once(tmp_path: object) -> None:
+async def test_records_that_cannot_be_stored_are_refused_at_once(tmp_path: Path) -> None:
     async with await open_ledger(f"{tmp_path}/l.db") as ledger:
         bad = [
             priced(""),
@@ -225,3 +227,35 @@ def test_split_window() -> None:
     assert days == ((day + timedelta(days=1)).date(), None)
     assert edges == [(mid, day + timedelta(days=1))]
     assert split_window(mid, mid + timedelta(hours=1)) == (None, [(mid, mid + timedelta(hours=1))])
+
+
+async def test_rebuilt_rollups_match_the_incremental_ones(ledger_url: str) -> None:
+    records = traffic(300)
+    async with await open_ledger(ledger_url) as ledger:
+        for rec in records:
+            await ledger.record(rec)
+        dims = [Dimension.DAY, Dimension.CUSTOMER, Dimension.TAG]
+        before = {tuple(g.key.values()): g.totals for g in await ledger.totals(dims)}
+        await ledger.store.rebuild_rollups()
+        after = {tuple(g.key.values()): g.totals for g in await ledger.totals(dims)}
+    assert before.keys() == after.keys()
+    for key, totals in before.items():
+        assert_same(after[key], totals)
+
+
+async def test_a_closed_sqlite_ledger_is_plain_sqlite(tmp_path: Path) -> None:
+    records = traffic(20)
+    path = tmp_path / "ledger.db"
+    async with await open_ledger(path) as ledger:
+        for rec in records:
+            await ledger.record(rec)
+    assert not (tmp_path / "ledger.db-wal").exists() or (tmp_path / "ledger.db-wal").stat().st_size == 0
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        count, nano = db.execute(
+            "SELECT count(*), sum(cost_nusd + classifier_cost_nusd) FROM usage"
+        ).fetchone()
+    finally:
+        db.close()
+    assert count == 20
+    assert Decimal(nano) / 10**9 == sum((r.total_cost_usd for r in records), Decimal(0))

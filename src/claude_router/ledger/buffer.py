@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -254,6 +254,14 @@ class BufferedLedger:
         return await self.store.rows(
             since=since, until=until, customer=customer, request_ids=request_ids, limit=limit
         )
+
+    async def iter_rows(
+        self, *, since: datetime | None = None, until: datetime | None = None, customer: str | None = None
+    ) -> AsyncIterator[UsageRecord]:
+        """Every record in the window, oldest first, streamed (see `SqlLedger.iter_rows`)."""
+        await self.flush()
+        async for rec in self.store.iter_rows(since=since, until=until, customer=customer):
+            yield rec
 
     async def totals(
         self,

@@ -123,6 +123,7 @@ def classify(
 
 def _register() -> None:
     """Commands whose code lives in its own room; imported here, at start-up, and nowhere else."""
+    from .batch.commands import batch_app, worker
     from .evaluate.commands import eval_classifier, train
     from .gateway.commands import register as register_gateway
     from .report.commands import logs, report
@@ -134,6 +135,8 @@ def _register() -> None:
     eval_app.command("classifier")(eval_classifier)
     app.add_typer(eval_app, name="eval")
     register_gateway(app)
+    app.command()(worker)
+    app.add_typer(batch_app, name="batch")
 
 
 _register()

@@ -1,0 +1,291 @@
+"""`claude-router worker` and `claude-router batch submit|status|results|cancel`.
+
+Without a queue URL the embedded SQLite queue in the data directory is used, and without an API
+key the worker sends its requests to the built-in emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..config import Settings
+from ..errors import InvalidJobError
+from .job import Job, JobMode, JobStatus
+from .pacing import PacingSettings
+from .queue import JobQueue, open_queue
+from .submit import DEFAULT_MARGIN, parse_duration, submit_file
+from .worker import Worker, WorkerSettings, WorkerStats, custom_id, worker_router
+
+STATS_EVERY_S = 0.5
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="A claude-router TOML file (else $CLAUDE_ROUTER_CONFIG)."),
+]
+QueueOption = Annotated[
+    str | None,
+    typer.Option("--queue", help="A SQLite path or redis:// URL (default: queue.db in the data home)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+async def _queue(settings: Settings, target: str | None) -> JobQueue:
+    return await open_queue(target, settings.queue)
+
+
+# ---- worker ------------------------------------------------------------------------------------
+
+
+def worker(
+    queue: QueueOption = None,
+    ledger: Annotated[
+        str | None,
+        typer.Option(help="A SQLite path or postgresql:// URL (default: ledger.db in the data home)."),
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Drain what is queued, then exit.")] = False,
+    concurrency: Annotated[int, typer.Option(min=1, help="The most requests in flight at once.")] = 64,
+    chunk: Annotated[int, typer.Option(min=1, help="Jobs claimed at a time.")] = 50,
+    config: ConfigOption = None,
+) -> None:
+    """Run queued jobs through the router into the ledger, pacing to the API's rate limits."""
+    settings = Settings.load(config)
+    pacing = PacingSettings(initial=min(8, concurrency), maximum=concurrency)
+    worker_settings = WorkerSettings(
+        chunk=chunk,
+        once=once,
+        lease_s=settings.queue.lease_s,
+        max_attempts=settings.queue.max_attempts,
+        pacing=pacing,
+    )
+    stats = asyncio.run(_run_worker(settings, queue, ledger, worker_settings))
+    Console(stderr=True).print(
+        f"done {stats.done}, failed {stats.failed}, requeued {stats.requeued}, "
+        f"429s {stats.throttled}, cost ${stats.cost_usd:.6f}"
+    )
+
+
+async def _run_worker(
+    settings: Settings, queue_url: str | None, ledger_url: str | None, worker_settings: WorkerSettings
+) -> WorkerStats:
+    from ..demo import upstream_settings
+    from ..ledger import open_ledger
+
+    queue = await _queue(settings, queue_url)
+    try:
+        async with (
+            upstream_settings(settings, realistic=False) as (routed, _),
+            worker_router(routed) as router,
+            await open_ledger(ledger_url or settings.ledger.url) as ledger,
+        ):
+            with _progress() as progress:
+                task = progress.add_task("jobs", total=None, failed=0, cost="0", rate="-")
+                run = Worker(queue, router, ledger, worker_settings)
+
+                def show(stats: WorkerStats, pending: int | None) -> None:
+                    total = stats.done + stats.failed + pending if pending is not None else None
+                    progress.update(
+                        task,
+                        completed=stats.done + stats.failed,
+                        total=total,
+                        failed=stats.failed,
+                        cost=f"{stats.cost_usd:.4f}",
+                        rate=f"{run.pacer.current}",
+                    )
+
+                watcher = asyncio.create_task(_watch(queue, run, show))
+                try:
+                    return await run.run()
+                finally:
+                    watcher.cancel()
+                    show(run.stats, 0 if worker_settings.once else None)
+    finally:
+        await queue.close()
+
+
+async def _watch(queue: JobQueue, run: Worker, show: Any) -> None:
+    while True:
+        counts = (await queue.stats()).counts
+        show(run.stats, counts.pending)
+        await asyncio.sleep(STATS_EVERY_S)
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[red]failed {task.fields[failed]}"),
+        TextColumn("[green]${task.fields[cost]}"),
+        TextColumn("[dim]concurrency {task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    with progress:
+        yield progress
+
+
+# ---- batch ---------------------------------------------------------------------------------------
+
+batch_app = typer.Typer(
+    help="Queue requests that can wait, follow them, read their results.", no_args_is_help=True
+)
+
+
+@batch_app.command("submit")
+def submit(
+    requests: Annotated[
+        Path, typer.Argument(help="A JSONL file: one Messages API body per line (+ custom_id).")
+    ],
+    deadline: Annotated[
+        str | None, typer.Option(help="When the results are needed: 6h, 2d or an ISO time.")
+    ] = None,
+    mode: Annotated[JobMode, typer.Option(help="auto: the deadline decides.")] = JobMode.AUTO,
+    customer: Annotated[str | None, typer.Option(help="Who the requests are for (in the ledger).")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="A tag for every request (repeatable).")] = None,
+    batch_id: Annotated[str | None, typer.Option(help="Name the batch; resubmitting it is a no-op.")] = None,
+    margin: Annotated[str, typer.Option(help="Room kept beyond the Batches API's 24 h window.")] = "1h",
+    queue: QueueOption = None,
+    json_out: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Queue every request of a JSONL file as one batch and print its id (nothing if a line is bad)."""
+    settings = Settings.load(config)
+
+    async def run() -> dict[str, Any]:
+        q = await _queue(settings, queue)
+        try:
+            result = await submit_file(
+                q,
+                requests,
+                batch_id=batch_id,
+                mode=mode,
+                deadline=deadline,
+                customer=customer,
+                tags=tag or (),
+                margin=parse_duration(margin) if margin else DEFAULT_MARGIN,
+            )
+        finally:
+            await q.close()
+        return result.to_dict()
+
+    result = asyncio.run(run())
+    if json_out:
+        typer.echo(json.dumps(result))
+        return
+    typer.echo(result["batch_id"])
+    modes = ", ".join(f"{n} {m}" for m, n in result["modes"].items())
+    Console(stderr=True).print(f"queued {result['accepted']} of {result['jobs']} requests ({modes})")
+
+
+@batch_app.command("status")
+def status(
+    batch_id: Annotated[str | None, typer.Argument(help="A batch id (default: the whole queue).")] = None,
+    queue: QueueOption = None,
+    json_out: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Counts by status of one batch, or of the whole queue."""
+    settings = Settings.load(config)
+
+    async def run() -> dict[str, Any]:
+        q = await _queue(settings, queue)
+        try:
+            if batch_id is None:
+                stats = await q.stats()
+                return {"queue": stats.location, "backend": stats.backend, **stats.counts.as_dict()}
+            counts = await q.batch_status(batch_id)
+            if counts.total == 0:
+                raise InvalidJobError(f"no batch {batch_id!r} in this queue")
+            return {"batch_id": batch_id, **counts.as_dict(), "finished": counts.finished}
+        finally:
+            await q.close()
+
+    result = asyncio.run(run())
+    if json_out:
+        typer.echo(json.dumps(result))
+        return
+    typer.echo("  ".join(f"{k}={v}" for k, v in result.items()))
+
+
+@batch_app.command("results")
+def results(
+    batch_id: Annotated[str, typer.Argument(help="The batch id `batch submit` printed.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the JSONL here (default: stdout).")
+    ] = None,
+    queue: QueueOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """One JSONL line per request, in input order: its Message, or an error record."""
+    settings = Settings.load(config)
+
+    async def run() -> list[Job]:
+        q = await _queue(settings, queue)
+        try:
+            jobs = await q.results(batch_id)
+        finally:
+            await q.close()
+        if not jobs:
+            raise InvalidJobError(f"no batch {batch_id!r} in this queue")
+        return jobs
+
+    jobs = asyncio.run(run())
+    lines = [json.dumps(result_line(job), ensure_ascii=False) + "\n" for job in jobs]
+    if out is None:
+        sys.stdout.writelines(lines)
+    else:
+        out.write_text("".join(lines), encoding="utf-8")
+    pending = sum(1 for job in jobs if job.status.pending)
+    if pending:
+        Console(stderr=True).print(f"[yellow]{pending} of {len(jobs)} requests are not finished yet[/]")
+
+
+def result_line(job: Job) -> dict[str, Any]:
+    """A line of the results file, shaped as the Message Batches API's results (plus routing)."""
+    line: dict[str, Any] = {"custom_id": custom_id(job)}
+    if job.status is JobStatus.DONE and job.result is not None:
+        line["result"] = {"type": "succeeded", "message": job.result.get("message")}
+        line["routing"] = job.result.get("routing")
+    elif job.status in (JobStatus.FAILED, JobStatus.PARKED):
+        error = job.result or (job.last_error.to_record() if job.last_error else None)
+        line["result"] = {"type": "errored", "error": error, "attempts": job.attempts}
+    elif job.status is JobStatus.CANCELED:
+        line["result"] = {"type": "canceled"}
+    else:
+        line["result"] = {"type": "pending"}
+    return line
+
+
+@batch_app.command("cancel")
+def cancel(
+    batch_id: Annotated[str, typer.Argument(help="The batch to cancel.")],
+    queue: QueueOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Cancel the batch's jobs that have not finished; finished ones keep their results."""
+    settings = Settings.load(config)
+
+    async def run() -> int:
+        q = await _queue(settings, queue)
+        try:
+            if (await q.batch_status(batch_id)).total == 0:
+                raise InvalidJobError(f"no batch {batch_id!r} in this queue")
+            return await q.cancel(batch_id)
+        finally:
+            await q.close()
+
+    typer.echo(f"canceled {asyncio.run(run())} requests of {batch_id}")
+
+
+__all__ = ["batch_app", "result_line", "worker"]

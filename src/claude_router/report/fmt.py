@@ -10,6 +10,8 @@ from ..ledger import Dimension, Group, Key
 
 def usd(value: Decimal) -> str:
     """$1,234.56 from $100, $3.4860 from a cent, $0.000847 below (six places, as the seed prints)."""
+    if value == 0:
+        return "$0.00"
     if abs(value) >= 100:
         return f"${value:,.2f}"
     if abs(value) >= Decimal("0.01"):

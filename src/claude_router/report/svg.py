@@ -35,6 +35,11 @@ class Slice:
     note: str = ""
 
 
+def clip(text: str, limit: int = 18) -> str:
+    """Shorten a label that would run into its bar; the full text stays in the tooltip."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def nice_ticks(top: float, count: int = 4) -> list[float]:
     """Round axis ticks from 0 to at least `top`."""
     if top <= 0:
@@ -140,10 +145,11 @@ def hbars(chart_id: str, title: str, bars: Sequence[Slice], *, label_w: float = 
         y = 4 + i * row_h
         w = max(room * b.value / top, 1.5 if b.value > 0 else 0)
         value = b.note
+        bar = f'x="{label_w}" y="{y + 6}" width="{w:.1f}" height="18" rx="3" fill="{b.color}"'
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end" font-size="12" fill="#1d2433">'
-            f'{escape(b.name)}</text><rect class="bar" x="{label_w}" y="{y + 6}" width="{w:.1f}" height="18" '
-            f'rx="3" fill="{b.color}"><title>{escape(b.name)}: {escape(value)}</title></rect>'
+            f"{escape(clip(b.name))}</text>"
+            f'<rect class="bar" {bar}><title>{escape(b.name)}: {escape(value)}</title></rect>'
             f'<text x="{label_w + w + 6:.1f}" y="{y + 19}" {_FONT}>{escape(value)}</text>'
         )
     parts.append("</svg>")

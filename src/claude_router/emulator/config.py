@@ -38,12 +38,13 @@ class TierLatency(_Section):
 
 ZERO_LATENCY = TierLatency()
 
-#: Typical figures for the three lines, from public latency reports: Haiku answers in well under a
-#: second, Opus takes seconds. Used by `EmulatorConfig.realistic()`.
+#: Typical figures for the three lines: a one-word Haiku answer in under half a second, a few
+#: hundred Sonnet tokens in 1.5-3.5 s, a few hundred Opus tokens in 3.5-8 s (the p50 ranges users
+#: report for unrouted traffic). Used by `EmulatorConfig.realistic()`.
 REALISTIC_LATENCY: dict[str, TierLatency] = {
-    "haiku": TierLatency(ttft_s=0.35, output_tokens_per_s=160.0),
-    "sonnet": TierLatency(ttft_s=0.8, output_tokens_per_s=75.0),
-    "opus": TierLatency(ttft_s=1.6, output_tokens_per_s=40.0),
+    "haiku": TierLatency(ttft_s=0.4, output_tokens_per_s=200.0),
+    "sonnet": TierLatency(ttft_s=0.7, output_tokens_per_s=90.0),
+    "opus": TierLatency(ttft_s=1.2, output_tokens_per_s=60.0),
 }
 
 

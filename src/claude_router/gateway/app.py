@@ -4,8 +4,8 @@
     uvicorn.run(app)
 
 Routes: `POST /v1/messages` (plain and SSE), `POST /v1/messages/count_tokens`, `GET /v1/models`
-(+ `/v1/models/{id}`), `GET /healthz`, `GET /readyz`. Every error is Anthropic-shaped; each
-handler is wrapped so that nothing it raises becomes a traceback.
+(+ `/v1/models/{id}`), `GET /metrics` (Prometheus text), `GET /healthz`, `GET /readyz`. Every
+error is Anthropic-shaped; each handler is wrapped so that nothing it raises becomes a traceback.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from ..ledger import open_ledger
 from ..router import RecordSink, Router
 from .errors import GatewayError, error_response, json_error
 from .messages import count_tokens, messages
+from .metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from .models import get_model, list_models
-from .state import GatewayState
+from .state import GatewayState, gateway_state
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +44,20 @@ def create_app(
     """The gateway app. A `router` passed in is used as is (and left open); otherwise one is built
     on `settings` (on the embedded emulator when they name no upstream) with a ledger."""
 
+    metrics = GatewayMetrics()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            app.state.gateway = await _build_state(stack, settings, router, ledger)
+            app.state.gateway = await _build_state(stack, settings, router, ledger, metrics)
             yield
 
     routes = [
-        Route("/v1/messages", guarded(messages), methods=["POST"]),
-        Route("/v1/messages/count_tokens", guarded(count_tokens), methods=["POST"]),
-        Route("/v1/models", guarded(list_models), methods=["GET"]),
-        Route("/v1/models/{model_id:path}", guarded(get_model), methods=["GET"]),
+        Route("/v1/messages", guarded(messages, "messages"), methods=["POST"]),
+        Route("/v1/messages/count_tokens", guarded(count_tokens, "count_tokens"), methods=["POST"]),
+        Route("/v1/models", guarded(list_models, "models"), methods=["GET"]),
+        Route("/v1/models/{model_id:path}", guarded(get_model, "models"), methods=["GET"]),
+        Route("/metrics", metrics_text, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
@@ -65,7 +69,11 @@ def create_app(
 
 
 async def _build_state(
-    stack: AsyncExitStack, settings: Settings, router: Router | None, ledger: RecordSink | None
+    stack: AsyncExitStack,
+    settings: Settings,
+    router: Router | None,
+    ledger: RecordSink | None,
+    metrics: GatewayMetrics,
 ) -> GatewayState:
     emulated = False
     if router is None:
@@ -80,19 +88,31 @@ async def _build_state(
             ledger = opened
         router = Router(settings_used, ledger=ledger)
         stack.push_async_callback(router.aclose)
-    return GatewayState.build(settings, router, ledger, emulated=emulated)
+    return GatewayState.build(settings, router, ledger, metrics, emulated=emulated)
 
 
-def guarded(handler: Handler) -> Handler:
-    """`handler` with every failure answered in the Anthropic error shape."""
+def guarded(handler: Handler, endpoint: str) -> Handler:
+    """`handler` measured, with every failure answered in the Anthropic error shape."""
 
     async def run(request: Request) -> Response:
+        state = gateway_state(request)
+        request.state.observation = seen = state.metrics.start(endpoint)
         try:
-            return await handler(request)
+            response = await handler(request)
         except (GatewayError, RouterError, anthropic.APIError) as exc:
-            return error_response(exc, request.app.state.gateway.secrets)
+            response = error_response(exc, state.secrets)
+        except BaseException:
+            seen.finish(500)  # answered by the app's last-resort handler
+            raise
+        if not seen.deferred:
+            seen.finish(response.status_code)
+        return response
 
     return run
+
+
+async def metrics_text(request: Request) -> Response:
+    return Response(gateway_state(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def healthz(request: Request) -> Response:

@@ -16,7 +16,8 @@ from ..types import Decision, RequestMeta, UsageRecord
 from .body import CountTokensBody, MessagesBody, check, read_json
 from .errors import JSON, invalid_request
 from .meta import request_meta
-from .state import GatewayState, gateway_state
+from .metrics import Observation
+from .state import GatewayState, gateway_state, observation
 from .streaming import SSERelay, SSEResponse
 
 RESERVED_FIELDS = ("meta",)  # `Router.create` keyword arguments that are not API body fields
@@ -32,8 +33,10 @@ async def messages(request: Request) -> Response:
     meta = _meta(request)
     params = {k: v for k, v in body.items() if k != "stream"}
     if body.get("stream"):
-        return await _stream(state, params, meta)
+        return await _stream(state, params, meta, observation(request))
     routed = await state.router.create(**params, meta=meta)
+    if (seen := observation(request)) is not None:
+        seen.record, seen.decision = routed.record, routed.decision
     return Response(
         routed.message.to_json(indent=None),
         media_type=JSON,
@@ -65,9 +68,15 @@ async def count_tokens(request: Request) -> Response:
     return Response(raw.http_response.content, media_type=JSON, headers=headers)
 
 
-async def _stream(state: GatewayState, params: dict[str, Any], meta: RequestMeta) -> Response:
+async def _stream(
+    state: GatewayState, params: dict[str, Any], meta: RequestMeta, seen: Observation | None
+) -> Response:
     relay = SSERelay(state.router, params, meta, meta.request_id or _request_id())
-    await relay.open()
+    try:
+        await relay.open()
+    finally:
+        if seen is not None:
+            seen.record, seen.decision = relay.record, relay.decision
     headers = {"x-router-request-id": meta.request_id or ""}
     if relay.route is not None:
         headers["x-router-model"] = relay.model_used or relay.route.model
@@ -78,9 +87,13 @@ async def _stream(state: GatewayState, params: dict[str, Any], meta: RequestMeta
     if (upstream_id := relay.upstream_request_id) is not None:
         headers["request-id"] = upstream_id
 
-    async def done(_relay: SSERelay) -> None:
-        return None
+    async def done(finished: SSERelay) -> None:
+        if seen is not None:
+            seen.record = finished.record
+            seen.finish(200)
 
+    if seen is not None:
+        seen.deferred = True
     return SSEResponse(relay, headers=headers, secrets=state.secrets, on_done=done)
 
 

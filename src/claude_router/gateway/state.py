@@ -1,4 +1,4 @@
-"""What the gateway's handlers share for the life of the app: router, ledger, secrets."""
+"""What the gateway's handlers share for the life of the app: router, ledger, metrics, secrets."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from ..config import Settings
 from ..router import RecordSink, Router
+from .metrics import GatewayMetrics, Observation
 
 
 @dataclass(slots=True)
@@ -16,6 +17,7 @@ class GatewayState:
     settings: Settings
     router: Router
     ledger: RecordSink | None
+    metrics: GatewayMetrics
     emulated: bool = False
     #: Strings that must never leave the process (the upstream API key).
     secrets: tuple[str, ...] = ()
@@ -24,12 +26,18 @@ class GatewayState:
 
     @classmethod
     def build(
-        cls, settings: Settings, router: Router, ledger: RecordSink | None, *, emulated: bool
+        cls,
+        settings: Settings,
+        router: Router,
+        ledger: RecordSink | None,
+        metrics: GatewayMetrics,
+        *,
+        emulated: bool,
     ) -> GatewayState:
         key = router.settings.upstream.api_key
         secrets = tuple(s for s in (key.get_secret_value() if key else None,) if s)
         accepted = frozenset(inspect.signature(router.upstream.client.messages.count_tokens).parameters)
-        return cls(settings, router, ledger, emulated, secrets, accepted)
+        return cls(settings, router, ledger, metrics, emulated, secrets, accepted)
 
     @property
     def max_body_bytes(self) -> int:
@@ -39,3 +47,9 @@ class GatewayState:
 def gateway_state(request: Request) -> GatewayState:
     state: GatewayState = request.app.state.gateway
     return state
+
+
+def observation(request: Request) -> Observation | None:
+    """This request's metrics, when the endpoint is measured."""
+    found: Observation | None = getattr(request.state, "observation", None)
+    return found

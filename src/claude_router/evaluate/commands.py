@@ -27,6 +27,7 @@ from ..types import LABELS, Decision
 from .cascade_eval import CascadeComparison
 from .classifier_eval import ClassifierReport, evaluate
 from .dataset import LabelledPrompt, load_labelled
+from .routing import PGR_TARGETS
 from .train import TrainSettings
 from .train import train as train_model
 
@@ -235,6 +236,40 @@ def print_report(report: ClassifierReport, console: Console) -> None:
     )
 
 
+def eval_routing(
+    data: Annotated[
+        Path, typer.Option("--data", help="RouteLLM's evaluation folder (mmlu/, gsm8k_responses.csv, ...).")
+    ],
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the training / held-out split.")] = 0,
+) -> None:
+    """Route public benchmarks between a weak and a strong model: quality curve, APGR and CPT."""
+    from .routing import evaluate_routing
+
+    try:
+        results = evaluate_routing(data, seed=seed)
+    except RouterError as exc:
+        raise _fail(Console(stderr=True), exc) from None
+    if json_out:
+        typer.echo(json.dumps({"benchmarks": [b.to_dict() for b in results]}, ensure_ascii=False))
+        return
+    console = Console()
+    for bench in results:
+        _say(
+            console,
+            f"{bench.benchmark}: {bench.heldout_prompts} held-out prompts (routers learn on "
+            f"{bench.train_prompts}); weak {bench.weak_quality:.3f}, strong {bench.strong_quality:.3f}",
+        )
+        table = Table(
+            "router", "APGR", *(f"CPT({t:.0%})" for t in PGR_TARGETS), "quality at 10/30/50% strong"
+        )
+        for r in bench.routers:
+            cpts = ("never" if s is None else f"{s:.1%}" for s in r.cpt.values())
+            curve = " / ".join(f"{r.curve[d][1]:.3f}" for d in (1, 3, 5))
+            table.add_row(r.router, f"{r.apgr:.3f}", *cpts, curve)
+        console.print(table)
+
+
 def print_cascade(cascade: CascadeComparison, console: Console) -> None:
     """The cascade against each classifier alone, and what other thresholds would give."""
     _say(
@@ -254,4 +289,4 @@ def print_cascade(cascade: CascadeComparison, console: Console) -> None:
         _say(console, f"most accurate threshold avoiding >= 70% of the calls here: {best.threshold:.2f}")
 
 
-__all__ = ["ClassifierKind", "eval_classifier", "print_cascade", "print_report", "train"]
+__all__ = ["ClassifierKind", "eval_classifier", "eval_routing", "print_cascade", "print_report", "train"]

@@ -1,7 +1,9 @@
 """How a batch reaches the tables, per dialect.
 
-PostgreSQL takes the batch through SQLAlchemy Core: `INSERT ... ON CONFLICT DO NOTHING RETURNING`
-tells which request ids were new even with other writers racing.
+PostgreSQL takes each step of a batch as one Core statement over column arrays
+(`INSERT ... SELECT * FROM unnest(...)`); `ON CONFLICT DO NOTHING RETURNING` tells which request
+ids were new even with other writers racing, and the rollup upserts arrive sorted by key, so
+concurrent writers lock rollup rows in the same order.
 
 SQLite serialises writers (`BEGIN IMMEDIATE`), so reading which ids already exist and then
 inserting the rest is exact; and its driver's C `executemany` is several times faster than
@@ -96,18 +98,42 @@ class SqliteWriter:
         await self._statement(table, rollup=True).executemany(conn, rows)
 
 
+def _unnest_insert(table: sa.Table) -> Any:
+    """INSERT INTO table SELECT * FROM unnest(:col1, :col2, ...): a whole batch in one statement,
+    one array parameter per column."""
+    cols = list(table.columns)
+    arrays = [sa.bindparam(c.name, type_=postgresql.ARRAY(c.type)) for c in cols]
+    source = sa.func.unnest(*arrays).table_valued(*(c.name for c in cols)).render_derived()
+    select = sa.select(*(source.c[c.name] for c in cols))
+    return postgresql.insert(table).from_select([c.name for c in cols], select)
+
+
+def _arrays(table: sa.Table, rows: Sequence[Row]) -> dict[str, list[Any]]:
+    return {c.name: [row[c.name] for row in rows] for c in table.columns}
+
+
 class PostgresWriter:
+    """Each step is one statement over column arrays: a round trip per table, not per row."""
+
+    def __init__(self) -> None:
+        self._new = _unnest_insert(usage).on_conflict_do_nothing().returning(usage.c.request_id)
+        self._inserts: dict[str, Any] = {}
+        self._upserts: dict[str, Any] = {}
+
     async def insert_new(self, conn: AsyncConnection, batch: Sequence[Row]) -> list[Row]:
-        stmt = postgresql.insert(usage).on_conflict_do_nothing(index_elements=["request_id"])
-        result = await conn.execute(stmt.returning(usage.c.request_id), list(batch))
+        result = await conn.execute(self._new, _arrays(usage, batch))
         inserted = set(result.scalars())
         return [row for row in batch if row["request_id"] in inserted]
 
     async def insert(self, conn: AsyncConnection, table: sa.Table, rows: Sequence[Row]) -> None:
-        await conn.execute(postgresql.insert(table).on_conflict_do_nothing(), list(rows))
+        if table.name not in self._inserts:
+            self._inserts[table.name] = _unnest_insert(table).on_conflict_do_nothing()
+        await conn.execute(self._inserts[table.name], _arrays(table, rows))
 
     async def add(self, conn: AsyncConnection, table: sa.Table, rows: Sequence[Row]) -> None:
-        await conn.execute(upsert(table, postgresql.insert), list(rows))
+        if table.name not in self._upserts:
+            self._upserts[table.name] = upsert(table, _unnest_insert)
+        await conn.execute(self._upserts[table.name], _arrays(table, rows))
 
 
 Writer = SqliteWriter | PostgresWriter

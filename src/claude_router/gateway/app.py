@@ -26,7 +26,9 @@ from ..demo import upstream_settings
 from ..errors import RouterError
 from ..ledger import open_ledger
 from ..router import RecordSink, Router
+from .auth import authenticate
 from .errors import GatewayError, error_response, json_error
+from .keys import KeyStore
 from .messages import count_tokens, messages
 from .metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from .models import get_model, list_models
@@ -39,17 +41,22 @@ _HTTP_ERROR_TYPES = {404: "not_found_error", 405: "invalid_request_error", 413: 
 
 
 def create_app(
-    settings: Settings, *, router: Router | None = None, ledger: RecordSink | None = None
+    settings: Settings,
+    *,
+    router: Router | None = None,
+    ledger: RecordSink | None = None,
+    keys: KeyStore | None = None,
 ) -> Starlette:
     """The gateway app. A `router` passed in is used as is (and left open); otherwise one is built
-    on `settings` (on the embedded emulator when they name no upstream) with a ledger."""
+    on `settings` (on the embedded emulator when they name no upstream) with a ledger. With
+    `settings.gateway.auth`, clients need a virtual key from `keys` (else the ledger database's)."""
 
     metrics = GatewayMetrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            app.state.gateway = await _build_state(stack, settings, router, ledger, metrics)
+            app.state.gateway = await _build_state(stack, settings, router, ledger, metrics, keys)
             yield
 
     routes = [
@@ -74,8 +81,15 @@ async def _build_state(
     router: Router | None,
     ledger: RecordSink | None,
     metrics: GatewayMetrics,
+    keys: KeyStore | None,
 ) -> GatewayState:
     emulated = False
+    if not settings.gateway.auth:
+        keys = None
+        log.warning("client authentication is off: every request is accepted without a virtual key")
+    elif keys is None:
+        keys = await KeyStore.open(settings.ledger.url)
+        stack.push_async_callback(keys.close)
     if router is None:
         settings_used, emulated = await stack.enter_async_context(
             upstream_settings(settings, realistic=False)
@@ -88,7 +102,7 @@ async def _build_state(
             ledger = opened
         router = Router(settings_used, ledger=ledger)
         stack.push_async_callback(router.aclose)
-    return GatewayState.build(settings, router, ledger, metrics, emulated=emulated)
+    return GatewayState.build(settings, router, ledger, metrics, keys, emulated=emulated)
 
 
 def guarded(handler: Handler, endpoint: str) -> Handler:
@@ -98,6 +112,9 @@ def guarded(handler: Handler, endpoint: str) -> Handler:
         state = gateway_state(request)
         request.state.observation = seen = state.metrics.start(endpoint)
         try:
+            if state.keys is not None:
+                key = await authenticate(request.headers, state.keys)
+                request.state.customer, request.state.key_id = key.customer, key.key_id
             response = await handler(request)
         except (GatewayError, RouterError, anthropic.APIError) as exc:
             response = error_response(exc, state.secrets)

@@ -5,13 +5,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from ..config import Settings
+from .keys import KeyInfo, KeyStore, NewKey, Period
+
+T = TypeVar("T")
 
 ConfigOption = Annotated[
     Path | None,
@@ -60,6 +69,117 @@ def serve(
     serve_app(create_app(settings), host=gateway.host, port=gateway.port, log_level=log_level)
 
 
+keys_app = typer.Typer(help="Virtual keys: what clients present to the gateway.", no_args_is_help=True)
+
+LedgerOption = Annotated[
+    str | None,
+    typer.Option("--ledger", help="The ledger database holding the keys (SQLite path or postgresql:// URL)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@keys_app.command("create")
+def keys_create(
+    customer: Annotated[str, typer.Option(help="Who the key's spend is billed to.")],
+    budget_usd: Annotated[
+        str | None, typer.Option("--budget-usd", help="Dollar budget per period (e.g. 50).")
+    ] = None,
+    period: Annotated[Period | None, typer.Option(help="The budget's period (default: month).")] = None,
+    rpm: Annotated[int | None, typer.Option(min=1, help="Requests per minute.")] = None,
+    tpm: Annotated[int | None, typer.Option(min=1, help="Tokens per minute (input + max_tokens).")] = None,
+    config: ConfigOption = None,
+    ledger: LedgerOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Create a key. It is printed once: only its hash is stored."""
+    budget = _budget(budget_usd)
+
+    async def run(store: KeyStore) -> NewKey:
+        return await store.create(customer, budget_usd=budget, period=period, rpm=rpm, tpm=tpm)
+
+    try:
+        new = asyncio.run(_with_store(config, ledger, run))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if json_out:
+        typer.echo(json.dumps({"key": new.key, **new.info.as_json()}))
+        return
+    console = Console()
+    console.print(f"[bold]{new.key}[/]", highlight=False, soft_wrap=True)
+    console.print(
+        f"[dim]{new.info.key_id} for {escape(new.info.customer)}: keep it now, it is not shown again.[/]"
+    )
+
+
+@keys_app.command("list")
+def keys_list(
+    all_keys: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
+    config: ConfigOption = None,
+    ledger: LedgerOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """List keys (never the keys themselves: their ids, customers, limits and last characters)."""
+
+    async def run(store: KeyStore) -> list[KeyInfo]:
+        return await store.list_keys(include_revoked=all_keys)
+
+    infos = asyncio.run(_with_store(config, ledger, run))
+    if json_out:
+        typer.echo(json.dumps([info.as_json() for info in infos]))
+        return
+    table = Table("key id", "customer", "key", "budget", "rpm", "tpm", "created", "revoked")
+    for info in infos:
+        row = info.as_json()
+        budget = f"${row['budget_usd']}/{row['period']}" if row["budget_usd"] else ""
+        table.add_row(
+            info.key_id,
+            escape(info.customer),
+            row["hint"],
+            budget,
+            str(info.rpm or ""),
+            str(info.tpm or ""),
+            info.created_at.strftime("%Y-%m-%d %H:%M"),
+            info.revoked_at.strftime("%Y-%m-%d %H:%M") if info.revoked_at else "",
+        )
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (vk_...), from `keys list`.")],
+    config: ConfigOption = None,
+    ledger: LedgerOption = None,
+) -> None:
+    """Revoke a key: it is refused from now on (by other gateway processes within seconds)."""
+
+    async def run(store: KeyStore) -> bool:
+        return await store.revoke(key_id)
+
+    if not asyncio.run(_with_store(config, ledger, run)):
+        Console(stderr=True).print(f"[red]error:[/] no active key {escape(key_id)}")
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")
+
+
+async def _with_store(config: Path | None, ledger: str | None, run: Callable[[KeyStore], Awaitable[T]]) -> T:
+    url = ledger if ledger is not None else Settings.load(config).ledger.url
+    store = await KeyStore.open(url)
+    try:
+        return await run(store)
+    finally:
+        await store.close()
+
+
+def _budget(raw: str | None) -> Decimal | None:
+    if raw is None:
+        return None
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise typer.BadParameter(f"{raw!r} is not an amount of dollars", param_hint="--budget-usd") from None
+
+
 def register(app: typer.Typer) -> None:
-    """Add `serve` to the CLI."""
+    """Add `serve` and `keys` to the CLI."""
     app.command()(serve)
+    app.add_typer(keys_app, name="keys")

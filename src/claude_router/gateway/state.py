@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from ..config import Settings
 from ..router import RecordSink, Router
+from .keys import KeyStore
 from .metrics import GatewayMetrics, Observation
 
 
@@ -18,6 +19,7 @@ class GatewayState:
     router: Router
     ledger: RecordSink | None
     metrics: GatewayMetrics
+    keys: KeyStore | None = None  # None: client authentication is off
     emulated: bool = False
     #: Strings that must never leave the process (the upstream API key).
     secrets: tuple[str, ...] = ()
@@ -31,13 +33,14 @@ class GatewayState:
         router: Router,
         ledger: RecordSink | None,
         metrics: GatewayMetrics,
+        keys: KeyStore | None,
         *,
         emulated: bool,
     ) -> GatewayState:
         key = router.settings.upstream.api_key
         secrets = tuple(s for s in (key.get_secret_value() if key else None,) if s)
         accepted = frozenset(inspect.signature(router.upstream.client.messages.count_tokens).parameters)
-        return cls(settings, router, ledger, metrics, emulated, secrets, accepted)
+        return cls(settings, router, ledger, metrics, keys, emulated, secrets, accepted)
 
     @property
     def max_body_bytes(self) -> int:

@@ -1,0 +1,71 @@
+"""The virtual keys table and its ordered, named migrations (recorded in `gateway_migrations`).
+
+Keys live in the ledger's database (SQLite by default, PostgreSQL when configured) but migrate
+on their own, so the ledger's schema history stays the ledger's. Only the SHA-256 of a key is
+stored; the key itself is shown once, when it is created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..ledger.engine import SQLITE_BEGIN
+from ..ledger.schema import UtcDateTime
+
+metadata = sa.MetaData()
+
+gateway_migrations = sa.Table(
+    "gateway_migrations",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("applied_at", UtcDateTime(), nullable=False),
+)
+
+virtual_keys = sa.Table(
+    "virtual_keys",
+    metadata,
+    sa.Column("key_id", sa.String(40), primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),  # SHA-256, hex
+    sa.Column("hint", sa.String(20), nullable=False),  # the key's last characters, for people
+    sa.Column("customer", sa.String(200), nullable=False),
+    sa.Column("budget_nusd", sa.BigInteger(), nullable=True),  # nano-dollars; None: no budget
+    sa.Column("period", sa.String(10), nullable=True),  # day | month | total
+    sa.Column("rpm", sa.Integer(), nullable=True),
+    sa.Column("tpm", sa.Integer(), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.Index("ix_virtual_keys_customer", "customer"),
+)
+
+Migration = Callable[[AsyncConnection], Awaitable[None]]
+_PG_LOCK_KEY = 0x636C_6B65_7973  # "clkeys": one process migrates the keys at a time
+
+
+async def m001_virtual_keys(conn: AsyncConnection) -> None:
+    """Virtual keys: hashed, with a customer, an optional budget and per-minute limits."""
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[virtual_keys]))
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_virtual_keys,)
+
+
+async def migrate(engine: AsyncEngine) -> list[str]:
+    """Apply the pending key migrations in one locked transaction; return their names."""
+    async with engine.connect() as raw:
+        conn = await raw.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        async with conn.begin():
+            if conn.dialect.name == "postgresql":
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+            await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[gateway_migrations]))
+            done = set((await conn.execute(sa.select(gateway_migrations.c.name))).scalars())
+            ran = [step for step in MIGRATIONS if step.__name__ not in done]
+            for step in ran:
+                await step(conn)
+                await conn.execute(
+                    sa.insert(gateway_migrations), [{"name": step.__name__, "applied_at": datetime.now(UTC)}]
+                )
+    return [step.__name__ for step in ran]

@@ -1,0 +1,201 @@
+"""Virtual keys: what a client presents to the gateway instead of the upstream API key.
+
+    store = await KeyStore.open(settings.ledger.url)          # the ledger's database
+    new = await store.create("acme", budget_usd=Decimal("50"), period="month", rpm=600)
+    new.key                                                   # shown once; only its hash is kept
+    info = await store.authenticate(presented)                # None: unknown or revoked
+    await store.revoke(new.info.key_id)
+
+A key is `sk-cr-` plus 43 URL-safe characters (256 random bits); it is looked up by its SHA-256.
+Recent lookups are cached for `cache_s` seconds, so a key revoked from another process stops
+working within that time (at once in this one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..ledger.engine import create_engine, resolve_url
+from ..ledger.money import from_nano, to_nano
+from .key_schema import migrate, virtual_keys
+
+KEY_PREFIX = "sk-cr-"
+KEY_BYTES = 32
+HINT_CHARS = 4
+CACHE_S = 2.0
+
+
+class Period(StrEnum):
+    DAY = "day"
+    MONTH = "month"
+    TOTAL = "total"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """A key as stored: never the key itself."""
+
+    key_id: str
+    customer: str
+    hint: str
+    created_at: datetime
+    budget_usd: Decimal | None = None
+    period: Period | None = None
+    rpm: int | None = None
+    tpm: int | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key_id": self.key_id,
+            "customer": self.customer,
+            "hint": f"...{self.hint}",
+            "budget_usd": str(self.budget_usd) if self.budget_usd is not None else None,
+            "period": self.period.value if self.period is not None else None,
+            "rpm": self.rpm,
+            "tpm": self.tpm,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    key: str  # the only time it exists outside the client
+    info: KeyInfo
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class KeyStore:
+    def __init__(self, engine: AsyncEngine, *, cache_s: float = CACHE_S) -> None:
+        self.engine = engine
+        self._cache_s = cache_s
+        self._cache: dict[str, tuple[float, KeyInfo]] = {}
+
+    @classmethod
+    async def open(
+        cls, url_or_path: str | Path | None = None, *, home: Path | None = None, cache_s: float = CACHE_S
+    ) -> KeyStore:
+        """The key store in the ledger database at a SQLite path or `postgresql://` URL (migrated)."""
+        engine = create_engine(resolve_url(url_or_path, home=home))
+        await migrate(engine)
+        return cls(engine, cache_s=cache_s)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def create(
+        self,
+        customer: str,
+        *,
+        budget_usd: Decimal | None = None,
+        period: Period | None = None,
+        rpm: int | None = None,
+        tpm: int | None = None,
+    ) -> NewKey:
+        if not customer.strip():
+            raise ValueError("a key needs a customer")
+        for name, limit in (("rpm", rpm), ("tpm", tpm)):
+            if limit is not None and limit < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if budget_usd is not None and budget_usd <= 0:
+            raise ValueError("budget_usd must be positive")
+        key = KEY_PREFIX + secrets.token_urlsafe(KEY_BYTES)
+        info = KeyInfo(
+            key_id=f"vk_{secrets.token_hex(8)}",
+            customer=customer.strip(),
+            hint=key[-HINT_CHARS:],
+            created_at=datetime.now(UTC),
+            budget_usd=budget_usd,
+            period=(period or Period.MONTH) if budget_usd is not None else period,
+            rpm=rpm,
+            tpm=tpm,
+        )
+        row = {
+            "key_id": info.key_id,
+            "key_hash": hash_key(key),
+            "hint": info.hint,
+            "customer": info.customer,
+            "budget_nusd": to_nano(budget_usd) if budget_usd is not None else None,
+            "period": info.period.value if info.period is not None else None,
+            "rpm": rpm,
+            "tpm": tpm,
+            "created_at": info.created_at,
+        }
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.insert(virtual_keys), [row])
+        return NewKey(key, info)
+
+    async def authenticate(self, key: str) -> KeyInfo | None:
+        """The active key `key` is, or None (unknown, revoked, or not a key at all)."""
+        if not key.startswith(KEY_PREFIX):
+            return None
+        digest = hash_key(key)
+        cached = self._cache.get(digest)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(virtual_keys).where(virtual_keys.c.key_hash == digest))
+            ).first()
+        info = _info(row._mapping) if row is not None else None
+        if info is None or not info.active:
+            self._cache.pop(digest, None)
+            return None
+        self._cache[digest] = (now + self._cache_s, info)
+        return info
+
+    async def list_keys(self, *, include_revoked: bool = False) -> list[KeyInfo]:
+        query = sa.select(virtual_keys).order_by(virtual_keys.c.created_at, virtual_keys.c.key_id)
+        if not include_revoked:
+            query = query.where(virtual_keys.c.revoked_at.is_(None))
+        async with self.engine.connect() as conn:
+            return [_info(row._mapping) for row in await conn.execute(query)]
+
+    async def revoke(self, key_id: str) -> bool:
+        """Revoke a key by id; False if there is no such active key."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                sa.update(virtual_keys)
+                .where(virtual_keys.c.key_id == key_id, virtual_keys.c.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC))
+                .returning(virtual_keys.c.key_hash)
+            )
+            revoked = [digest for (digest,) in result]
+        for digest in revoked:
+            self._cache.pop(digest, None)
+        return bool(revoked)
+
+
+def _info(row: Any) -> KeyInfo:
+    budget = row["budget_nusd"]
+    return KeyInfo(
+        key_id=row["key_id"],
+        customer=row["customer"],
+        hint=row["hint"],
+        created_at=row["created_at"],
+        budget_usd=from_nano(budget) if budget is not None else None,
+        period=Period(row["period"]) if row["period"] else None,
+        rpm=row["rpm"],
+        tpm=row["tpm"],
+        revoked_at=row["revoked_at"],
+    )

@@ -9,7 +9,7 @@ from typing import Any
 import httpx2
 import pytest
 from anthropic.types import Message
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from claude_router.emulator.config import EmulatorConfig
@@ -73,6 +73,96 @@ bodies = (
 )
 
 
+# Well-formed outside, free-form inside: these reach token counting, caching and answering.
+texts = st.text(min_size=1, max_size=30)
+cache_controls = st.none() | st.sampled_from([{"type": "ephemeral"}, {"type": "ephemeral", "ttl": "1h"}])
+sources = st.fixed_dictionaries(
+    {"type": st.sampled_from(["text", "content", "base64", "url", "file"])},
+    optional={
+        "data": json_values,
+        "content": st.lists(json_values, max_size=3) | json_values,
+        "media_type": texts,
+    },
+)
+good_blocks = st.one_of(
+    st.fixed_dictionaries(
+        {"type": st.just("text"), "text": texts}, optional={"cache_control": cache_controls}
+    ),
+    st.fixed_dictionaries({"type": st.just("image"), "source": sources}),
+    st.fixed_dictionaries(
+        {"type": st.just("document"), "source": sources}, optional={"title": texts, "context": texts}
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("tool_use"),
+            "id": texts,
+            "name": texts,
+            "input": st.dictionaries(texts, json_values),
+        }
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("tool_result"), "tool_use_id": texts},
+        optional={
+            "content": texts | st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": texts}))
+        },
+    ),
+    st.fixed_dictionaries({"type": st.just("thinking"), "thinking": texts, "signature": texts}),
+    st.fixed_dictionaries({"type": st.just("web_search_tool_result")}, optional={"content": json_values}),
+)
+good_tools = st.lists(
+    st.fixed_dictionaries(
+        {
+            "name": texts,
+            "input_schema": st.dictionaries(
+                st.sampled_from(
+                    [
+                        "type",
+                        "properties",
+                        "required",
+                        "enum",
+                        "items",
+                        "anyOf",
+                        "minimum",
+                        "maximum",
+                        "format",
+                        "const",
+                    ]
+                ),
+                json_values,
+            ),
+        },
+        optional={"description": texts, "cache_control": cache_controls},
+    ),
+    max_size=3,
+    unique_by=lambda tool: tool["name"],
+)
+well_formed = st.fixed_dictionaries(
+    {
+        "model": st.sampled_from([HAIKU, "claude-sonnet-4-6", "claude-opus-4-8"]),
+        "max_tokens": st.integers(0, 2_000),
+        "messages": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "role": st.sampled_from(["user", "assistant"]),
+                    "content": texts | st.lists(good_blocks, min_size=1, max_size=3),
+                }
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+    },
+    optional={
+        "system": texts
+        | st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": texts}), max_size=2),
+        "tools": good_tools,
+        "tool_choice": st.sampled_from([{"type": "auto"}, {"type": "any"}, {"type": "none"}]),
+        "stop_sequences": st.lists(st.text(min_size=1, max_size=3).filter(str.strip), max_size=2),
+        "stream": st.booleans(),
+        "cache_control": cache_controls,
+    },
+)
+
+
 @pytest.fixture(scope="module")
 def http() -> Iterator[httpx2.Client]:
     with emulator_thread(EmulatorConfig()) as url, httpx2.Client(base_url=url, timeout=30) as client:
@@ -100,6 +190,26 @@ def test_any_json_body(http: httpx2.Client, body: Any) -> None:
     if isinstance(body, dict):
         counted = {k: v for k, v in body.items() if k not in ("max_tokens", "stream", "stop_sequences")}
         check(http.post("/v1/messages/count_tokens", content=json.dumps(counted)))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=well_formed)
+@example(  # a document whose content source holds a text block without text
+    body={
+        "model": HAIKU,
+        "max_tokens": 5,
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "document", "source": {"type": "content", "content": [{"type": "text"}]}}
+                ],
+            }
+        ],
+    }
+)
+def test_well_formed_bodies_with_free_form_insides(http: httpx2.Client, body: dict[str, Any]) -> None:
+    check(http.post("/v1/messages", content=json.dumps(body)))
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -82,14 +82,17 @@ def tool_tokens(tool: dict[str, Any]) -> int:
 
 
 def _document_tokens(block: dict[str, Any]) -> int:
+    """A document's text where its source has one; a document source is free-form JSON."""
     source = block["source"]
     extra = text_tokens(str(block.get("title") or "") + str(block.get("context") or ""))
-    if source.get("type") == "text" and isinstance(source.get("data"), str):
-        return extra + text_tokens(source["data"])
-    if source.get("type") == "content" and isinstance(source.get("content"), list):
-        return extra + sum(block_tokens(b) for b in source["content"] if isinstance(b, dict))
-    if source.get("type") == "content" and isinstance(source.get("content"), str):
-        return extra + text_tokens(source["content"])
+    data, content = source.get("data"), source.get("content")
+    if source.get("type") == "text" and isinstance(data, str):
+        return extra + text_tokens(data)
+    if source.get("type") == "content" and isinstance(content, str):
+        return extra + text_tokens(content)
+    if source.get("type") == "content" and isinstance(content, list):
+        texts = (b.get("text") for b in content if isinstance(b, dict))
+        return extra + sum(text_tokens(t) for t in texts if isinstance(t, str))
     return extra + DOCUMENT_TOKENS
 
 

@@ -124,13 +124,14 @@ def classify(
 def _register() -> None:
     """Commands whose code lives in its own room; imported here, at start-up, and nowhere else."""
     from .batch.commands import batch_app, worker
-    from .evaluate.commands import eval_classifier, eval_routing, train
+    from .evaluate.commands import calibrate, eval_classifier, eval_routing, train
     from .gateway.commands import register as register_gateway
     from .report.commands import logs, report
 
     app.command()(report)
     app.command()(logs)
     app.command()(train)
+    app.command()(calibrate)
     eval_app = typer.Typer(help="Measure classifiers and routing policies.", no_args_is_help=True)
     eval_app.command("classifier")(eval_classifier)
     eval_app.command("routing")(eval_routing)

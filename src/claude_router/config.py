@@ -113,6 +113,15 @@ class PolicySettings(_Section):
         return {**DEFAULT_MAX_TOKENS, **value}
 
 
+class LabelThresholds(_Section):
+    """Cut-offs on the local classifier's probabilities (`claude-router calibrate` writes them):
+    complex when P(complex) >= `complex`, else moderate when P(moderate) + P(complex) >=
+    `moderate`, else simple. A cut-off above 1 is never reached."""
+
+    complex: float = Field(ge=0.0)
+    moderate: float = Field(ge=0.0)
+
+
 class ClassifierSettings(_Section):
     kind: Literal["llm", "local", "cascade"] = "cascade"
     model: str = HAIKU
@@ -127,6 +136,8 @@ class ClassifierSettings(_Section):
     # held-out labelled prompts: below it the local model is right about a third of the time,
     # and fewer than 5% of prompts fall below it (`eval classifier --classifier cascade`).
     cascade_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+    # None: the most probable label wins.
+    thresholds: LabelThresholds | None = None
 
 
 class UpstreamSettings(_Section):
@@ -262,6 +273,7 @@ __all__ = [
     "AliasSettings",
     "ClassifierSettings",
     "GatewaySettings",
+    "LabelThresholds",
     "LedgerSettings",
     "PolicySettings",
     "QueueSettings",

@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from typing import Protocol
 
 from ..config import ClassifierSettings
 from ..types import ClassifierSource, Decision
 from .base import Classifier, ClassifierInput
 from .cache import Closable
-from .local import LocalClassifier
+
+
+class Predictor(Protocol):
+    """A classifier that answers synchronously, at no cost (the local one, thresholded or not)."""
+
+    version: str
+
+    def predict(self, item: ClassifierInput) -> Decision: ...
+
 
 #: `classifier.cascade_threshold`'s default (why that value: see `ClassifierSettings`).
 DEFAULT_THRESHOLD: float = ClassifierSettings.model_fields["cascade_threshold"].default
@@ -26,7 +35,7 @@ DEFAULT_THRESHOLD: float = ClassifierSettings.model_fields["cascade_threshold"].
 class CascadeClassifier:
     """Local first; the LLM classifier only below `threshold` local confidence."""
 
-    def __init__(self, local: LocalClassifier, llm: Classifier, threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(self, local: Predictor, llm: Classifier, threshold: float = DEFAULT_THRESHOLD) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError("the cascade threshold is a probability, between 0 and 1")
         self.local = local
@@ -55,4 +64,4 @@ class CascadeClassifier:
             await self.llm.aclose()
 
 
-__all__ = ["DEFAULT_THRESHOLD", "CascadeClassifier"]
+__all__ = ["DEFAULT_THRESHOLD", "CascadeClassifier", "Predictor"]

@@ -17,6 +17,7 @@ from .cache import CachedClassifier, LRUCache
 from .cascade import CascadeClassifier
 from .llm import LLMClassifier
 from .local import LocalClassifier
+from .thresholds import ThresholdedLocal
 
 ClassifierBuilder = Callable[[ClassifierSettings, Upstream], Classifier]
 
@@ -25,13 +26,18 @@ def _llm(settings: ClassifierSettings, upstream: Upstream) -> Classifier:
     return LLMClassifier(upstream, model=settings.model, max_tokens=settings.max_tokens)
 
 
+def local_predictor(settings: ClassifierSettings) -> LocalClassifier | ThresholdedLocal:
+    """The local classifier `settings` name, labelling by their thresholds when they give some."""
+    local = LocalClassifier.from_file(settings.local_model_path)
+    return local if settings.thresholds is None else ThresholdedLocal(local, settings.thresholds)
+
+
 def _local(settings: ClassifierSettings, _: Upstream) -> Classifier:
-    return LocalClassifier.from_file(settings.local_model_path)
+    return local_predictor(settings)
 
 
 def _cascade(settings: ClassifierSettings, upstream: Upstream) -> Classifier:
-    local = LocalClassifier.from_file(settings.local_model_path)
-    return CascadeClassifier(local, _llm(settings, upstream), settings.cascade_threshold)
+    return CascadeClassifier(local_predictor(settings), _llm(settings, upstream), settings.cascade_threshold)
 
 
 #: kind -> builder. The cache wraps whatever a builder returns, so a cascade is cached as a whole.

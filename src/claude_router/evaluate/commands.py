@@ -20,9 +20,10 @@ from rich.table import Table
 
 from ..classify.base import Classifier
 from ..classify.local import LocalClassifier, model_version
-from ..config import ClassifierSettings, Settings
+from ..config import CONFIG_ENV, ClassifierSettings, Settings
 from ..errors import RouterError
 from ..paths import data_home
+from ..pricing import Tier
 from ..types import LABELS, Decision
 from .cascade_eval import CascadeComparison
 from .classifier_eval import ClassifierReport, evaluate
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from ..upstream import Upstream
 
 DEFAULT_MODEL_FILE = "local_classifier.json"
+CONFIG_FILE = "claude-router.toml"
 _TRAIN_DEFAULTS = TrainSettings()
 
 
@@ -131,9 +133,10 @@ async def _compare_cascade(
     section: ClassifierSettings, upstream: Upstream, items: list[LabelledPrompt], concurrency: int
 ) -> CascadeComparison:
     """Each classifier alone on `items`, and the cascade at every candidate threshold."""
-    from ..classify.factory import build_classifier
+    from ..classify.factory import build_classifier, local_predictor
 
-    local = [LocalClassifier.from_file(section.local_model_path).predict(i.item) for i in items]
+    predictor = local_predictor(section)
+    local = [predictor.predict(i.item) for i in items]
     llm = await _decide(
         build_classifier(section.model_copy(update={"kind": "llm"}), upstream), items, concurrency
     )
@@ -270,6 +273,46 @@ def eval_routing(
         console.print(table)
 
 
+def calibrate(
+    data: Annotated[Path, typer.Option("--data", help="Your traffic, JSONL: {prompt, system?} a line.")],
+    target: Annotated[
+        str, typer.Option("--target", help="Shares for the dearer tiers, e.g. opus=0.10,sonnet=0.40.")
+    ],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help=f"The TOML file to update (else ${CONFIG_ENV}, else ./{CONFIG_FILE})."
+        ),
+    ] = None,
+) -> None:
+    """Choose the local classifier's thresholds for the tier shares you want, and write them."""
+    from .calibrate import calibrate as run_calibration
+    from .calibrate import load_traffic, parse_targets, with_thresholds
+
+    err = Console(stderr=True)
+    path = config or Path(os.environ.get(CONFIG_ENV) or CONFIG_FILE)
+    try:
+        targets = parse_targets(target)
+        current = Settings.load(path) if path.is_file() else Settings()
+        classifier = LocalClassifier.from_file(current.classifier.local_model_path)
+        result = run_calibration(classifier, load_traffic(data), targets)
+        text = with_thresholds(path.read_text(encoding="utf-8") if path.is_file() else "", result.thresholds)
+        _write_atomic(path, text)
+        Settings.load(path)  # what was written must read back
+    except RouterError as exc:
+        raise _fail(err, exc) from None
+    console = Console()
+    t = result.thresholds
+    _say(
+        console,
+        f"wrote [classifier.thresholds] complex = {t.complex:.4f}, moderate = {t.moderate:.4f} to {path}",
+    )
+    _say(console, f"expected shares on {result.prompts} prompts (95% bootstrap interval):")
+    for estimate in reversed(result.estimates):
+        tier = Tier.for_label(estimate.label).value
+        _say(console, f"  {tier:<7}{estimate.share:7.1%}  ({estimate.low:.1%} - {estimate.high:.1%})")
+
+
 def print_cascade(cascade: CascadeComparison, console: Console) -> None:
     """The cascade against each classifier alone, and what other thresholds would give."""
     _say(
@@ -289,4 +332,12 @@ def print_cascade(cascade: CascadeComparison, console: Console) -> None:
         _say(console, f"most accurate threshold avoiding >= 70% of the calls here: {best.threshold:.2f}")
 
 
-__all__ = ["ClassifierKind", "eval_classifier", "eval_routing", "print_cascade", "print_report", "train"]
+__all__ = [
+    "ClassifierKind",
+    "calibrate",
+    "eval_classifier",
+    "eval_routing",
+    "print_cascade",
+    "print_report",
+    "train",
+]

@@ -114,7 +114,7 @@ def guarded(handler: Handler, endpoint: str) -> Handler:
         try:
             if state.keys is not None:
                 key = await authenticate(request.headers, state.keys)
-                request.state.customer, request.state.key_id = key.customer, key.key_id
+                request.state.key = key
             response = await handler(request)
         except (GatewayError, RouterError, anthropic.APIError) as exc:
             response = error_response(exc, state.secrets)

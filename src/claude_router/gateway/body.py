@@ -40,6 +40,11 @@ class MessagesBody(CountTokensBody):
 
 async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
     """The body as a JSON object; 413 past `max_bytes` (read no further), 400 if it is not one."""
+    return (await read_sized_json(request, max_bytes))[0]
+
+
+async def read_sized_json(request: Request, max_bytes: int) -> tuple[dict[str, Any], int]:
+    """As `read_json`, with the body's size in bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
@@ -59,7 +64,7 @@ async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
         raise invalid_request(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise invalid_request("the request body must be a JSON object")
-    return body
+    return body, size
 
 
 def check(body: dict[str, Any], shape: type[_Loose]) -> None:

@@ -13,11 +13,12 @@ from starlette.responses import Response
 from ..policy import ModelArgKind
 from ..router import RoutedResponse
 from ..types import Decision, RequestMeta, UsageRecord
-from .body import CountTokensBody, MessagesBody, check, read_json
+from .body import CountTokensBody, MessagesBody, check, read_json, read_sized_json
 from .errors import JSON, invalid_request
+from .limits import estimated_tokens
 from .meta import request_meta
 from .metrics import Observation
-from .state import GatewayState, gateway_state, observation
+from .state import GatewayState, gateway_state, observation, request_key
 from .streaming import SSERelay, SSEResponse
 
 RESERVED_FIELDS = ("meta",)  # `Router.create` keyword arguments that are not API body fields
@@ -25,12 +26,14 @@ RESERVED_FIELDS = ("meta",)  # `Router.create` keyword arguments that are not AP
 
 async def messages(request: Request) -> Response:
     state = gateway_state(request)
-    body = await read_json(request, state.max_body_bytes)
+    body, size = await read_sized_json(request, state.max_body_bytes)
     check(body, MessagesBody)
     for name in RESERVED_FIELDS:
         if name in body:
             raise invalid_request(f"{name}: Extra inputs are not permitted")
     meta = _meta(request)
+    if (key := request_key(request)) is not None:
+        state.limiter.admit(key, estimated_tokens(size, body.get("max_tokens")))
     params = {k: v for k, v in body.items() if k != "stream"}
     if body.get("stream"):
         return await _stream(state, params, meta, observation(request))
@@ -98,8 +101,8 @@ async def _stream(
 
 
 def _meta(request: Request) -> RequestMeta:
-    customer = getattr(request.state, "customer", None)
-    key_id = getattr(request.state, "key_id", None)
+    key = request_key(request)
+    customer, key_id = (key.customer, key.key_id) if key is not None else (None, None)
     meta = request_meta(request.headers, customer=customer, key_id=key_id)
     return replace(meta, request_id=_request_id())
 

@@ -9,7 +9,8 @@ from starlette.requests import Request
 
 from ..config import Settings
 from ..router import RecordSink, Router
-from .keys import KeyStore
+from .keys import KeyInfo, KeyStore
+from .limits import RateLimiter
 from .metrics import GatewayMetrics, Observation
 
 
@@ -25,6 +26,7 @@ class GatewayState:
     secrets: tuple[str, ...] = ()
     #: Keyword arguments `messages.count_tokens` names; other body fields go in `extra_body`.
     count_tokens_args: frozenset[str] = field(default_factory=frozenset)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
 
     @classmethod
     def build(
@@ -50,6 +52,12 @@ class GatewayState:
 def gateway_state(request: Request) -> GatewayState:
     state: GatewayState = request.app.state.gateway
     return state
+
+
+def request_key(request: Request) -> KeyInfo | None:
+    """The virtual key the request authenticated with (None when authentication is off)."""
+    key: KeyInfo | None = getattr(request.state, "key", None)
+    return key
 
 
 def observation(request: Request) -> Observation | None:

@@ -7,11 +7,14 @@ server (which counts the calls) or to the project's emulator.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import typer
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
 from claude_router.classify import CachedClassifier, ClassifierInput, LLMClassifier, build_classifier
 from claude_router.classify.base import classifier_input
@@ -21,6 +24,7 @@ from claude_router.config import ClassifierSettings
 from claude_router.demo import demo_requests
 from claude_router.emulator.server import running_emulator
 from claude_router.evaluate.cascade_eval import CascadeComparison
+from claude_router.evaluate.commands import eval_classifier
 from claude_router.evaluate.dataset import load_labelled
 from claude_router.types import ClassifierSource, Label, TokenUsage
 from claude_router.upstream import Upstream
@@ -159,3 +163,23 @@ async def test_the_default_threshold_meets_its_targets_on_the_held_out_prompts(
     assert sum(d.label is i.label for d, i in zip(ran, items, strict=True)) / len(items) == point.accuracy
     assert comparison.best is not None
     assert comparison.best.accuracy >= comparison.llm_accuracy
+
+
+def test_eval_classifier_reports_the_cascade_against_each_alone(tmp_path: Path) -> None:
+    app = typer.Typer()
+    group = typer.Typer()
+    group.command("classifier")(eval_classifier)
+    app.add_typer(group, name="eval")
+    data = tmp_path / "some.jsonl"
+    lines = HELDOUT.read_text(encoding="utf-8").splitlines(keepends=True)
+    data.write_text("".join(lines[:40]), encoding="utf-8")
+    args = ["eval", "classifier", "--data", str(data), "--classifier", "cascade", "--json"]
+    result = CliRunner(env={"ANTHROPIC_API_KEY": None, "CLAUDE_ROUTER_CONFIG": None}).invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    cascade = report["cascade"]
+    assert report["classifier"] == "cascade"
+    assert cascade["threshold"] == DEFAULT_THRESHOLD
+    assert cascade["accuracy"] == report["accuracy"]  # the sweep agrees with the cascade as run
+    assert cascade["llm_calls_avoided"] == round(1 - report["llm_calls"] / report["examples"], 4)
+    assert {"local_accuracy", "llm_accuracy", "sweep", "best_threshold"} <= set(cascade)

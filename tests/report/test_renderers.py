@@ -154,7 +154,8 @@ async def test_run_report_reads_its_totals_back_from_the_ledger(
     for r in run:
         assert (r.task_id or r.request_id) in text
     lines = [line for line in text.splitlines() if line.strip().startswith("task-")]
-    assert [line.split()[0] for line in lines] == [r.task_id for r in run]  # in the order asked
+    ids = [r.task_id for r in run]
+    assert [line.split()[0] for line in lines] == ids + ids  # both tables, in the order asked
     assert "1 request(s) not found" in text
     assert "Classifier" in text
     assert "Retries / fallbacks" in text

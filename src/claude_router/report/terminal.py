@@ -152,30 +152,40 @@ def _run_costs(t: Totals) -> Table:
     return table
 
 
-def _run_requests(records: Sequence[UsageRecord]) -> Table:
-    table = Table(title="PER-REQUEST BREAKDOWN", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("ID")
-    table.add_column("Model")
-    table.add_column("Label")
-    for name in ("In", "Out", "Cost $", "Latency", "Clf in/out", "Clf $", "Cache w/r", "Retries", "Fallback"):
-        table.add_column(name, justify="right")
+def _run_requests(records: Sequence[UsageRecord]) -> RenderGroup:
+    """The seed's per-request table, then what it left out, each narrow enough for 80 columns."""
+    seed = Table(title="PER-REQUEST BREAKDOWN", title_justify="left", box=box.SIMPLE_HEAD)
+    extra = Table(title="CLASSIFIER, CACHE, RETRIES", title_justify="left", box=box.SIMPLE_HEAD)
+    for table, names in (
+        (seed, ("ID", "Model", "Label", "In", "Out", "Cost $", "Latency")),
+        (extra, ("ID", "Clf in/out", "Clf $", "Cache w/r", "Retries", "Fallback")),
+    ):
+        for i, name in enumerate(names):
+            table.add_column(
+                name, no_wrap=True, justify="left" if i < (3 if table is seed else 1) else "right"
+            )
     for r in records:
-        u = r.usage
-        table.add_row(
-            r.task_id or r.request_id,
+        u, c = r.usage, r.classifier_usage
+        rid = r.task_id or r.request_id
+        label = r.label.value if r.label else "-"
+        seed.add_row(
+            rid,
             short_model(r.model_used),
-            r.label.value if r.label else "-",
+            label,
             tokens(u.input_tokens),
             tokens(u.output_tokens),
             usd6(r.total_cost_usd),
             f"{r.latency_s:.2f}s",
-            f"{r.classifier_usage.input_tokens}/{r.classifier_usage.output_tokens}",
+        )
+        extra.add_row(
+            rid,
+            f"{c.input_tokens}/{c.output_tokens}",
             usd6(r.classifier_cost_usd),
             f"{u.cache_write_tokens}/{u.cache_read_tokens}",
             str(r.retries),
             "yes" if r.fallback else "",
         )
-    return table
+    return RenderGroup(seed, extra)
 
 
 # ---- the log view ---------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ async def read_body(request: Request, limit: int) -> bytes:
         f"Request exceeds the maximum allowed number of bytes. The maximum request size is {limit} bytes.",
     )
     declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise too_large
     chunks: list[bytes] = []
     size = 0

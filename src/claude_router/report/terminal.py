@@ -67,8 +67,8 @@ def cost_table(summary: Summary) -> Table:
 def groups_table(title: str, groups: Sequence[Group], dims: Sequence[Dimension]) -> Table:
     table = _money_table(title)
     for dim in dims:
-        table.add_column(dim.value.capitalize())
-    for name in ("Requests", "In", "Out", "Cache read", "Cost", "Classifier", "If all Opus", "Saved"):
+        table.add_column(dim.value.capitalize(), no_wrap=True)
+    for name in ("Requests", "In", "Out", "Cache read", "Cost", "If all Opus", "Saved"):
         table.add_column(name, justify="right")
     for g in groups:
         t = g.totals
@@ -80,7 +80,6 @@ def groups_table(title: str, groups: Sequence[Group], dims: Sequence[Dimension])
             tokens(t.usage.output_tokens),
             tokens(t.usage.cache_read_tokens),
             usd(t.total_cost_usd),
-            usd(t.classifier_cost_usd),
             usd(t.cost_if_opus_usd),
             pct(percent(saved, t.cost_if_opus_usd)),
         )

@@ -41,10 +41,6 @@ class Completion:
     cache: CachePlan
     message: dict[str, Any]
 
-    @property
-    def uncached_input_tokens(self) -> int:
-        return self.prompt.input_tokens - self.cache.read_tokens - self.cache.write_tokens
-
 
 class Engine:
     def __init__(self, config: EmulatorConfig, *, clock: Callable[[], float] = time.monotonic) -> None:

@@ -1,0 +1,71 @@
+"""LiteLLM's rule-based `complexity_router`, run in LiteLLM's own environment for `classifier.py`.
+
+    <python with litellm> bench/_litellm_complexity.py --rounds 7 < prompts.json > labels.json
+
+Reads a JSON list of `{"prompt", "system"}` on standard input; writes `{"labels": [...],
+"us_per_prompt": float}`: LiteLLM's tiers mapped to this project's labels (REASONING counts as
+complex) and the best of `--rounds` timed passes. Only the standard library and litellm are used,
+because this runs outside the project's environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+#: LiteLLM's tiers -> this project's labels.
+TIER_LABELS = {"SIMPLE": "simple", "MEDIUM": "moderate", "COMPLEX": "complex", "REASONING": "complex"}
+
+
+def complexity_router() -> Any:
+    """The heuristic `ComplexityRouter` a litellm Router builds for an `auto_router` deployment."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network fetch at import
+    from litellm import Router
+
+    tiers = {"SIMPLE": "small", "MEDIUM": "medium", "COMPLEX": "large", "REASONING": "large"}
+    router = Router(
+        model_list=[
+            *(
+                {"model_name": name, "litellm_params": {"model": f"openai/{name}", "api_key": "unused"}}
+                for name in ("small", "medium", "large")
+            ),
+            {
+                "model_name": "auto",
+                "litellm_params": {
+                    "model": "auto_router/complexity_router",
+                    "complexity_router_config": {"classifier_type": "heuristic", "tiers": tiers},
+                    "complexity_router_default_model": "medium",
+                },
+            },
+        ]
+    )
+    return router.registry().plugins("complexity")["auto"][0].strategy
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    items = json.load(sys.stdin)
+    router = complexity_router()
+
+    def label(item: dict[str, Any]) -> str:
+        tier, _score, _signals = router.classify(item["prompt"], item.get("system"))
+        return TIER_LABELS[str(getattr(tier, "value", tier)).upper()]
+
+    labels = [label(item) for item in items]
+    best = float("inf")
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        for item in items:
+            label(item)
+        best = min(best, time.perf_counter() - start)
+    json.dump({"labels": labels, "us_per_prompt": best / len(items) * 1e6}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -14,6 +14,7 @@ from ..policy import ModelArgKind
 from ..router import RoutedResponse
 from ..types import Decision, RequestMeta, UsageRecord
 from .body import CountTokensBody, MessagesBody, check, read_json, read_sized_json
+from .budgets import Reservation
 from .errors import JSON, invalid_request
 from .limits import estimated_tokens
 from .meta import request_meta
@@ -32,12 +33,19 @@ async def messages(request: Request) -> Response:
         if name in body:
             raise invalid_request(f"{name}: Extra inputs are not permitted")
     meta = _meta(request)
+    reservation: Reservation | None = None
     if (key := request_key(request)) is not None:
         state.limiter.admit(key, estimated_tokens(size, body.get("max_tokens")))
+        if state.budgets is not None and state.worst_case is not None:
+            reservation = await state.budgets.reserve(key, state.worst_case.cost(body, size, meta))
     params = {k: v for k, v in body.items() if k != "stream"}
     if body.get("stream"):
-        return await _stream(state, params, meta, observation(request))
-    routed = await state.router.create(**params, meta=meta)
+        return await _stream(state, params, meta, observation(request), reservation)
+    try:
+        routed = await state.router.create(**params, meta=meta)
+    finally:  # the record (and its cost) is kept before create returns or raises
+        if reservation is not None:
+            reservation.release()
     if (seen := observation(request)) is not None:
         seen.record, seen.decision = routed.record, routed.decision
     return Response(
@@ -72,11 +80,19 @@ async def count_tokens(request: Request) -> Response:
 
 
 async def _stream(
-    state: GatewayState, params: dict[str, Any], meta: RequestMeta, seen: Observation | None
+    state: GatewayState,
+    params: dict[str, Any],
+    meta: RequestMeta,
+    seen: Observation | None,
+    reservation: Reservation | None,
 ) -> Response:
     relay = SSERelay(state.router, params, meta, meta.request_id or _request_id())
     try:
         await relay.open()
+    except BaseException:
+        if reservation is not None:
+            reservation.release()
+        raise
     finally:
         if seen is not None:
             seen.record, seen.decision = relay.record, relay.decision
@@ -91,6 +107,8 @@ async def _stream(
         headers["request-id"] = upstream_id
 
     async def done(finished: SSERelay) -> None:
+        if reservation is not None:
+            reservation.release()  # after the relay kept its record
         if seen is not None:
             seen.record = finished.record
             seen.finish(200)

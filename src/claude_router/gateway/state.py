@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from ..config import Settings
 from ..router import RecordSink, Router
+from .budgets import BudgetBook, BudgetSink, WorstCase, ledger_spend
 from .keys import KeyInfo, KeyStore
 from .limits import RateLimiter
 from .metrics import GatewayMetrics, Observation
@@ -27,6 +28,8 @@ class GatewayState:
     #: Keyword arguments `messages.count_tokens` names; other body fields go in `extra_body`.
     count_tokens_args: frozenset[str] = field(default_factory=frozenset)
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    budgets: BudgetBook | None = None  # None: no key budgets (authentication off)
+    worst_case: WorstCase | None = None
 
     @classmethod
     def build(
@@ -42,7 +45,12 @@ class GatewayState:
         key = router.settings.upstream.api_key
         secrets = tuple(s for s in (key.get_secret_value() if key else None,) if s)
         accepted = frozenset(inspect.signature(router.upstream.client.messages.count_tokens).parameters)
-        return cls(settings, router, ledger, metrics, keys, emulated, secrets, accepted)
+        state = cls(settings, router, ledger, metrics, keys, emulated, secrets, accepted)
+        if keys is not None:
+            state.budgets = book = BudgetBook(ledger_spend(keys.engine))
+            state.worst_case = WorstCase(router.settings, router.policy, router.prices)
+            router.ledger = BudgetSink(router.ledger, book)  # every kept record counts against its key
+        return state
 
     @property
     def max_body_bytes(self) -> int:

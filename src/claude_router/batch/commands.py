@@ -23,8 +23,9 @@ from ..errors import InvalidJobError
 from .job import Job, JobMode, JobStatus
 from .pacing import PacingSettings
 from .queue import JobQueue, open_queue
+from .results import custom_id
 from .submit import DEFAULT_MARGIN, parse_duration, submit_file
-from .worker import Worker, WorkerSettings, WorkerStats, custom_id, worker_router
+from .worker import Worker, WorkerSettings, WorkerStats, worker_router
 
 STATS_EVERY_S = 0.5
 

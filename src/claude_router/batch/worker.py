@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,17 +30,17 @@ from typing import Any, Protocol
 
 import anthropic
 
-from .._attempts import failure_of
 from ..accounting import Outcome, new_record
 from ..classify import build_classifier
 from ..config import Settings
-from ..errors import RouterError
-from ..router import RoutedResponse, Router, RouterRequest, error_type
-from ..types import NO_USAGE, RequestMeta, UsageRecord
+from ..router import RoutedResponse, Router, RouterRequest
+from ..types import NO_USAGE, UsageRecord
 from ..upstream import Upstream
-from .job import Job, JobError, JobStatus
+from .batches_api import BatchesApiRunner, BatchesApiSettings
+from .job import Job, JobError, JobMode, JobStatus
 from .pacing import AdaptiveConcurrency, PacingSettings
 from .queue import JobQueue
+from .results import classify_failure, is_rate_limited, job_meta, retry_after, success_result
 
 IDLE_POLL_S = 0.2  # how often an idle worker looks for new jobs
 COMMIT_EVERY_S = 0.1  # how long a finished job may wait for its ledger row and ack
@@ -62,6 +63,8 @@ class WorkerSettings:
     max_attempts: int = 5  # the queue's; the last attempt's failure is accounted before parking
     consumer: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     pacing: PacingSettings = field(default_factory=PacingSettings)
+    batches_api: BatchesApiSettings = field(default_factory=BatchesApiSettings)
+    collect_s: float = 2.0  # how long Batches API jobs gather before their Message Batch goes out
 
 
 @dataclass(slots=True)
@@ -82,71 +85,6 @@ class _Finished:
     result: dict[str, Any] | None = None  # set: ack
     error: JobError | None = None  # set: fail
     retry: bool = False
-
-
-def job_meta(job: Job) -> RequestMeta:
-    return RequestMeta(
-        task_id=custom_id(job),
-        request_id=job.id,
-        customer=job.customer,
-        tags=frozenset(job.tags),
-        deadline=job.deadline,
-    )
-
-
-def custom_id(job: Job) -> str:
-    """The caller's id for the job's line (job ids are `<batch id>:<custom id>`)."""
-    return job.id.removeprefix(f"{job.batch_id}:")
-
-
-def success_result(routed: RoutedResponse, *, batch: bool = False) -> dict[str, Any]:
-    """What a done job stores: the Message, and the routing facts beside it."""
-    record = routed.record
-    return {
-        "message": routed.message.model_dump(mode="json"),
-        "routing": routing_facts(record, batch=batch),
-    }
-
-
-def routing_facts(record: UsageRecord, *, batch: bool) -> dict[str, Any]:
-    return {
-        "request_id": record.request_id,
-        "model_used": record.model_used,
-        "label": record.label.value if record.label else None,
-        "classifier_source": record.classifier_source.value,
-        "cost_usd": str(record.total_cost_usd),
-        "batch": batch,
-    }
-
-
-def classify_failure(exc: BaseException) -> tuple[JobError, bool]:
-    """The job error for `exc`, and whether another attempt may succeed."""
-    if isinstance(exc, anthropic.APIStatusError):
-        retry = exc.status_code in (408, 409) or exc.status_code >= 500
-        return JobError(error_type(exc), exc.message), retry
-    if isinstance(exc, anthropic.APIConnectionError):  # includes timeouts
-        return JobError(error_type(exc), str(exc)), True
-    if isinstance(exc, RouterError):
-        return JobError(exc.error_type, exc.message), exc.status_code >= 500
-    if isinstance(exc, (ValueError, TypeError)):  # the SDK refused the body before sending it
-        return JobError("invalid_request_error", str(exc)), False
-    return JobError("api_error", f"{type(exc).__name__}: {exc}"), True
-
-
-def is_rate_limited(exc: BaseException) -> bool:
-    """A 429 worth waiting out (a spend limit is not: waiting does not lift it)."""
-    if not isinstance(exc, anthropic.RateLimitError):
-        return False
-    failure = failure_of(exc)
-    return not (failure and failure.attempts and failure.attempts[-1].spend_limited)
-
-
-def retry_after(exc: anthropic.APIStatusError) -> float | None:
-    raw = exc.response.headers.get("retry-after")
-    try:
-        return float(raw) if raw is not None else None
-    except ValueError:
-        return None
 
 
 @asynccontextmanager
@@ -183,7 +121,12 @@ class Worker:
         self.pacer = AdaptiveConcurrency(settings.pacing)
         self.stats = WorkerStats(concurrency=self.pacer.current)
         self._on_progress = on_progress
+        self.batches = BatchesApiRunner(router, settings.batches_api)
         self._in_hand: dict[str, Job] = {}
+        self._held: dict[str, Job] = {}  # Batches API jobs, until their Message Batch has ended
+        self._sent: set[str] = set()  # ... of which these are in a Message Batch already
+        self._batch_started = 0.0  # when the oldest unsent Batches API job was claimed
+        self._tasks: set[asyncio.Task[None]] = set()
         self._finished: list[_Finished] = []
         self._wake_committer = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -193,27 +136,26 @@ class Worker:
         self._stopping.set()
 
     async def run(self) -> WorkerStats:
-        tasks: set[asyncio.Task[None]] = set()
         committer = asyncio.create_task(self._commit_loop(), name="worker commits")
         renewer = asyncio.create_task(self._renew_loop(), name="worker leases")
         try:
             while not self._stopping.is_set():
-                if len(self._in_hand) < max(self.pacer.current, self.settings.chunk // 2):
+                if len(self._in_hand) - len(self._held) < max(self.pacer.current, self.settings.chunk // 2):
                     jobs = await self.queue.claim(self.settings.consumer, self.settings.chunk)
-                    for job in jobs:
-                        self._in_hand[job.id] = job
-                        task = asyncio.create_task(self._process(job), name=f"job {job.id}")
-                        tasks.add(task)
-                        task.add_done_callback(tasks.discard)
+                    self._take(jobs)
+                    if len(jobs) == self.settings.chunk and not self._batch_due():
+                        continue
+                    self._send_batch()  # the queue is momentarily empty, or the batch is due
                     if jobs:
                         continue
                     if self.settings.once and not self._in_hand and await self._drained():
                         break
                 await self._idle()
-            if tasks:
-                await asyncio.gather(*tasks)
+            self._send_batch()
+            while self._tasks:
+                await asyncio.gather(*self._tasks)
         finally:
-            for task in tasks:
+            for task in self._tasks:
                 task.cancel()
             self._stopping.set()
             renewer.cancel()
@@ -222,6 +164,50 @@ class Worker:
             with suppress(asyncio.CancelledError):
                 await asyncio.gather(committer, renewer, return_exceptions=True)
         return self.stats
+
+    def _take(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            self._in_hand[job.id] = job
+            if job.mode is JobMode.BATCHES_API:
+                self._held[job.id] = job
+                self._batch_started = self._batch_started or time.monotonic()
+            else:
+                self._spawn(self._process(job), f"job {job.id}")
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _batch_due(self) -> bool:
+        waiting = [job for job in self._held.values() if job.id not in self._sent]
+        if not waiting:
+            return False
+        full = len(waiting) >= self.settings.batches_api.max_requests
+        return full or time.monotonic() - self._batch_started >= self.settings.collect_s
+
+    def _send_batch(self) -> None:
+        """Send the Batches API jobs collected so far as Message Batches (in the background)."""
+        jobs = [job for job in self._held.values() if job.id not in self._sent]
+        if not jobs:
+            return
+        self._sent.update(job.id for job in jobs)
+        self._batch_started = 0.0
+        self._spawn(self._process_batch(jobs), f"message batch of {len(jobs)}")
+
+    async def _process_batch(self, jobs: list[Job]) -> None:
+        outcomes = await self.batches.run(jobs)
+        realtime = []
+        for outcome in outcomes:
+            self._held.pop(outcome.job.id, None)
+            self._sent.discard(outcome.job.id)
+            if outcome.realtime:  # errored or expired there, and the deadline allows a second try
+                realtime.append(self._process(outcome.job))
+            else:
+                self._finish(
+                    _Finished(outcome.job, outcome.record, result=outcome.result, error=outcome.error)
+                )
+        await asyncio.gather(*realtime)
 
     async def _drained(self) -> bool:
         stats = await self.queue.stats()
@@ -325,14 +311,4 @@ class Worker:
             self._on_progress(self.stats)
 
 
-__all__ = [
-    "LedgerSink",
-    "Worker",
-    "WorkerSettings",
-    "WorkerStats",
-    "classify_failure",
-    "custom_id",
-    "job_meta",
-    "success_result",
-    "worker_router",
-]
+__all__ = ["LedgerSink", "Worker", "WorkerSettings", "WorkerStats", "worker_router"]

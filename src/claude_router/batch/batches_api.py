@@ -1,0 +1,222 @@
+"""The Message Batches API path: jobs that can wait up to 24 hours, at half the price.
+
+    outcomes = await BatchesApiRunner(router).run(jobs)
+
+Each job is routed when it is sent: `auto` is classified and mapped to a model by the router's
+classifier and policy, so one Message Batch mixes tiers. Jobs go out in Message Batches of at most
+100,000 requests or 256 MB, each request's `custom_id` derived from its job id (unique, and in the
+character set the API accepts). The runner polls with a growing interval until the batch has
+ended, then reads the results file: a succeeded request is priced at batch rates; an errored,
+expired or canceled one is handed back to run in real time while its deadline allows, and
+reported as failed otherwise (a request the API refused as invalid is never retried).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anthropic
+from anthropic.types.messages import MessageBatchIndividualResponse
+
+from ..accounting import Outcome, new_record
+from ..errors import RouterError
+from ..policy import ModelArgKind
+from ..router import Router
+from ..types import NO_USAGE, Decision, Route, TokenUsage, UsageRecord
+from ..upstream import routed_params
+from .job import Job, JobError, utcnow
+from .results import classify_failure, job_meta, routing_facts
+
+MAX_REQUESTS = 100_000
+MAX_BYTES = 256 * 1024 * 1024
+ENVELOPE_BYTES = 64  # {"custom_id": ..., "params": ...} around each request's params
+SDK_ONLY = ("extra_headers", "extra_query", "timeout", "stream")  # options of a call, not body fields
+NOT_RETRIED = frozenset({"invalid_request_error", "not_found_error", "authentication_error"})
+
+
+@dataclass(frozen=True, slots=True)
+class BatchesApiSettings:
+    max_requests: int = MAX_REQUESTS
+    max_bytes: int = MAX_BYTES
+    poll_first_s: float = 1.0
+    poll_max_s: float = 60.0
+    poll_factor: float = 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """How one job ended on this path: a result to ack, an error to fail it with, or real time."""
+
+    job: Job
+    record: UsageRecord | None = None
+    result: dict[str, Any] | None = None
+    error: JobError | None = None
+    realtime: bool = False  # run it in real time instead
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    job: Job
+    custom_id: str
+    body: dict[str, Any]
+    decision: Decision | None
+    route: Route
+    size: int
+
+
+def batch_custom_id(job_id: str) -> str:
+    """A custom_id the API accepts (`[a-zA-Z0-9_-]{1,64}`), unique per job id."""
+    return "j" + hashlib.sha256(job_id.encode()).hexdigest()[:48]
+
+
+def split(prepared: Sequence[_Prepared], max_requests: int, max_bytes: int) -> list[list[_Prepared]]:
+    """Consecutive chunks within both limits."""
+    chunks: list[list[_Prepared]] = []
+    current: list[_Prepared] = []
+    size = 0
+    for item in prepared:
+        if current and (len(current) >= max_requests or size + item.size > max_bytes):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(item)
+        size += item.size
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+class BatchesApiRunner:
+    def __init__(self, router: Router, settings: BatchesApiSettings | None = None) -> None:
+        self.router = router
+        self.settings = settings or BatchesApiSettings()
+        self.client = router.upstream.client
+        self.submitted: list[str] = []  # the Message Batch ids sent, oldest first
+
+    async def run(self, jobs: Sequence[Job]) -> list[BatchOutcome]:
+        outcomes: list[BatchOutcome] = []
+        prepared: list[_Prepared] = []
+        for item in await asyncio.gather(*(self._prepare(job) for job in jobs)):
+            if isinstance(item, BatchOutcome):  # the router refused it before anything was sent
+                outcomes.append(item)
+            else:
+                prepared.append(item)
+        chunks = split(prepared, self.settings.max_requests, self.settings.max_bytes)
+        for done in await asyncio.gather(*(self._run_chunk(chunk) for chunk in chunks)):
+            outcomes.extend(done)
+        return outcomes
+
+    async def _prepare(self, job: Job) -> _Prepared | BatchOutcome:
+        """Route the job now (classifying `auto`), as the request the Batches API will run."""
+        meta = job_meta(job)
+        try:
+            arg = self.router.policy.resolve_model_arg(job.params.get("model"))
+            concrete = arg.kind is ModelArgKind.CONCRETE
+            decision = None if concrete else await self.router.classify(job.params)
+            route = self.router.route(job.params, decision, meta)
+        except (RouterError, anthropic.APIError) as exc:
+            error, _ = classify_failure(exc)
+            return BatchOutcome(job, self._record(job, None, None, None, error=error), error=error)
+        body = {k: v for k, v in routed_params(job.params, route).items() if k not in SDK_ONLY}
+        body.update(body.pop("extra_body", None) or {})
+        body["model"] = route.model
+        size = len(json.dumps(body, separators=(",", ":")).encode()) + ENVELOPE_BYTES
+        return _Prepared(job, batch_custom_id(job.id), body, decision, route, size)
+
+    async def _run_chunk(self, chunk: list[_Prepared]) -> list[BatchOutcome]:
+        requests: Any = [{"custom_id": p.custom_id, "params": p.body} for p in chunk]
+        try:
+            batch = await self.client.messages.batches.create(requests=requests)
+        except anthropic.APIError as exc:
+            error, retry = classify_failure(exc)
+            return [self._unanswered(p, error, retry) for p in chunk]
+        self.submitted.append(batch.id)
+        by_id = {p.custom_id: p for p in chunk}
+        outcomes = []
+        try:
+            await self._wait(batch.id)
+            async for entry in await self.client.messages.batches.results(batch.id):
+                item = by_id.pop(entry.custom_id, None)
+                if item is not None:
+                    outcomes.append(self._outcome(item, entry))
+            missing = JobError("api_error", f"Message Batch {batch.id} returned no result for this request")
+        except anthropic.APIError as exc:  # its results are out of reach: what is left runs again
+            missing, _ = classify_failure(exc)
+        outcomes.extend(self._unanswered(p, missing, True) for p in by_id.values())
+        return outcomes
+
+    async def _wait(self, batch_id: str) -> None:
+        """Poll until the batch has ended, backing off from `poll_first_s` to `poll_max_s`.
+
+        A poll that fails for a passing reason (429, 5xx, a dropped connection) is just a poll
+        missed; the batch runs on regardless.
+        """
+        delay = self.settings.poll_first_s
+        while True:
+            try:
+                if (await self.client.messages.batches.retrieve(batch_id)).processing_status == "ended":
+                    return
+            except anthropic.APIError as exc:
+                if not (classify_failure(exc)[1] or isinstance(exc, anthropic.RateLimitError)):
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(self.settings.poll_max_s, delay * self.settings.poll_factor)
+
+    def _outcome(self, item: _Prepared, entry: MessageBatchIndividualResponse) -> BatchOutcome:
+        result = entry.result
+        if result.type == "succeeded":
+            message = result.message
+            record = self._record(item.job, item.decision, item.route, TokenUsage.from_api(message.usage))
+            payload = {
+                "message": message.model_dump(mode="json"),
+                "routing": routing_facts(record, batch=True),
+            }
+            return BatchOutcome(item.job, record, result=payload)
+        if result.type == "errored":
+            inner = result.error.error
+            error = JobError(inner.type, inner.message)
+            return self._unanswered(item, error, error.type not in NOT_RETRIED)
+        why = f"the request was {result.type} in the Message Batch before it ran"
+        return self._unanswered(item, JobError(f"batch_{result.type}", why), True)
+
+    def _unanswered(self, item: _Prepared, error: JobError, retry: bool) -> BatchOutcome:
+        """Real time if worth it and the deadline allows; else failed, with its row."""
+        deadline = item.job.deadline
+        if retry and (deadline is None or utcnow() < deadline):
+            return BatchOutcome(item.job, realtime=True, error=error)
+        record = self._record(item.job, item.decision, item.route, None, error=error)
+        return BatchOutcome(item.job, record, error=error)
+
+    def _record(
+        self,
+        job: Job,
+        decision: Decision | None,
+        route: Route | None,
+        usage: TokenUsage | None,
+        *,
+        error: JobError | None = None,
+    ) -> UsageRecord:
+        model = job.params.get("model")
+        outcome = Outcome(
+            model_used=route.model if route is not None and usage is not None else None,
+            answer=usage or NO_USAGE,
+            error_type=error.type if error is not None else None,
+        )
+        return new_record(
+            self.router.prices,
+            request_id=job.id,
+            model_requested=model if isinstance(model, str) else "",
+            meta=job_meta(job),
+            decision=decision,
+            route=route,
+            outcome=outcome,
+            batch=True,
+            created_at=utcnow(),
+        )
+
+
+__all__ = ["BatchOutcome", "BatchesApiRunner", "BatchesApiSettings", "batch_custom_id", "split"]

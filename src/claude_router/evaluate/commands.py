@@ -263,9 +263,7 @@ def eval_routing(
             f"{bench.benchmark}: {bench.heldout_prompts} held-out prompts (routers learn on "
             f"{bench.train_prompts}); weak {bench.weak_quality:.3f}, strong {bench.strong_quality:.3f}",
         )
-        table = Table(
-            "router", "APGR", *(f"CPT({t:.0%})" for t in PGR_TARGETS), "quality at 10/30/50% strong"
-        )
+        table = Table("router", "APGR", *(f"CPT({t:.0%})" for t in PGR_TARGETS), "quality @ 10/30/50%")
         for r in bench.routers:
             cpts = ("never" if s is None else f"{s:.1%}" for s in r.cpt.values())
             curve = " / ".join(f"{r.curve[d][1]:.3f}" for d in (1, 3, 5))

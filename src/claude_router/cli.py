@@ -125,6 +125,7 @@ def _register() -> None:
     """Commands whose code lives in its own room; imported here, at start-up, and nowhere else."""
     from .batch.commands import batch_app, worker
     from .evaluate.commands import calibrate, eval_classifier, eval_routing, train
+    from .forecast.commands import forecast
     from .gateway.commands import register as register_gateway
     from .report.commands import logs, report
 
@@ -138,6 +139,7 @@ def _register() -> None:
     app.add_typer(eval_app, name="eval")
     register_gateway(app)
     app.command()(worker)
+    app.command()(forecast)
     app.add_typer(batch_app, name="batch")
 
 

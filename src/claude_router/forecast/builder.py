@@ -1,0 +1,35 @@
+"""The policies one forecast compares: recorded, the configuration in force, each draft, one per
+tier, and the oracle."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..config import PolicySettings, Settings
+from ..pricing import TIERS, PriceTable
+from .policies import ForecastPolicy, LabelPolicy, OraclePolicy, RecordedPolicy, TierPolicy
+
+CURRENT = "current"
+
+
+def candidate_policies(
+    settings: Settings, drafts: Sequence[tuple[str, PolicySettings]], prices: PriceTable
+) -> list[ForecastPolicy]:
+    """In display order. `replay` drops "recorded" for traffic never sent and "oracle" for traffic
+    without quality labels."""
+    policies: list[ForecastPolicy] = [RecordedPolicy(), LabelPolicy(CURRENT, settings.policy, prices)]
+    seen = {CURRENT}
+    for name, draft in drafts:
+        unique = name
+        while unique in seen:
+            unique += "'"
+        seen.add(unique)
+        policies.append(LabelPolicy(unique, draft, prices))
+    policies.extend(TierPolicy.all_on(tier, prices) for tier in TIERS)
+    policies.append(OraclePolicy(dict(settings.policy.label_models)))
+    return policies
+
+
+def needs_minutes(policies: Sequence[ForecastPolicy]) -> bool:
+    """Whether any policy has a time-windowed rule (then the ledger is read minute by minute)."""
+    return any(isinstance(p, LabelPolicy) and p.timed for p in policies)

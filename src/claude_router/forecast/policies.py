@@ -1,0 +1,102 @@
+"""The policies a forecast compares, each a way to pick a model for a cohort of requests.
+
+- `LabelPolicy`: a `[policy]` table (the one in force, or a draft) through the real `Policy`, so
+  label maps, tag floors, rules and aliases mean exactly what they mean when routing.
+- `TierPolicy`: every request on one tier (all-Haiku, all-Sonnet, all-Opus).
+- `OraclePolicy`: each request on the tier its quality label asks for (only where labels exist).
+- `RecordedPolicy`: what really happened, from the ledger: the yardstick for the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from ..config import PolicySettings
+from ..errors import UnknownModelError
+from ..policy import Policy
+from ..pricing import PriceTable, Tier
+from ..types import ClassifierSource, Decision, Label, RequestMeta
+from .workload import CohortKey
+
+_ONE_TOKEN = {"max_tokens": 1}  # routing must not fill max_tokens: the forecast has its own tokens
+_DAY = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class ForecastPolicy(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def classifies(self) -> bool:
+        """Whether the recorded classifier cost is part of this policy's cost (it classifies to route)."""
+        ...
+
+    def model_for(self, key: CohortKey) -> str | None:
+        """The model a cohort runs on; None when it cannot be replayed (recorded without a model)."""
+        ...
+
+
+@dataclass(slots=True)
+class LabelPolicy:
+    name: str
+    settings: PolicySettings
+    prices: PriceTable
+    classifies: bool = True
+    _policy: Policy = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._policy = Policy(self.settings, self.prices)
+
+    @property
+    def timed(self) -> bool:
+        return any(rule.window is not None for rule in self.settings.rules)
+
+    def model_for(self, key: CohortKey) -> str | None:
+        if key.label is None:  # a request that named its model keeps it under any label policy
+            return key.model
+        decision = Decision(key.label, 1.0, ClassifierSource.LOCAL)
+        meta = RequestMeta(tags=key.tags)
+        now = None if key.minute is None else _DAY.replace(hour=key.minute // 60, minute=key.minute % 60)
+        try:
+            route = self._policy.route(decision, meta, _ONE_TOKEN, alias=key.alias, now=now)
+        except UnknownModelError:  # an alias this draft does not define: its plain policy
+            route = self._policy.route(decision, meta, _ONE_TOKEN, now=now)
+        return route.model
+
+
+@dataclass(frozen=True, slots=True)
+class TierPolicy:
+    name: str
+    model: str
+    classifies: bool = False
+
+    @classmethod
+    def all_on(cls, tier: Tier, prices: PriceTable) -> TierPolicy:
+        return cls(f"all-{tier.value}", prices.tier_model(tier))
+
+    def model_for(self, key: CohortKey) -> str | None:
+        return self.model
+
+
+@dataclass(frozen=True, slots=True)
+class OraclePolicy:
+    """The cheapest tier each request's quality label allows, under the label map in force."""
+
+    label_models: dict[Label, str]
+    name: str = "oracle"
+    classifies: bool = False
+
+    def model_for(self, key: CohortKey) -> str | None:
+        label = key.quality_label or key.label
+        return key.model if label is None else self.label_models[label]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedPolicy:
+    name: str = "recorded"
+    classifies: bool = True
+
+    def model_for(self, key: CohortKey) -> str | None:
+        return key.model

@@ -1,0 +1,121 @@
+"""Replay a workload under each policy: cost, tier mix, cache savings, quality risk, projection.
+
+Every cohort keeps its recorded (or estimated) tokens and is priced on the model a policy picks,
+with the sheet's long-context and batch prices; cache reads and writes are priced at the new
+model's cache rates. Quality risk is the share of labelled requests routed below the tier their
+label asks for (the quality label where one is known, else the classifier's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ..pricing import TIERS, PriceTable, Rates, Tier
+from ..types import ZERO, TokenUsage
+from .policies import ForecastPolicy, OraclePolicy, RecordedPolicy
+from .workload import Cohort, Workload, long_thresholds
+
+_HUNDRED = Decimal(100)
+
+
+@dataclass(slots=True)
+class PolicyForecast:
+    name: str
+    requests: int = 0
+    cost_usd: Decimal = ZERO  # the answering calls, plus the classifier where the policy classifies
+    classifier_cost_usd: Decimal = ZERO
+    cache_savings_usd: Decimal = ZERO
+    tier_requests: dict[Tier, int] = field(default_factory=lambda: dict.fromkeys(TIERS, 0))
+    at_risk: int = 0  # requests below the tier their label asks for
+    labelled: int = 0
+    monthly_usd: Decimal = ZERO
+
+    @property
+    def quality_risk_pct(self) -> Decimal:
+        return Decimal(self.at_risk) * _HUNDRED / self.labelled if self.labelled else ZERO
+
+    def tier_share_pct(self, tier: Tier) -> Decimal:
+        return Decimal(self.tier_requests[tier]) * _HUNDRED / self.requests if self.requests else ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    workload: Workload
+    days: int
+    policies: tuple[PolicyForecast, ...]
+
+    def baseline(self) -> PolicyForecast:
+        """The yardstick: the recorded row when there is one, else the first policy."""
+        return self.policies[0]
+
+
+def replay(
+    workload: Workload, policies: Sequence[ForecastPolicy], prices: PriceTable, *, days: int = 30
+) -> Forecast:
+    pricer = _Pricer(prices)
+    results = []
+    for policy in policies:
+        if isinstance(policy, RecordedPolicy) and not workload.recorded:
+            continue  # traffic never sent has no recorded cost
+        if isinstance(policy, OraclePolicy) and not workload.has_quality_labels:
+            continue  # without quality labels the oracle is the classifier's own map
+        result = PolicyForecast(policy.name)
+        for cohort in workload.cohorts.values():
+            model = policy.model_for(cohort.key)
+            if model is not None:
+                _add(result, cohort, model, pricer, recorded=isinstance(policy, RecordedPolicy))
+                if policy.classifies:
+                    result.classifier_cost_usd += cohort.classifier_cost_usd
+        result.cost_usd += result.classifier_cost_usd
+        result.monthly_usd = result.cost_usd * days / Decimal(str(workload.span_days))
+        results.append(result)
+    return Forecast(workload, days, tuple(results))
+
+
+def _add(result: PolicyForecast, cohort: Cohort, model: str, pricer: _Pricer, *, recorded: bool) -> None:
+    key = cohort.key
+    tier = pricer.prices.tier_of(model)
+    rates = pricer.rates(model, key.long_level, batch=key.batch)
+    result.requests += cohort.requests
+    result.tier_requests[tier] += cohort.requests
+    result.cost_usd += cohort.recorded_cost_usd if recorded else rates.charge(cohort.usage)
+    result.cache_savings_usd += _cache_savings(rates, cohort.usage)
+    label = key.quality_label or key.label
+    if label is not None:
+        result.labelled += cohort.requests
+        if tier.rank < Tier.for_label(label).rank:
+            result.at_risk += cohort.requests
+
+
+def _cache_savings(rates: Rates, usage: TokenUsage) -> Decimal:
+    """The cache's saving against sending the same prompt tokens fresh (as the cost report has it)."""
+    cached = usage.cache_write_tokens + usage.cache_read_tokens
+    paid = (
+        usage.cache_write_5m_tokens * rates.cache_write_5m
+        + usage.cache_write_1h_tokens * rates.cache_write_1h
+        + usage.cache_read_tokens * rates.cache_read
+    )
+    return cached * rates.input - paid
+
+
+class _Pricer:
+    """Per-token rates by (model, long-context level, batch), looked up once each."""
+
+    def __init__(self, prices: PriceTable) -> None:
+        self.prices = prices
+        self._thresholds = long_thresholds(prices)
+        self._cache: dict[tuple[str, int, bool], Rates] = {}
+
+    def rates(self, model: str, level: int, *, batch: bool) -> Rates:
+        found = self._cache.get((model, level, batch))
+        if found is None:
+            price = self.prices.resolve(model)
+            long = price.long_context
+            if long is not None and level > self._thresholds.index(long.threshold):
+                found = long.batch_rates if batch else long.rates
+            else:
+                found = price.batch_rates if batch else price.rates
+            self._cache[(model, level, batch)] = found
+        return found

@@ -1,0 +1,141 @@
+"""Replaying a ledger: every policy's cost equals the per-request arithmetic it stands for."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from claude_router.config import PolicySettings, RuleSettings, Settings
+from claude_router.forecast import candidate_policies, needs_minutes, read_ledger, replay
+from claude_router.ledger import SqlLedger
+from claude_router.pricing import PriceTable, Tier
+from claude_router.types import ClassifierSource, Label, TokenUsage, UsageRecord
+
+PRICES = PriceTable.default()
+HAIKU, SONNET, OPUS = "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"
+MODELS = {Label.SIMPLE: HAIKU, Label.MODERATE: SONNET, Label.COMPLEX: OPUS}
+T0 = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+def traffic(n: int, seed: int = 7) -> list[UsageRecord]:
+    """Routed requests as the router records them: label map, tag floor, cache, a long prompt, failures."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        label = rng.choice([Label.SIMPLE, Label.SIMPLE, Label.MODERATE, Label.COMPLEX])
+        tags = ("customer_facing",) if i % 5 == 0 else ()
+        model = SONNET if tags and label is Label.SIMPLE else MODELS[label]
+        big = i == 3
+        usage = TokenUsage(
+            input_tokens=250_000 if big else rng.randint(50, 3000),
+            output_tokens=rng.randint(5, 800),
+            cache_write_5m_tokens=rng.choice([0, 0, 2048]),
+            cache_read_tokens=rng.choice([0, 4096]),
+        )
+        ok = i % 17 != 5
+        out.append(
+            UsageRecord(
+                request_id=f"r{i}",
+                created_at=T0 + timedelta(hours=i),
+                model_requested="auto",
+                model_used=model if ok else None,
+                tags=tags,
+                label=label,
+                classifier_source=ClassifierSource.LLM,
+                status="ok" if ok else "overloaded_error",
+                error_type=None if ok else "overloaded_error",
+                batch=i % 7 == 0,
+                usage=usage if ok else TokenUsage(),
+                cost_usd=PRICES.cost(model, usage, batch=i % 7 == 0) if ok else Decimal(0),
+                classifier_cost_usd=PRICES.cost(HAIKU, TokenUsage(300, 1)),
+            )
+        )
+    return out
+
+
+async def _ledger_with(url: str, records: list[UsageRecord]) -> SqlLedger:
+    store = await SqlLedger.open(url)
+    for rec in records:
+        await store.record(rec)
+    return store
+
+
+async def test_each_policy_costs_what_its_requests_cost_one_by_one(ledger_url: str) -> None:
+    records = traffic(120)
+    store = await _ledger_with(ledger_url, records)
+    try:
+        workload = await read_ledger(store, PRICES)
+    finally:
+        await store.close()
+    draft = PolicySettings(label_models={Label.MODERATE: HAIKU}, tag_floors={})
+    policies = candidate_policies(Settings(), [("cheap", draft)], PRICES)
+    result = {r.name: r for r in replay(workload, policies, PRICES, days=30).policies}
+    ok = [r for r in records if r.ok]
+
+    assert workload.requests == len(ok)
+    assert workload.excluded == len(records) - len(ok)
+    assert list(result) == ["recorded", "current", "cheap", "all-haiku", "all-sonnet", "all-opus"]
+    classifier = sum((r.classifier_cost_usd for r in ok), Decimal(0))
+    assert result["recorded"].cost_usd == sum((r.cost_usd for r in ok), Decimal(0)) + classifier
+    # The policy in force, replayed, reproduces what the router recorded (same map, same tag floor).
+    assert result["current"].cost_usd == result["recorded"].cost_usd
+    for tier, model in ((Tier.HAIKU, HAIKU), (Tier.SONNET, SONNET), (Tier.OPUS, OPUS)):
+        expected = sum((PRICES.cost(model, r.usage, batch=r.batch) for r in ok), Decimal(0))
+        assert result[f"all-{tier.value}"].cost_usd == expected  # long context and batch priced per row
+        assert result[f"all-{tier.value}"].tier_requests[tier] == len(ok)
+
+    def cheap_model(r: UsageRecord) -> str:
+        return HAIKU if r.label is Label.MODERATE else MODELS[r.label or Label.SIMPLE]
+
+    expected_cheap = sum((PRICES.cost(cheap_model(r), r.usage, batch=r.batch) for r in ok), Decimal(0))
+    assert result["cheap"].cost_usd == expected_cheap + classifier
+    above_simple = sum(1 for r in ok if r.label is not Label.SIMPLE)
+    assert result["all-haiku"].at_risk == above_simple
+    assert result["cheap"].at_risk == sum(1 for r in ok if r.label is Label.MODERATE)
+    assert result["current"].at_risk == 0
+    assert result["all-opus"].quality_risk_pct == 0
+    span = (max(r.created_at for r in ok) - min(r.created_at for r in ok)).total_seconds() / 86400
+    assert abs(
+        result["current"].monthly_usd - result["current"].cost_usd * 30 / Decimal(str(span))
+    ) < Decimal("1e-9")
+    assert result["all-opus"].cache_savings_usd > result["all-haiku"].cache_savings_usd > 0
+
+
+async def test_timed_rules_replay_at_the_minute_each_request_was_made(ledger_url: str) -> None:
+    records = traffic(48)
+    store = await _ledger_with(ledger_url, records)
+    night = PolicySettings(rules=[RuleSettings(name="night", model=HAIKU, window="22:00-06:00")])
+    policies = candidate_policies(Settings(), [("night", night)], PRICES)
+    assert needs_minutes(policies)
+    try:
+        workload = await read_ledger(store, PRICES, by_minute=True)
+    finally:
+        await store.close()
+    result = {r.name: r for r in replay(workload, policies, PRICES).policies}
+    ok = [r for r in records if r.ok]
+
+    def at_night(r: UsageRecord) -> bool:
+        return r.created_at.hour >= 22 or r.created_at.hour < 6
+
+    def night_model(r: UsageRecord) -> str:
+        if not at_night(r):
+            return r.model_used or ""
+        return SONNET if r.tags else HAIKU  # the customer_facing floor still lifts the night rule
+
+    night_rows = [r for r in ok if at_night(r) and not r.tags]
+    assert result["night"].tier_requests[Tier.HAIKU] >= len(night_rows) > 0
+    expected = sum((PRICES.cost(night_model(r), r.usage, batch=r.batch) for r in ok), Decimal(0))
+    classifier = sum((r.classifier_cost_usd for r in ok), Decimal(0))
+    assert result["night"].cost_usd == expected + classifier
+
+
+async def test_an_empty_ledger_forecasts_nothing(tmp_path: object) -> None:
+    store = await SqlLedger.open(str(tmp_path) + "/empty.db")
+    try:
+        workload = await read_ledger(store, PRICES)
+    finally:
+        await store.close()
+    result = replay(workload, candidate_policies(Settings(), [], PRICES), PRICES)
+    assert all(r.cost_usd == 0 and r.requests == 0 for r in result.policies)
+    assert workload.span_days == 1.0

@@ -140,3 +140,18 @@ def test_batch_prices_are_half_of_real_time_prices_in_the_table() -> None:
     usage = TokenUsage(input_tokens=1234, output_tokens=567, cache_read_tokens=89)
     for model in ("claude-haiku-4-5", "claude-sonnet-4-6"):
         assert prices.cost(model, usage, batch=True) * 2 == prices.cost(model, usage)
+
+
+async def test_an_auto_job_queued_by_the_library_is_sent_by_its_deadline(
+    connect: OpenQueue, queue_settings: QueueSettings, ledger: BufferedLedger
+) -> None:
+    queue = await connect()
+    later = utcnow() + timedelta(days=3)
+    jobs = jobs_of("b", [body("q0"), body("q1")])  # JobMode.AUTO, the library's default
+    await queue.submit("b", [jobs[0], dataclasses.replace(jobs[1], deadline=later)])
+
+    await run_worker(queue_settings, connect, ledger)
+
+    rows = {r.request_id: r for r in await ledger.rows()}
+    assert not rows["b:r0"].batch  # no deadline: real time
+    assert rows["b:r1"].batch  # three days: room for the 24 h window

@@ -25,6 +25,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -37,10 +38,11 @@ from ..router import RoutedResponse, Router, RouterRequest
 from ..types import NO_USAGE, UsageRecord
 from ..upstream import Upstream
 from .batches_api import BatchesApiRunner, BatchesApiSettings
-from .job import Job, JobError, JobMode, JobStatus
+from .job import Job, JobError, JobMode, JobStatus, utcnow
 from .pacing import AdaptiveConcurrency, PacingSettings
 from .queue import JobQueue
 from .results import classify_failure, is_rate_limited, job_meta, retry_after, success_result
+from .submit import DEFAULT_MARGIN, resolve_mode
 
 IDLE_POLL_S = 0.2  # how often an idle worker looks for new jobs
 COMMIT_EVERY_S = 0.1  # how long a finished job may wait for its ledger row and ack
@@ -64,6 +66,7 @@ class WorkerSettings:
     consumer: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     pacing: PacingSettings = field(default_factory=PacingSettings)
     batches_api: BatchesApiSettings = field(default_factory=BatchesApiSettings)
+    margin: timedelta = DEFAULT_MARGIN  # an `auto` job goes to the Batches API with this much room
     collect_s: float = 2.0  # how long Batches API jobs gather before their Message Batch goes out
 
 
@@ -168,7 +171,8 @@ class Worker:
     def _take(self, jobs: list[Job]) -> None:
         for job in jobs:
             self._in_hand[job.id] = job
-            if job.mode is JobMode.BATCHES_API:
+            # A job queued as `auto` by the library (`batch submit` resolves it) is decided now.
+            if resolve_mode(job.mode, job.deadline, utcnow(), self.settings.margin) is JobMode.BATCHES_API:
                 self._held[job.id] = job
                 self._batch_started = self._batch_started or time.monotonic()
             else:

@@ -13,7 +13,7 @@ import pytest
 from claude_router.batch import Job, JobMode, JobStatus
 from claude_router.batch.batches_api import BatchesApiSettings, batch_custom_id, split
 from claude_router.batch.job import utcnow
-from claude_router.config import QueueSettings
+from claude_router.config import ClassifierSettings, QueueSettings
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.ledger import BufferedLedger, open_ledger
 from claude_router.pricing import PriceTable
@@ -155,3 +155,32 @@ async def test_an_auto_job_queued_by_the_library_is_sent_by_its_deadline(
     rows = {r.request_id: r for r in await ledger.rows()}
     assert not rows["b:r0"].batch  # no deadline: real time
     assert rows["b:r1"].batch  # three days: room for the 24 h window
+
+
+async def test_the_classifier_call_is_priced_in_full_and_only_the_answer_at_batch_rates(
+    connect: OpenQueue, queue_settings: QueueSettings, ledger: BufferedLedger
+) -> None:
+    from claude_router.batch.worker import Worker, WorkerSettings, worker_router
+    from claude_router.emulator.server import running_emulator
+
+    from .test_worker import settings_for
+
+    queue = await connect()
+    await queue.submit("b", in_mode(jobs_of("b", [body("What is 2+2?", model="auto")]), JobMode.BATCHES_API))
+    async with running_emulator() as base_url:
+        settings = (await settings_for(base_url)).model_copy(
+            update={"classifier": ClassifierSettings(kind="llm")}
+        )
+        async with worker_router(settings) as router:
+            options = WorkerSettings(
+                once=True, lease_s=queue_settings.lease_s, batches_api=FAST_POLL, collect_s=0
+            )
+            await Worker(await connect(), router, ledger, options).run()
+
+    (row,) = await ledger.rows()
+    prices = PriceTable.default()
+    assert row.batch
+    assert row.classifier_source.value == "llm"
+    classifier_model = settings.classifier.model
+    assert row.classifier_cost_usd == prices.cost(classifier_model, row.classifier_usage) > 0
+    assert row.cost_usd == prices.cost(row.model_used or "", row.usage, batch=True)

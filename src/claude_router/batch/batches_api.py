@@ -23,7 +23,7 @@ from typing import Any
 import anthropic
 from anthropic.types.messages import MessageBatchIndividualResponse
 
-from ..accounting import Outcome, new_record
+from ..accounting import Outcome, classifier_cost, new_record
 from ..errors import RouterError
 from ..policy import ModelArgKind
 from ..router import Router
@@ -206,7 +206,7 @@ class BatchesApiRunner:
             answer=usage or NO_USAGE,
             error_type=error.type if error is not None else None,
         )
-        return new_record(
+        record = new_record(
             self.router.prices,
             request_id=job.id,
             model_requested=model if isinstance(model, str) else "",
@@ -217,6 +217,9 @@ class BatchesApiRunner:
             batch=True,
             created_at=utcnow(),
         )
+        if decision is not None:  # the classifier's own call was a real-time one, at full price
+            record.classifier_cost_usd = classifier_cost(self.router.prices, decision)
+        return record
 
 
 __all__ = ["BatchOutcome", "BatchesApiRunner", "BatchesApiSettings", "batch_custom_id", "split"]

@@ -8,15 +8,19 @@ import os
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 
-def run_cli(*args: str, home: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, home: Path, timeout: float = 60, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_ROUTER_"))}
     env["CLAUDE_ROUTER_HOME"] = str(home)
+    env |= env_extra or {}
     return subprocess.run(
         [sys.executable, "-m", "claude_router.cli", *args],
         capture_output=True,
@@ -158,3 +162,23 @@ def test_a_bad_deadline_is_one_clear_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "not a deadline: 'tomorrow'" in " ".join(done.stderr.split())
     assert "Traceback" not in done.stderr
+
+
+def test_the_pipeline_on_a_redis_queue(clean_redis_url: str, tmp_path: Path) -> None:
+    source = write_jsonl(
+        tmp_path / "r.jsonl", [request(f"What is {i}+1?", custom_id=f"q{i}") for i in range(6)]
+    )
+    env = {
+        "CLAUDE_ROUTER_QUEUE__URL": clean_redis_url,
+        "CLAUDE_ROUTER_QUEUE__NAME": f"cli-{uuid.uuid4().hex[:8]}",
+    }
+
+    batch_id = ok(run_cli("batch", "submit", str(source), home=tmp_path, env_extra=env)).strip()
+    worker = run_cli("worker", "--once", home=tmp_path, env_extra=env)
+    assert worker.returncode == 0, worker.stderr
+    lines = ok(run_cli("batch", "results", batch_id, home=tmp_path, env_extra=env)).splitlines()
+
+    results = [json.loads(line) for line in lines]
+    assert [r["custom_id"] for r in results] == [f"q{i}" for i in range(6)]
+    assert {r["result"]["type"] for r in results} == {"succeeded"}
+    assert not (tmp_path / "queue.db").exists()  # nothing went to the embedded queue

@@ -101,6 +101,9 @@ class PolicySettings(_Section):
     aliases: dict[str, AliasSettings] = {}
     speculative: bool = False
     cache_system: bool = False
+    # Keep a conversation (or a shared prompt prefix) on the tier holding its warm prompt cache when
+    # staying costs less than re-writing the cache on the cheaper tier (`[cache_affinity]`).
+    cache_aware: bool = False
 
     @field_validator("label_models")
     @classmethod
@@ -138,6 +141,28 @@ class ClassifierSettings(_Section):
     cascade_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
     # None: the most probable label wins.
     thresholds: LabelThresholds | None = None
+
+
+class CacheAffinitySettings(_Section):
+    """How cache-aware routing (`[policy] cache_aware = true`) weighs staying against moving."""
+
+    # Output tokens assumed when comparing tiers, capped by the request's max_tokens: the answer
+    # costs more on the warm (higher) tier, so this is what staying must pay back in cache reads.
+    expected_output_tokens: int = Field(default=256, ge=0)
+    max_keys: int = Field(default=100_000, ge=1)  # conversations and prefixes tracked in process
+
+
+class QualitySettings(_Section):
+    """The answer-quality cascade: answer on the routed tier, check the answer, re-run it one tier up
+    when its score is under `threshold`. Opt-in for `model="auto"` (`auto`) and per route alias."""
+
+    auto: bool = False
+    aliases: list[str] = []
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    max_escalations: int = Field(default=1, ge=1, le=2)
+    judge: bool = False  # also ask a judge model (Haiku) to grade the answer with a rubric
+    judge_model: str = HAIKU
+    judge_max_tokens: int = Field(default=8, ge=1)
 
 
 class UpstreamSettings(_Section):
@@ -207,6 +232,8 @@ class Settings(BaseSettings):
     ledger: LedgerSettings = LedgerSettings()
     queue: QueueSettings = QueueSettings()
     gateway: GatewaySettings = GatewaySettings()
+    cache_affinity: CacheAffinitySettings = CacheAffinitySettings()
+    quality: QualitySettings = QualitySettings()
 
     @classmethod
     def settings_customise_sources(
@@ -271,11 +298,13 @@ def _describe(exc: ValidationError, path: Path | None) -> str:
 __all__ = [
     "AlertSettings",
     "AliasSettings",
+    "CacheAffinitySettings",
     "ClassifierSettings",
     "GatewaySettings",
     "LabelThresholds",
     "LedgerSettings",
     "PolicySettings",
+    "QualitySettings",
     "QueueSettings",
     "RuleSettings",
     "Settings",

@@ -29,6 +29,7 @@ import anthropic
 from anthropic.types import Message, RawMessageStreamEvent
 
 from .accounting import Leg, Outcome, new_record
+from .cache_affinity import CacheAffinity
 from .classify import Classifier, build_classifier, classifier_input
 from .config import Settings
 from .policy import ModelArg, ModelArgKind, Policy
@@ -44,6 +45,15 @@ class RecordSink(Protocol):
     """Where finished `UsageRecord`s go (the ledger implements it)."""
 
     async def record(self, record: UsageRecord) -> None: ...
+
+
+class ResponseObserver(Protocol):
+    """Told of every answered `create` (e.g. quality monitoring). `observe` must return at once and
+    never raise: slow work belongs in its own task. `aclose` runs before the router closes."""
+
+    def observe(self, params: Mapping[str, Any], routed: RoutedResponse) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +144,7 @@ class Router:
         ledger: RecordSink | None = None,
         prices: PriceTable | None = None,
         clock: Callable[[], datetime] | None = None,
+        cache_affinity: CacheAffinity | None = None,
     ) -> None:
         self.settings = settings = settings if settings is not None else Settings.load()
         self.prices = prices if prices is not None else PriceTable.default()
@@ -143,8 +154,12 @@ class Router:
             classifier if classifier is not None else build_classifier(settings.classifier, self.upstream)
         )
         self.ledger = ledger
+        self.observers: list[ResponseObserver] = []
         self.recent: deque[UsageRecord] = deque(maxlen=RECENT_RECORDS)
         self._clock = clock or _utcnow
+        if cache_affinity is None and settings.policy.cache_aware:
+            cache_affinity = CacheAffinity(self.prices, settings.cache_affinity)
+        self.cache_affinity = cache_affinity  # None: routing ignores prompt caches
 
     async def __aenter__(self) -> Self:
         return self
@@ -155,6 +170,8 @@ class Router:
         await self.aclose()
 
     async def aclose(self) -> None:
+        for observer in self.observers:
+            await observer.aclose()
         close = getattr(self.classifier, "aclose", None)
         if close is not None:
             await close()
@@ -181,6 +198,8 @@ class Router:
             else:
                 decision = await self.classify(params)
                 route = self.policy.route(decision, meta, params, alias=arg.alias, now=now)
+                if self.cache_affinity is not None:
+                    route = self.cache_affinity.adjust(route, params, meta)
                 result = await self._send(params, route)
         except anthropic.APIError as exc:
             await self._record_failure(exc, request_id, arg, meta, decision, route, started, now)
@@ -205,8 +224,13 @@ class Router:
             outcome=outcome,
             created_at=now,
         )
+        if self.cache_affinity is not None:
+            self.cache_affinity.observe(routed_params(params, route), meta, result.model_used, result.usage)
         await self._keep(record)
-        return RoutedResponse(result.message, record, route, decision)
+        routed = RoutedResponse(result.message, record, route, decision)
+        for observer in self.observers:
+            observer.observe(params, routed)
+        return routed
 
     async def classify(self, params: Mapping[str, Any]) -> Decision:
         """The classifier's decision for a Messages API body (what `create` would route on)."""
@@ -222,6 +246,10 @@ class Router:
     async def keep_record(self, record: UsageRecord) -> None:
         """Keep a record accounted outside `create` / `stream` (the SDK middleware's): recent and ledger."""
         await self._keep(record)
+
+    def add_observer(self, observer: ResponseObserver) -> None:
+        """Tell `observer` of every request `create` answers, after its record is kept."""
+        self.observers.append(observer)
 
     def stream(self, *, meta: RequestMeta | None = None, **params: Any) -> RoutedStream:
         """Classify, then stream from the routed model: `async with router.stream(...) as s`."""

@@ -1,0 +1,206 @@
+"""Cache-aware routing: keep a conversation on the tier that holds its warm prompt cache when that
+is cheaper than moving it.
+
+    affinity = CacheAffinity(prices, settings.cache_affinity)
+    route = affinity.adjust(route, params, meta)           # after the policy, before the call
+    affinity.observe(params, meta, model_used, usage)      # after the answer
+
+Prompt caches are per model, so a conversation that the classifier sends to Opus for one turn and
+to Haiku for the next writes its whole prefix again on Haiku (at 1.25x Haiku's input price) while
+the Opus copy, readable at 0.1x Opus's price, goes unused. For each request the router knows, per
+conversation (`RequestMeta.session`, else `metadata.user_id`) and per shared prefix (a hash of the
+tools and system prompt), which models hold a warm cache, how many tokens and until when (the
+5-minute or 1-hour TTL, refreshed by every read, as the API does). It then prices the request on
+the routed model and on each warm model at or above its tier:
+
+    cached reads on that model + the rest of the prefix written + the new tokens + the answer
+
+and takes the cheapest. A warm model below the routed tier is never chosen: the label (or a floor)
+demands the higher tier. Forced models, concrete model ids and rules are left alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .config import CacheAffinitySettings
+from .pricing import PriceTable
+from .types import RequestMeta, Route, TokenUsage
+
+TTL_S = {"5m": 300.0, "1h": 3600.0}
+REASON = "cache_affinity"
+_CHARS_PER_TOKEN = 4  # a rough local estimate: the decision needs proportions, not exact counts
+#: Routes whose model the policy chose from the label; anything else (a forced model, a concrete
+#: model id, a rule) is what the caller or the operator asked for, and is kept.
+_LABEL_REASONS = ("label", "downgrade:", "floor:")
+
+
+@dataclass(frozen=True, slots=True)
+class WarmCache:
+    """A model's cached copy of a prefix: how many tokens, until when (monotonic seconds)."""
+
+    model: str
+    tokens: int
+    expires_at: float
+    ttl: str = "5m"
+
+
+class CacheAffinity:
+    """In-process state: bounded LRU of keys, each mapping model families to their warm cache."""
+
+    def __init__(
+        self,
+        prices: PriceTable,
+        settings: CacheAffinitySettings | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.prices = prices
+        self.settings = settings or CacheAffinitySettings()
+        self._clock = clock
+        self._keys: OrderedDict[str, dict[str, WarmCache]] = OrderedDict()
+
+    # ---- the decision ------------------------------------------------------------------------
+
+    def adjust(self, route: Route, params: Mapping[str, Any], meta: RequestMeta) -> Route:
+        """`route`, or the same route on a warm higher-tier model when that costs less."""
+        if not route.reason.startswith(_LABEL_REASONS):
+            return route
+        warm = self.warm(params, meta)
+        if not warm:
+            return route
+        floor = self.prices.tier_of(route.model).rank
+        candidates = {self._family(route.model): route.model}
+        for family, entry in warm.items():
+            if self.prices.tier_of(family).rank >= floor:
+                candidates.setdefault(family, entry.model)
+        if len(candidates) == 1:
+            return route
+        prefix = max(entry.tokens for entry in warm.values())
+        prompt = max(estimate_prompt_tokens(params), prefix)
+        output = self._expected_output(params, route)
+        costs = {
+            family: self._cost(family, warm.get(family), prefix, prompt, output) for family in candidates
+        }
+        best = min(costs, key=lambda family: (costs[family], family != self._family(route.model)))
+        if best == self._family(route.model):
+            return route
+        model = candidates[best]
+        fallbacks = (route.model, *(m for m in route.fallbacks if m != model))
+        return dataclasses.replace(route, model=model, fallbacks=fallbacks, reason=REASON)
+
+    def _cost(self, family: str, entry: WarmCache | None, prefix: int, prompt: int, output: int) -> Decimal:
+        """This request's price on `family`: warm reads, the rest of the prefix written, the rest fresh."""
+        rates = self.prices.resolve(family).rates
+        cached = entry.tokens if entry is not None else 0
+        cacheable = prefix >= self.prices.min_cacheable_tokens(family)
+        write = rates.cache_write_5m if cacheable else rates.input
+        return (
+            cached * rates.cache_read
+            + (prefix - cached) * write
+            + (prompt - prefix) * rates.input
+            + output * rates.output
+        )
+
+    def _expected_output(self, params: Mapping[str, Any], route: Route) -> int:
+        ceiling = params.get("max_tokens") or route.max_tokens
+        expected = self.settings.expected_output_tokens
+        return min(expected, ceiling) if isinstance(ceiling, int) else expected
+
+    # ---- the state ---------------------------------------------------------------------------
+
+    def warm(self, params: Mapping[str, Any], meta: RequestMeta) -> dict[str, WarmCache]:
+        """The unexpired caches for this request: its conversation's, else its prefix's."""
+        now = self._clock()
+        for key in self.keys(params, meta):
+            entries = self._keys.get(key)
+            if not entries:
+                continue
+            live = {family: e for family, e in entries.items() if e.expires_at > now}
+            if live:
+                self._keys.move_to_end(key)
+                return live
+        return {}
+
+    def observe(self, params: Mapping[str, Any], meta: RequestMeta, model: str, usage: TokenUsage) -> None:
+        """Remember the cache the answering call read or wrote (nothing when it cached nothing)."""
+        cached = usage.cache_read_tokens + usage.cache_write_tokens
+        if cached <= 0:
+            return
+        family = self._family(model)
+        keys = self.keys(params, meta)
+        now = self._clock()
+        for key in keys:
+            tokens = cached if key.startswith("session:") else min(cached, prefix_tokens(params))
+            if tokens <= 0:
+                continue
+            entries = self._keys.setdefault(key, {})
+            previous = entries.get(family)
+            # A 1-hour write keeps 1 hour; a read refreshes the TTL the entry already had.
+            ttl = "1h" if usage.cache_write_1h_tokens else (previous.ttl if previous else "5m")
+            entries[family] = WarmCache(model, tokens, now + TTL_S[ttl], ttl)
+            self._keys.move_to_end(key)
+        while len(self._keys) > self.settings.max_keys:
+            self._keys.popitem(last=False)
+
+    def keys(self, params: Mapping[str, Any], meta: RequestMeta) -> list[str]:
+        out = []
+        session = meta.session or _user_id(params)
+        if session:
+            out.append(f"session:{session}")
+        prefix = _prefix_hash(params)
+        if prefix is not None:
+            out.append(f"prefix:{prefix}")
+        return out
+
+    def _family(self, model: str) -> str:
+        return self.prices.resolve(model).family
+
+
+def _user_id(params: Mapping[str, Any]) -> str | None:
+    metadata = params.get("metadata")
+    user = metadata.get("user_id") if isinstance(metadata, Mapping) else None
+    return user if isinstance(user, str) and user else None
+
+
+def _without_cache_control(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _without_cache_control(v) for k, v in value.items() if k != "cache_control"}
+    if isinstance(value, list | tuple):
+        return [_without_cache_control(v) for v in value]
+    return value
+
+
+def _prefix_hash(params: Mapping[str, Any]) -> str | None:
+    """A hash of what every request sharing the prefix repeats: the tools and the system prompt."""
+    shared = {"tools": params.get("tools"), "system": params.get("system")}
+    if shared["tools"] is None and shared["system"] is None:
+        return None
+    text = json.dumps(_without_cache_control(shared), sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _text_tokens(value: Any) -> int:
+    if value is None:
+        return 0
+    text = value if isinstance(value, str) else json.dumps(_without_cache_control(value), default=str)
+    return -(-len(text) // _CHARS_PER_TOKEN)
+
+
+def prefix_tokens(params: Mapping[str, Any]) -> int:
+    return _text_tokens(params.get("tools")) + _text_tokens(params.get("system"))
+
+
+def estimate_prompt_tokens(params: Mapping[str, Any]) -> int:
+    return prefix_tokens(params) + _text_tokens(params.get("messages"))
+
+
+__all__ = ["REASON", "CacheAffinity", "WarmCache", "estimate_prompt_tokens", "prefix_tokens"]

@@ -1,0 +1,154 @@
+"""Cache-aware routing against the emulator's prompt cache, over real HTTP with the real SDK."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from claude_router.cache_affinity import REASON, CacheAffinity
+from claude_router.config import Settings
+from claude_router.emulator.config import EmulatorConfig
+from claude_router.emulator.server import running_emulator
+from claude_router.pricing import PriceTable
+from claude_router.router import RoutedResponse, Router
+from claude_router.types import Label, RequestMeta
+
+HAIKU, SONNET, OPUS = "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"
+PRICES = PriceTable.default()
+SIMPLE = "Is the sentiment of this review positive or negative? 'Great blender.'"
+COMPLEX = (
+    "Analyse this contract clause and state which party carries more of the risk, whether the "
+    "indemnification scope is unusual, and whether the limitation of liability is market-standard: "
+    "'The Supplier shall indemnify the Customer against all losses arising from any breach.'"
+)
+# A long shared system prompt (about 12,000 tokens), cached: above every tier's cache minimum.
+MANUAL = " ".join(f"Clause {i}: the parties agree to act in good faith in matter {i}." for i in range(800))
+SYSTEM = [{"type": "text", "text": MANUAL, "cache_control": {"type": "ephemeral"}}]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def emulator_url() -> AsyncIterator[str]:
+    async with running_emulator(EmulatorConfig()) as url:
+        yield url
+
+
+def router_for(url: str, *, aware: bool, clock: Clock | None = None) -> Router:
+    settings = Settings(
+        upstream={"base_url": url, "api_key": SecretStr("sk-ant-affinity-test-0123"), "max_retries": 0},
+        classifier={"kind": "llm"},
+        policy={"cache_aware": aware},
+    )  # type: ignore[arg-type]
+    affinity = CacheAffinity(PRICES, settings.cache_affinity, clock=clock) if aware and clock else None
+    return Router(settings, cache_affinity=affinity)
+
+
+async def conversation(router: Router, first: str, second: str, user: str) -> list[RoutedResponse]:
+    """Two turns of one conversation sharing the cached system prompt."""
+    turns: list[RoutedResponse] = []
+    messages: list[dict[str, Any]] = [{"role": "user", "content": first}]
+    for text in (None, second):
+        if text is not None:
+            messages += [{"role": "assistant", "content": turns[-1].text}, {"role": "user", "content": text}]
+        turns.append(
+            await router.create(
+                model="auto",
+                max_tokens=64,
+                system=SYSTEM,
+                messages=list(messages),
+                metadata={"user_id": user},
+            )
+        )
+    return turns
+
+
+async def test_a_conversation_stays_on_the_warm_tier_when_that_is_cheaper(emulator_url: str) -> None:
+    async with running_emulator(EmulatorConfig()) as plain_url:  # its own, cold prompt cache
+        plain_router = router_for(plain_url, aware=False)
+        async with plain_router:
+            plain = await conversation(plain_router, COMPLEX, SIMPLE, "u1")
+    async with router_for(emulator_url, aware=True) as router:
+        aware = await conversation(router, COMPLEX, SIMPLE, "u1")
+
+    # Plain routing follows the label and writes the whole prefix again on Haiku.
+    assert [t.model_used for t in plain] == [OPUS, HAIKU]
+    assert plain[1].record.usage.cache_write_tokens > 10_000
+    assert plain[1].record.usage.cache_read_tokens == 0
+    # Cache-aware routing keeps the second turn on Opus and reads the prefix Opus already holds.
+    assert [t.model_used for t in aware] == [OPUS, OPUS]
+    assert aware[1].route.reason == REASON
+    assert aware[1].label is Label.SIMPLE
+    assert aware[1].record.usage.cache_read_tokens > 10_000
+    assert aware[1].route.fallbacks[0] == HAIKU  # the policy's own choice is the first fallback
+    second_plain, second_aware = plain[1].record.cost_usd, aware[1].record.cost_usd
+    assert second_aware < second_plain
+    assert second_aware == PRICES.cost(OPUS, aware[1].record.usage)
+    total_plain = sum((t.record.cost_usd for t in plain), Decimal(0))
+    total_aware = sum((t.record.cost_usd for t in aware), Decimal(0))
+    assert total_aware < total_plain
+
+
+async def test_the_label_still_lifts_a_request_above_a_warm_cheaper_tier(emulator_url: str) -> None:
+    async with router_for(emulator_url, aware=True) as router:
+        turns = await conversation(router, SIMPLE, COMPLEX, "u2")
+    assert [t.model_used for t in turns] == [HAIKU, OPUS]
+    assert turns[1].route.reason == "label"
+
+
+async def test_an_expired_cache_is_not_worth_staying_for(emulator_url: str) -> None:
+    clock = Clock()
+    async with router_for(emulator_url, aware=True, clock=clock) as router:
+        first = await router.create(
+            model="auto", max_tokens=64, system=SYSTEM, messages=[{"role": "user", "content": COMPLEX}]
+        )
+        assert router.cache_affinity is not None
+        assert router.cache_affinity.warm({"system": SYSTEM}, RequestMeta())  # the shared prefix is warm
+        clock.now += 301  # past the 5-minute TTL
+        second = await router.create(
+            model="auto", max_tokens=64, system=SYSTEM, messages=[{"role": "user", "content": SIMPLE}]
+        )
+    assert first.model_used == OPUS
+    assert second.model_used == HAIKU
+    assert second.route.reason == "label"
+
+
+async def test_a_short_answer_on_a_small_prefix_moves_to_the_cheap_tier(emulator_url: str) -> None:
+    # 1,200 cached tokens: reading them on Opus plus Opus's output costs more than a fresh start on Haiku.
+    small = [{"type": "text", "text": MANUAL[:4800], "cache_control": {"type": "ephemeral"}}]
+    async with router_for(emulator_url, aware=True) as router:
+        first = await router.create(
+            model="auto", max_tokens=64, system=small, messages=[{"role": "user", "content": COMPLEX}]
+        )
+        second = await router.create(
+            model="auto", max_tokens=64, system=small, messages=[{"role": "user", "content": SIMPLE}]
+        )
+    assert first.record.usage.cache_write_tokens > 0
+    assert (first.model_used, second.model_used) == (OPUS, HAIKU)
+
+
+async def test_forced_and_concrete_models_are_left_alone(emulator_url: str) -> None:
+    async with router_for(emulator_url, aware=True) as router:
+        await conversation(router, COMPLEX, COMPLEX, "u3")
+        forced = await router.create(
+            model="auto",
+            max_tokens=64,
+            system=SYSTEM,
+            messages=[{"role": "user", "content": SIMPLE}],
+            meta=RequestMeta(session="u3", force_model=HAIKU),
+        )
+        concrete = await router.create(
+            model=SONNET, max_tokens=64, system=SYSTEM, messages=[{"role": "user", "content": SIMPLE}]
+        )
+    assert forced.model_used == HAIKU
+    assert concrete.model_used == SONNET

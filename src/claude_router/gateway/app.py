@@ -3,9 +3,10 @@
     app = create_app(settings)            # builds its Router and ledger in the lifespan
     uvicorn.run(app)
 
-Routes: `POST /v1/messages` (plain and SSE), `POST /v1/messages/count_tokens`, `GET /v1/models`
-(+ `/v1/models/{id}`), `GET /metrics` (Prometheus text), `GET /healthz`, `GET /readyz`. Every
-error is Anthropic-shaped; each handler is wrapped so that nothing it raises becomes a traceback.
+Routes: `POST /v1/messages` (plain and SSE), `POST /v1/messages/count_tokens`,
+`/v1/messages/batches*`, `GET /v1/models` (+ `/v1/models/{id}`), `GET /metrics` (Prometheus text),
+`GET /healthz`, `GET /readyz`. Every error is Anthropic-shaped; each handler is wrapped so that
+nothing it raises becomes a traceback.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..errors import RouterError
 from ..ledger import open_ledger
 from ..router import RecordSink, Router
 from .auth import authenticate
+from .batches import batch_results, cancel_batch, create_batch, delete_batch, list_batches, retrieve_batch
 from .errors import GatewayError, error_response, json_error
 from .keys import KeyStore
 from .messages import count_tokens, messages
@@ -62,6 +64,17 @@ def create_app(
     routes = [
         Route("/v1/messages", guarded(messages, "messages"), methods=["POST"]),
         Route("/v1/messages/count_tokens", guarded(count_tokens, "count_tokens"), methods=["POST"]),
+        Route("/v1/messages/batches", guarded(create_batch, "batches"), methods=["POST"]),
+        Route("/v1/messages/batches", guarded(list_batches, "batches"), methods=["GET"]),
+        Route("/v1/messages/batches/{batch_id}", guarded(retrieve_batch, "batches"), methods=["GET"]),
+        Route("/v1/messages/batches/{batch_id}", guarded(delete_batch, "batches"), methods=["DELETE"]),
+        Route("/v1/messages/batches/{batch_id}/cancel", guarded(cancel_batch, "batches"), methods=["POST"]),
+        Route(
+            "/v1/messages/batches/{batch_id}/results",
+            guarded(batch_results, "batches"),
+            methods=["GET"],
+            name="batch_results",
+        ),
         Route("/v1/models", guarded(list_models, "models"), methods=["GET"]),
         Route("/v1/models/{model_id:path}", guarded(get_model, "models"), methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),

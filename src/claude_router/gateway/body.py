@@ -67,13 +67,13 @@ async def read_sized_json(request: Request, max_bytes: int) -> tuple[dict[str, A
     return body, size
 
 
-def check(body: dict[str, Any], shape: type[_Loose]) -> None:
+def check(body: dict[str, Any], shape: type[BaseModel], *, prefix: str = "") -> None:
     """400 naming the first wrong or missing field; the body itself is relayed unchanged."""
     try:
         shape.model_validate(body)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
+        where = prefix + (".".join(str(part) for part in first["loc"]) or "body")
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise invalid_request(f"{where}: {first['msg']}{more}") from None
 

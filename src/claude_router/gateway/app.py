@@ -51,7 +51,8 @@ def create_app(
 ) -> Starlette:
     """The gateway app. A `router` passed in is used as is (and left open); otherwise one is built
     on `settings` (on the embedded emulator when they name no upstream) with a ledger. With
-    `settings.gateway.auth`, clients need a virtual key from `keys` (else the ledger database's)."""
+    `settings.gateway.auth`, clients need a virtual key from `keys` (else the ledger database's),
+    and the router's record sink is wrapped so that each kept record counts against its key's budget."""
 
     metrics = GatewayMetrics()
 

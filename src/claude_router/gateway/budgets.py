@@ -105,7 +105,8 @@ class _Account:
 
 @dataclass(slots=True)
 class Reservation:
-    book: BudgetBook
+    """Money held for one admitted request until its record is kept; `release` once done."""
+
     key_id: str
     amount: Decimal
     account: _Account | None
@@ -126,7 +127,7 @@ class BudgetBook:
     async def reserve(self, key: KeyInfo, amount: Decimal) -> Reservation:
         """Hold `amount` against `key`'s budget, or raise `BudgetExceededError` (429)."""
         if key.budget_usd is None:
-            return Reservation(self, key.key_id, amount, None)
+            return Reservation(key.key_id, amount, None)
         account = await self._account(key)
         committed = account.spent + account.reserved
         if committed + amount > key.budget_usd:
@@ -137,7 +138,7 @@ class BudgetBook:
                 f"may cost up to ${amount.quantize(Decimal('0.000001'))}"
             )
         account.reserved += amount
-        return Reservation(self, key.key_id, amount, account)
+        return Reservation(key.key_id, amount, account)
 
     def spend(self, key_id: str, amount: Decimal) -> None:
         """Count a kept record's cost against its key's current period."""

@@ -34,6 +34,7 @@ from .classify import Classifier, build_classifier, classifier_input
 from .config import Settings
 from .policy import ModelArg, ModelArgKind, Policy
 from .pricing import PriceTable
+from .quality import Checked, QualityCascade
 from .types import NO_USAGE, ClassifierSource, Decision, Label, RequestMeta, Route, UsageRecord
 from .upstream import StreamResult, Upstream, UpstreamResult, UpstreamStream, failure_of, routed_params
 
@@ -160,6 +161,10 @@ class Router:
         if cache_affinity is None and settings.policy.cache_aware:
             cache_affinity = CacheAffinity(self.prices, settings.cache_affinity)
         self.cache_affinity = cache_affinity  # None: routing ignores prompt caches
+        quality = settings.quality
+        enabled = quality.auto or quality.aliases
+        # None: answers are returned unchecked
+        self.quality = QualityCascade(quality, self.prices, self.upstream) if enabled else None
 
     async def __aenter__(self) -> Self:
         return self
@@ -189,6 +194,7 @@ class Router:
         decision: Decision | None = None
         route: Route | None = None
         extra: tuple[Leg, ...] = ()
+        checked: Checked | None = None
         try:
             if arg.kind is ModelArgKind.CONCRETE:
                 route = self.policy.route(None, meta, params, now=now)
@@ -201,13 +207,16 @@ class Router:
                 if self.cache_affinity is not None:
                     route = self.cache_affinity.adjust(route, params, meta)
                 result = await self._send(params, route)
+                if self.quality is not None and self.quality.applies(arg):
+                    checked = await self.quality.check(params, route, result, self._send)
+                    result = checked.result
         except anthropic.APIError as exc:
             await self._record_failure(exc, request_id, arg, meta, decision, route, started, now)
             raise
         outcome = Outcome(
             model_used=result.model_used,
             answer=result.usage,
-            extra_legs=extra,
+            extra_legs=extra + checked.legs if checked is not None else extra,
             retries=result.retries,
             fallback=result.fallback,
             latency_s=perf_counter() - started,
@@ -224,6 +233,7 @@ class Router:
             outcome=outcome,
             created_at=now,
         )
+        record.escalated = checked is not None and checked.escalated
         if self.cache_affinity is not None:
             self.cache_affinity.observe(routed_params(params, route), meta, result.model_used, result.usage)
         await self._keep(record)

@@ -29,7 +29,9 @@ def serve(app: ASGIApp, *, host: str, port: int, log_level: str = "info") -> Non
 @asynccontextmanager
 async def running_gateway(app: ASGIApp, *, log_level: str = "warning") -> AsyncIterator[str]:
     """`app` served on a free port of 127.0.0.1 for the duration; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and without it
+    # each response (headers, then body) waits out the client's delayed ACK (~40 ms).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((LOCALHOST, 0))
     port = sock.getsockname()[1]

@@ -1,6 +1,8 @@
-"""Forecast benchmark: replay a 1,000,000-row ledger under three policies (target: < 30 s).
+"""Forecast benchmark, and the two routing optimisations against plain routing on the emulator.
 
-    .venv/bin/python bench/forecast.py [--rows 1000000] [--sample 50000]
+    .venv/bin/python bench/forecast.py [--section all|replay|optimisations] [--rows 1000000]
+
+Replay: a 1,000,000-row ledger under three policies (target: < 30 s).
 
 The forecast folds the ledger into cohorts with one GROUP BY and prices each cohort once per
 policy. Printed against two baselines measured in the same run on the same file:
@@ -9,6 +11,14 @@ policy. Printed against two baselines measured in the same run on the same file:
   (`SqlLedger.iter_rows`) and price it under each policy, timed on `--sample` rows and scaled
   to the whole table;
 - one plain GROUP BY scan of `usage` (the floor any replay that reads every row must pay).
+
+Optimisations (the emulator in its own process, a fresh one per run so every run starts with a
+cold prompt cache; costs are the ledger's exact figures, shown as ratios to plain routing):
+
+- cache-aware routing: conversations sharing a long cached system prompt, whose turns the
+  classifier labels complex then simple (the turns that plain routing scatters across tiers);
+- the answer-quality cascade: the demo's requests plus requests asking for JSON and requests
+  cut by a small max_tokens, with the share of answers that fail the local checks.
 """
 
 from __future__ import annotations
@@ -21,11 +31,18 @@ import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+from pydantic import SecretStr
+
+from _common import BENCH_KEY, emulator_process
 from claude_router.config import PolicySettings, Settings
+from claude_router.demo import demo_requests
 from claude_router.forecast import CohortKey, LabelPolicy, TierPolicy, read_ledger, replay
 from claude_router.ledger import SqlLedger
 from claude_router.pricing import PriceTable, Tier
+from claude_router.quality import LocalChecks
+from claude_router.router import RoutedResponse, Router
 from claude_router.types import Label, UsageRecord
 from ledger import million_rows  # bench/ledger.py: the same generated month of traffic
 
@@ -90,7 +107,7 @@ def scan_once(path: Path) -> float:
     return elapsed
 
 
-async def main(args: argparse.Namespace) -> int:
+async def replay_section(args: argparse.Namespace) -> int:
     prices = PriceTable.default()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "forecast-bench.db"
@@ -109,10 +126,110 @@ async def main(args: argparse.Namespace) -> int:
     return 0 if best < TARGET_S else 1
 
 
+# ---- the optimisations on the emulator -----------------------------------------------------------
+
+SIMPLE = "Is the sentiment of this review positive or negative? 'Great blender.'"
+COMPLEX = (
+    "Analyse this contract clause and state which party carries more of the risk, whether the "
+    "indemnification scope is unusual, and whether the limitation of liability is market-standard: "
+    "'The Supplier shall indemnify the Customer against all losses arising from any breach.'"
+)
+MANUAL = " ".join(f"Clause {i}: the parties agree to act in good faith in matter {i}." for i in range(800))
+
+
+def bench_settings(url: str, **sections: Any) -> Settings:
+    upstream = {"base_url": url, "api_key": SecretStr(BENCH_KEY), "max_retries": 0}
+    return Settings(upstream=upstream, classifier={"kind": "llm"}, **sections)
+
+
+async def conversations_cost(aware: bool, count: int) -> tuple[Decimal, Decimal, int]:
+    """Each conversation: complex, simple, simple, complex turns on one cached system prompt.
+    Returns the total cost, the cost of the turns after the first (where the two differ), and
+    how many turns stayed on a warm tier."""
+    total, later, stayed = Decimal(0), Decimal(0), 0
+    with emulator_process() as url:
+        async with Router(bench_settings(url, policy={"cache_aware": aware})) as router:
+            for c in range(count):
+                system = [
+                    {"type": "text", "text": f"Case {c}. " + MANUAL, "cache_control": {"type": "ephemeral"}}
+                ]
+                messages: list[dict[str, Any]] = []
+                for text in (COMPLEX, SIMPLE, SIMPLE, COMPLEX):
+                    messages.append({"role": "user", "content": text})
+                    routed = await router.create(
+                        model="auto",
+                        max_tokens=64,
+                        system=system,
+                        messages=list(messages),
+                        metadata={"user_id": f"conversation-{c}"},
+                    )
+                    messages.append({"role": "assistant", "content": routed.text or "ok"})
+                    total += routed.cost_usd
+                    later += routed.cost_usd if len(messages) > 2 else Decimal(0)
+                    stayed += routed.route.reason == "cache_affinity"
+    return total, later, stayed
+
+
+def cascade_requests() -> list[dict[str, Any]]:
+    requests = [dict(r.params) for r in demo_requests()]
+    for r in list(requests):
+        requests.append({**r, "system": "Reply with a JSON object only."})
+        requests.append({**r, "max_tokens": 4})
+    return requests
+
+
+async def cascade_cost(enabled: bool) -> tuple[Decimal, int, int, int]:
+    """(cost, requests, escalated, answers failing the local checks)."""
+    checks = LocalChecks.load()
+    requests = cascade_requests()
+    with emulator_process() as url:
+        async with Router(bench_settings(url, quality={"auto": enabled})) as router:
+            results = await router.map(requests, concurrency=4)
+    answered = [r for r in results if isinstance(r, RoutedResponse)]
+    cost = sum((r.cost_usd for r in answered), Decimal(0))
+    escalated = sum(r.record.escalated for r in answered)
+    failing = sum(
+        (checks.check(params, r.message).value or 0.0) < 0.5
+        for params, r in zip(requests, results, strict=True)
+        if isinstance(r, RoutedResponse)
+    )
+    return cost, len(answered), escalated, failing
+
+
+async def optimisations_section(count: int) -> int:
+    plain, plain_later, _ = await conversations_cost(False, count)
+    aware, aware_later, stayed = await conversations_cost(True, count)
+    turns = count * 4
+    print(f"cache-aware routing, {count} conversations x 4 turns on a ~12k-token cached system prompt:")
+    print(f"  plain ${plain:.4f}, cache-aware ${aware:.4f}: {aware / plain:.2f}x the cost of plain routing")
+    print(
+        f"  turns 2-4 only (turn 1 writes the cache either way): plain ${plain_later:.4f}, "
+        f"cache-aware ${aware_later:.4f}: {aware_later / plain_later:.2f}x"
+    )
+    print(f"  {stayed} of {turns} turns kept on the warm tier")
+    base, n, _, base_failing = await cascade_cost(False)
+    cost, _, escalated, failing = await cascade_cost(True)
+    print(f"answer-quality cascade, {n} requests (demo set, + JSON asked, + cut by max_tokens):")
+    print(f"  classify-then-route ${base:.4f}, with the cascade ${cost:.4f}: {cost / base:.2f}x the cost")
+    print(f"  {escalated} of {n} escalated; answers failing the local checks: {base_failing} -> {failing}")
+    return 0
+
+
+async def main(args: argparse.Namespace) -> int:
+    status = 0
+    if args.section in ("all", "replay"):
+        status |= await replay_section(args)
+    if args.section in ("all", "optimisations"):
+        status |= await optimisations_section(args.conversations)
+    return status
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=50_000)
+    parser.add_argument("--section", choices=("all", "replay", "optimisations"), default="all")
+    parser.add_argument("--conversations", type=int, default=12)
     sys.exit(asyncio.run(main(parser.parse_args())))

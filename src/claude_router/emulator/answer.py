@@ -4,8 +4,9 @@
 - With client tools offered, the answer may call one: always for tool_choice `any` / `tool`; for
   `auto` when the user text names the tool, else on a seeded coin flip, but never right after a
   tool_result (then it answers in text). The call's `input` is drawn from the tool's schema.
-- Otherwise the answer is plain text whose natural length follows the built-in rule's label
-  (`answer_tokens` in `data/labeler.toml`).
+- Otherwise the answer is text shaped like the task (see `compose`: "Positive.", a language, a
+  label, SQL, review bullets, a summary, numbered points, prose) whose natural length follows the
+  built-in rule's label (`answer_tokens` in `data/labeler.toml`).
 Stop sequences cut the text before the first one found (stop_reason `stop_sequence`); max_tokens
 cuts it at exactly `4 * max_tokens` characters (stop_reason `max_tokens`). The same conversation
 always produces the same text, so a cut answer is a prefix of the uncut one.
@@ -18,9 +19,9 @@ import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
+from .compose import Composer
 from .config import Labeler
 from .ids import IdFactory
 from .labeler import RuleLabeler, apply_labeler, is_classifier_request
@@ -40,11 +41,6 @@ class Answer:
     stop_reason: str
     stop_sequence: str | None
     output_tokens: int
-
-
-def _load_words() -> tuple[str, ...]:
-    raw = resources.files(__package__).joinpath("data", "words.txt").read_text("utf-8")
-    return tuple(line.strip() for line in raw.splitlines() if line.strip() and not line.startswith("#"))
 
 
 def _blocks_text(content: Any) -> str:
@@ -70,12 +66,12 @@ def user_text(body: dict[str, Any]) -> tuple[str, bool]:
 
 
 class Writer:
-    """Writes answers; owns the vocabulary, the rule labeler and the configured label plug-in."""
+    """Writes answers; owns the phrase banks, the rule labeler and the configured label plug-in."""
 
     def __init__(self, labeler: Labeler | None, ids: IdFactory) -> None:
         self.rule = RuleLabeler.load()
         self._labeler: Labeler = labeler if labeler is not None else self.rule
-        self._words = _load_words()
+        self._composer = Composer.load(self.rule.answer_tokens)
         self._ids = ids
 
     async def answer(self, prompt: Prompt) -> Answer:
@@ -93,22 +89,8 @@ class Writer:
             if call is not None:
                 return call
         label = self.rule.label(text)
-        low, high = self.rule.answer_tokens[label]
-        return self._text_answer(self._prose(rng, rng.randint(low, high)), prompt.max_tokens, stops)
-
-    def _prose(self, rng: random.Random, tokens: int) -> str:
-        """Sentences of 5-14 words, cut after the last whole word that keeps within `tokens`."""
-        goal = tokens * CHARS_PER_TOKEN - 1  # room for the closing period
-        sentences: list[str] = []
-        size = 0
-        while size <= goal:
-            sentence = " ".join(rng.choices(self._words, k=rng.randint(5, 14))).capitalize() + "."
-            sentences.append(sentence)
-            size += len(sentence) + 1
-        text = " ".join(sentences)[:goal]
-        if " " in text and not text.endswith("."):
-            text = text.rsplit(" ", 1)[0]
-        return text.rstrip(" .") + "."
+        prose = self._composer.compose(text, system, label, rng)
+        return self._text_answer(prose, prompt.max_tokens, stops)
 
     def _text_answer(self, text: str, max_tokens: int, stops: Iterable[str]) -> Answer:
         cut, reason, sequence = _cut(text, max_tokens, stops)

@@ -1,0 +1,71 @@
+"""An overloaded model (529) before the first byte falls back, streamed or not, through the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import anthropic
+import pytest
+from anthropic import APIRequest, APIResponse, AsyncAPIResponse, AsyncCallNext, CallNext, Middleware
+
+from claude_router.config import OPUS, SONNET, Settings
+from claude_router.gateway import create_app
+from claude_router.gateway.server import running_gateway
+from claude_router.router import Router
+from claude_router.upstream import Upstream
+
+from .conftest import COMPLEX, UPSTREAM_KEY, Gateway, ask
+
+
+class OverloadModel(Middleware):
+    """Asks the emulator for a 529 on every attempt at one model."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+
+    def _prepare(self, request: APIRequest) -> APIRequest:
+        body = request.json if isinstance(request.json, Mapping) else {}
+        if str(body.get("model", "")).startswith(self.model):
+            return request.copy(headers={**dict(request.headers), "x-emulator-fault": "529"})
+        return request
+
+    async def handle_async(self, request: APIRequest, call_next: AsyncCallNext) -> AsyncAPIResponse[Any]:
+        return await call_next(self._prepare(request))
+
+    def handle(self, request: APIRequest, call_next: CallNext) -> APIResponse[Any]:
+        return call_next(self._prepare(request))
+
+
+@pytest.fixture
+async def gateway(settings: Settings, emulator_url: str) -> AsyncIterator[Gateway]:
+    client = anthropic.AsyncAnthropic(
+        base_url=emulator_url, api_key=UPSTREAM_KEY, max_retries=0, middleware=[OverloadModel(OPUS)]
+    )
+    router = Router(settings, upstream=Upstream(settings.upstream, client=client))
+    app = create_app(settings, router=router)
+    try:
+        async with running_gateway(app) as url:
+            yield Gateway(url, app)
+    finally:
+        await router.aclose()
+        await client.close()
+
+
+async def test_a_stream_falls_back_before_its_first_byte(gateway: Gateway) -> None:
+    async with gateway.client() as client:
+        raw = await client.messages.with_raw_response.create(**ask(COMPLEX), stream=True)
+        assert raw.headers["x-router-label"] == "complex"
+        assert raw.headers["x-router-model"] == SONNET  # the model that answered
+        events = [event.type async for event in await raw.parse()]
+    assert events[-1] == "message_stop"
+    record = gateway.state.router.recent[-1]
+    assert record.fallback
+    assert record.model_used == SONNET
+
+
+async def test_a_plain_call_falls_back_too(gateway: Gateway) -> None:
+    async with gateway.client() as client:
+        raw = await client.messages.with_raw_response.create(**ask(COMPLEX))
+    assert raw.headers["x-router-model"] == SONNET
+    assert (await raw.parse()).model.startswith(SONNET)

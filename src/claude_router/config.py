@@ -220,6 +220,20 @@ class GatewaySettings(_Section):
     redis_url: str | None = None
 
 
+class MonitorSettings(_Section):
+    """Quality monitoring (`[monitor]`, off by default): a reproducible sample of routed answers
+    (chosen by a hash of the request id) is re-run on the tier above and both answers are judged
+    against the packaged rubric. It runs in the background and its spend is accounted apart."""
+
+    enabled: bool = False
+    sample_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    judge_model: str = SONNET
+    concurrency: int = Field(default=2, ge=1)  # samples re-run and judged at once
+    max_pending: int = Field(default=100, ge=1)  # samples waiting beyond this are skipped, not queued
+    # The report flags a label when the cheaper tier did worse in more than this share of verdicts.
+    flag_share: float = Field(default=0.2, ge=0.0, le=1.0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CLAUDE_ROUTER_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -234,6 +248,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = GatewaySettings()
     cache_affinity: CacheAffinitySettings = CacheAffinitySettings()
     quality: QualitySettings = QualitySettings()
+    monitor: MonitorSettings = MonitorSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -303,6 +318,7 @@ __all__ = [
     "GatewaySettings",
     "LabelThresholds",
     "LedgerSettings",
+    "MonitorSettings",
     "PolicySettings",
     "QualitySettings",
     "QueueSettings",

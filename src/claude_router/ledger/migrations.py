@@ -20,6 +20,7 @@ from ..errors import LedgerError
 from .aggregate import backfill_rollups
 from .engine import SQLITE_BEGIN
 from .schema import alert_state, metadata, schema_migrations, usage, usage_daily, usage_daily_tags, usage_tags
+from .verdicts import quality_verdicts
 
 Migration = Callable[[AsyncConnection], Awaitable[None]]
 _PG_LOCK_KEY = 0x636C_726F_7574_6572  # "clrouter": one ledger migrates at a time per database
@@ -49,7 +50,12 @@ async def m003_alert_state(conn: AsyncConnection) -> None:
     await _create(conn, alert_state)
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_usage, m002_rollups, m003_alert_state)
+async def m004_quality_verdicts(conn: AsyncConnection) -> None:
+    """Quality monitoring's verdicts: one row per sampled request, with what monitoring it cost."""
+    await _create(conn, quality_verdicts)
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_usage, m002_rollups, m003_alert_state, m004_quality_verdicts)
 
 
 def migration_names() -> list[str]:

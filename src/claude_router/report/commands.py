@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..config import Settings
 from ..errors import ConfigError, LedgerError
 from ..ledger import Dimension, SqlLedger, resolve_url
+from ..ledger.verdicts import VerdictStore
 from ..types import UsageRecord
 from .export import to_csv, to_json
 from .html import render_html
@@ -98,8 +99,18 @@ def report(
     dims = tuple(by or [Dimension.MODEL])
 
     async def work(store: SqlLedger) -> Summary:
+        flag_share = Settings.load().monitor.flag_share
+        verdicts = VerdictStore(store.engine) if customer is None else None  # verdicts are not per customer
         return await build_summary(
-            store, since=start, until=end, customer=customer, by=dims, top=top, name=store.url
+            store,
+            since=start,
+            until=end,
+            customer=customer,
+            by=dims,
+            top=top,
+            name=store.url,
+            verdicts=verdicts,
+            flag_share=flag_share,
         )
 
     _emit(_read(ledger, work), fmt, out)

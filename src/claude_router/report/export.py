@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..ledger import Dimension, Group, Key, Totals
+from .quality import quality_json
 from .summary import Summary, cache_hit_rate, percent
 
 MONEY_FIELDS = ("cost_usd", "classifier_cost_usd", "total_cost_usd", "cost_if_opus_usd", "cost_if_sonnet_usd")
@@ -98,6 +99,7 @@ def to_json(summary: Summary) -> dict[str, Any]:
         "top_customers": _groups(summary.top_customers),
         "by": [d.value for d in summary.by],
         "breakdown": _groups(summary.breakdown),
+        **({"quality": quality_json(summary.quality)} if summary.quality is not None else {}),
     }
 
 

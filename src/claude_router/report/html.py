@@ -12,6 +12,7 @@ from importlib import resources
 from ..ledger import Dimension, Group
 from . import svg
 from .fmt import group_label, key_text, pct, short_model, tokens, usd, window_text
+from .quality import quality_card
 from .summary import Summary, cache_hit_rate, percent, text_key, tier_name
 
 #: Tier colours, a few shades each so that several models of one tier stay apart.
@@ -229,6 +230,7 @@ def render_html(s: Summary) -> str:
             _cache_chart(s),
             _customers_chart(s),
             _breakdown(s),
+            quality_card(s.quality) if s.quality is not None and s.quality.labels else "",
             "</main>",
             f"<footer>Generated {escape(s.generated_at.strftime('%Y-%m-%d %H:%M UTC'))}. "
             "Actual cost includes the classifier; what-if costs price each request's tokens"

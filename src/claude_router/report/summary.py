@@ -11,7 +11,9 @@ from decimal import Decimal
 from .. import pricing
 from ..errors import UnknownModelError
 from ..ledger import Dimension, Group, Key, Ledger, Totals, merge_groups
+from ..ledger.verdicts import VerdictStore
 from ..types import ZERO, TokenUsage
+from .quality import DEFAULT_FLAG_SHARE, QualitySummary, build_quality
 
 TOP_CUSTOMERS = 10
 _CORE = (Dimension.DAY, Dimension.MODEL, Dimension.LABEL, Dimension.BATCH)
@@ -41,6 +43,7 @@ class Summary:
     by: tuple[Dimension, ...] = ()
     cache_savings_usd: Decimal = ZERO
     days: list[date] = field(default_factory=list)
+    quality: QualitySummary | None = None  # when a verdict store was given
 
     @property
     def actual_usd(self) -> Decimal:
@@ -143,6 +146,8 @@ async def build_summary(
     by: Sequence[Dimension] = (Dimension.MODEL,),
     top: int = TOP_CUSTOMERS,
     name: str = "",
+    verdicts: VerdictStore | None = None,
+    flag_share: float = DEFAULT_FLAG_SHARE,
 ) -> Summary:
     """The report for [since, until), optionally for one customer."""
     core = await ledger.totals(_CORE, since=since, until=until, customer=customer)
@@ -167,6 +172,9 @@ async def build_summary(
     by_day_model = sorted(
         regroup(core, [Dimension.DAY, Dimension.MODEL]), key=lambda g: str(g.key[Dimension.DAY])
     )
+    quality = None
+    if verdicts is not None:
+        quality = await build_quality(verdicts, since=since, until=until, flag_share=flag_share)
     return Summary(
         ledger=name,
         since=since,
@@ -183,6 +191,7 @@ async def build_summary(
         by=dims,
         cache_savings_usd=saved,
         days=sorted({day for g in core if isinstance(day := g.key[Dimension.DAY], date)}),
+        quality=quality,
     )
 
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from ..ledger import Dimension, Group, Ledger, Totals
 from ..types import UsageRecord
 from .fmt import key_text, pct, short_model, tokens, usd, usd6, window_text
+from .quality import quality_table
 from .summary import Summary, percent
 
 
@@ -96,6 +97,8 @@ def render_summary(console: Console, summary: Summary) -> None:
     if summary.by and summary.by != (Dimension.CUSTOMER,):
         by = " × ".join(d.value for d in summary.by)
         parts.append(groups_table(f"By {by}", summary.breakdown, summary.by))
+    if summary.quality is not None and summary.quality.labels:
+        parts.append(quality_table(summary.quality))
     console.print(Panel(RenderGroup(*parts), title=title, subtitle=summary.ledger, border_style="cyan"))
 
 

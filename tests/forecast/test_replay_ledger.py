@@ -75,7 +75,7 @@ async def test_each_policy_costs_what_its_requests_cost_one_by_one(ledger_url: s
 
     assert workload.requests == len(ok)
     assert workload.excluded == len(records) - len(ok)
-    assert list(result) == ["recorded", "current", "cheap", "all-haiku", "all-sonnet", "all-opus"]
+    assert list(result) == ["recorded", "current", "cheap", "all-haiku", "all-sonnet", "all-opus", "cascade"]
     classifier = sum((r.classifier_cost_usd for r in ok), Decimal(0))
     assert result["recorded"].cost_usd == sum((r.cost_usd for r in ok), Decimal(0)) + classifier
     # The policy in force, replayed, reproduces what the router recorded (same map, same tag floor).

@@ -10,11 +10,12 @@ from __future__ import annotations
 from .builder import candidate_policies, needs_minutes
 from .jsonl_source import read_jsonl, read_lines
 from .ledger_source import read_ledger
-from .policies import ForecastPolicy, LabelPolicy, OraclePolicy, RecordedPolicy, TierPolicy
+from .policies import CascadePolicy, ForecastPolicy, LabelPolicy, OraclePolicy, RecordedPolicy, TierPolicy
 from .replay import Forecast, PolicyForecast, replay
 from .workload import Cohort, CohortKey, Workload
 
 __all__ = [
+    "CascadePolicy",
     "Cohort",
     "CohortKey",
     "Forecast",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from ..config import PolicySettings, Settings
 from ..pricing import TIERS, PriceTable
-from .policies import ForecastPolicy, LabelPolicy, OraclePolicy, RecordedPolicy, TierPolicy
+from .policies import CascadePolicy, ForecastPolicy, LabelPolicy, OraclePolicy, RecordedPolicy, TierPolicy
 
 CURRENT = "current"
 
@@ -27,6 +27,7 @@ def candidate_policies(
         policies.append(LabelPolicy(unique, draft, prices))
     policies.extend(TierPolicy.all_on(tier, prices) for tier in TIERS)
     policies.append(OraclePolicy(dict(settings.policy.label_models)))
+    policies.append(CascadePolicy(prices))
     return policies
 
 

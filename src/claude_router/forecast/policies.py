@@ -5,6 +5,9 @@
 - `TierPolicy`: every request on one tier (all-Haiku, all-Sonnet, all-Opus).
 - `OraclePolicy`: each request on the tier its quality label asks for (only where labels exist).
 - `RecordedPolicy`: what really happened, from the ledger: the yardstick for the others.
+- `CascadePolicy`: the answer-quality cascade from the cheapest tier with an ideal scorer: every
+  request answers on Haiku first and is re-run a tier up until it reaches the tier its label asks
+  for, paying for every leg (the best a cascade can do, against classify-then-route).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Protocol
 from ..config import PolicySettings
 from ..errors import UnknownModelError
 from ..policy import Policy
-from ..pricing import PriceTable, Tier
+from ..pricing import TIERS, PriceTable, Tier
 from ..types import ClassifierSource, Decision, Label, RequestMeta
 from .workload import CohortKey
 
@@ -31,6 +34,10 @@ class ForecastPolicy(Protocol):
     @property
     def classifies(self) -> bool:
         """Whether the recorded classifier cost is part of this policy's cost (it classifies to route)."""
+        ...
+
+    def extra_models(self, key: CohortKey) -> tuple[str, ...]:
+        """Models that also answered each request of the cohort before the final one (a cascade)."""
         ...
 
     def model_for(self, key: CohortKey) -> str | None:
@@ -65,6 +72,9 @@ class LabelPolicy:
             route = self._policy.route(decision, meta, _ONE_TOKEN, now=now)
         return route.model
 
+    def extra_models(self, key: CohortKey) -> tuple[str, ...]:
+        return ()
+
 
 @dataclass(frozen=True, slots=True)
 class TierPolicy:
@@ -79,6 +89,9 @@ class TierPolicy:
     def model_for(self, key: CohortKey) -> str | None:
         return self.model
 
+    def extra_models(self, key: CohortKey) -> tuple[str, ...]:
+        return ()
+
 
 @dataclass(frozen=True, slots=True)
 class OraclePolicy:
@@ -92,6 +105,9 @@ class OraclePolicy:
         label = key.quality_label or key.label
         return key.model if label is None else self.label_models[label]
 
+    def extra_models(self, key: CohortKey) -> tuple[str, ...]:
+        return ()
+
 
 @dataclass(frozen=True, slots=True)
 class RecordedPolicy:
@@ -100,3 +116,28 @@ class RecordedPolicy:
 
     def model_for(self, key: CohortKey) -> str | None:
         return key.model
+
+    def extra_models(self, key: CohortKey) -> tuple[str, ...]:
+        return ()
+
+
+@dataclass(frozen=True, slots=True)
+class CascadePolicy:
+    """Haiku first, then one tier up at a time until the label's tier (an ideal scorer)."""
+
+    prices: PriceTable
+    name: str = "cascade"
+    classifies: bool = False
+
+    def _chain(self, key: CohortKey) -> tuple[str, ...]:
+        label = key.quality_label or key.label
+        if label is None:
+            return () if key.model is None else (key.model,)
+        return tuple(self.prices.tier_model(tier) for tier in TIERS[: Tier.for_label(label).rank + 1])
+
+    def model_for(self, key: CohortKey) -> str | None:
+        chain = self._chain(key)
+        return chain[-1] if chain else None
+
+    def extra_models(self, key: CohortKey) -> tuple[str, ...]:
+        return self._chain(key)[:-1]

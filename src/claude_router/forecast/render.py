@@ -96,6 +96,7 @@ def to_json(forecast: Forecast) -> dict[str, Any]:
                 "tier_requests": {t.value: r.tier_requests[t] for t in TIERS},
                 "cache_savings_usd": str(r.cache_savings_usd),
                 "quality_risk_pct": str(round(r.quality_risk_pct, 2)) if r.labelled else None,
+                "escalations": r.escalated,
                 "projection_usd": str(round(r.monthly_usd, 6)),
             }
             for r in forecast.policies

@@ -29,6 +29,7 @@ class PolicyForecast:
     cache_savings_usd: Decimal = ZERO
     tier_requests: dict[Tier, int] = field(default_factory=lambda: dict.fromkeys(TIERS, 0))
     at_risk: int = 0  # requests below the tier their label asks for
+    escalated: int = 0  # re-runs a cascade made
     labelled: int = 0
     monthly_usd: Decimal = ZERO
 
@@ -66,6 +67,10 @@ def replay(
             model = policy.model_for(cohort.key)
             if model is not None:
                 _add(result, cohort, model, pricer, recorded=isinstance(policy, RecordedPolicy))
+                for earlier in policy.extra_models(cohort.key):  # legs a cascade paid for, then discarded
+                    rates = pricer.rates(earlier, cohort.key.long_level, batch=cohort.key.batch)
+                    result.cost_usd += rates.charge(cohort.usage)
+                    result.escalated += cohort.requests
                 if policy.classifies:
                     result.classifier_cost_usd += cohort.classifier_cost_usd
         result.cost_usd += result.classifier_cost_usd

@@ -8,7 +8,7 @@ from typing import Any
 
 import anthropic
 import pytest
-from anthropic.types import TextBlock
+from anthropic.types import MessageParam, TextBlock
 
 from claude_router.demo import demo_requests
 from claude_router.emulator.compose import Composer
@@ -16,7 +16,7 @@ from claude_router.emulator.labeler import RuleLabeler
 from claude_router.emulator.phrasebook import Phrasebook, template_fields
 from claude_router.types import Label
 
-from .support import HAIKU, SONNET, user
+from .support import HAIKU, SONNET
 
 DEMO = {r.task_id: r.params for r in demo_requests()}
 RULE = RuleLabeler.load()
@@ -92,7 +92,9 @@ async def test_answers_are_the_same_for_the_same_conversation(sdk: anthropic.Asy
 
 
 async def test_a_cut_structured_answer_is_a_prefix_of_the_whole(sdk: anthropic.AsyncAnthropic) -> None:
-    prompt = user(str(DEMO["sql-gen-004"]["messages"][0]["content"]))
+    prompt: list[MessageParam] = [
+        {"role": "user", "content": str(DEMO["sql-gen-004"]["messages"][0]["content"])}
+    ]
     full = await sdk.messages.create(model=SONNET, max_tokens=4_000, messages=prompt)
     cut = await sdk.messages.create(model=SONNET, max_tokens=25, messages=prompt)
     full_text, cut_text = full.content[0], cut.content[0]
@@ -176,7 +178,8 @@ def test_prose_is_sentences_about_the_prompt(composer: Composer, text: str) -> N
     assert len(answer) >= low * 4
     assert re.search(r"[.!?]$", answer)
     noun = re.search(r"(hash map|water cycle|lighthouse keeper|printing press)", text)
-    assert noun is not None and noun.group(1) in answer
+    assert noun is not None
+    assert noun.group(1) in answer
 
 
 @pytest.mark.parametrize("seed", range(20))

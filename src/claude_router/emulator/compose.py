@@ -41,14 +41,33 @@ class Request:
 
     text: str
     lower: str
-    nouns: list[str]
+    book: Phrasebook
     rng: random.Random
     label: Label
     terse: bool
-    goal: int  # characters
+    goal: int  # characters (0 for a terse answer, which never grows)
     limit: int  # characters the answer should stay within when a sentence allows
-    own_nouns: bool  # whether any noun came from the prompt (else all are stand-ins)
     slots: dict[str, str] = field(default_factory=dict)
+    found_nouns: list[str] | None = None  # lifted on first use: a one-word answer needs none
+
+    @property
+    def own_nouns(self) -> list[str]:
+        """Noun phrases lifted from the prompt itself."""
+        if self.found_nouns is None:
+            self.found_nouns = noun_phrases(self.text, self.book.not_nouns)
+        return self.found_nouns
+
+    @property
+    def nouns(self) -> list[str]:
+        """The prompt's noun phrases, padded with stand-ins to at least three."""
+        own = self.own_nouns
+        if len(own) >= 3:
+            return own
+        return own + [n for n in self.book.default_nouns if n not in own][: 3 - len(own)]
+
+    @nouns.setter
+    def nouns(self, value: list[str]) -> None:
+        self.found_nouns = value
 
     def fill(self, template: str, **extra: str) -> str:
         """A template with {a} {b} {c} drawn from the prompt's nouns ({a} favours the first)."""
@@ -102,11 +121,8 @@ class Composer:
             or self.book.terse.search(system.lower())
             or self.book.terse.search(lower)
         )
-        nouns = noun_phrases(text, self.book.not_nouns)
-        own = bool(nouns)
-        nouns += [n for n in self.book.default_nouns if n not in nouns][: max(0, 3 - len(nouns))]
-        goal = rng.randint(low, high) * CHARS_PER_TOKEN
-        request = Request(text, lower, nouns, rng, label, terse, goal, high * CHARS_PER_TOKEN, own)
+        goal = 0 if terse else rng.randint(low, high) * CHARS_PER_TOKEN
+        request = Request(text, lower, self.book, rng, label, terse, goal, high * CHARS_PER_TOKEN)
         draft = self._builders[kind.name if kind else "prose"](request)
         if terse:
             return draft.core
@@ -121,8 +137,9 @@ class Composer:
         good = [w for w in found if w in book.positive]
         bad = [w for w in found if w in book.negative]
         tone = "positive" if len(good) > len(bad) else "negative" if len(bad) > len(good) else "neutral"
-        evidence = _quote_words((good if tone == "positive" else bad) or found[:2])
-        return Draft(book.answers[tone], _reasons(request, book.reasons, tone=tone, evidence=evidence))
+        cited = (good if tone == "positive" else bad) or found[:2]
+        reasons = _reasons(request, book.reasons, lambda: {"tone": tone, "evidence": _quote_words(cited)})
+        return Draft(book.answers[tone], reasons)
 
     def _language(self, request: Request) -> Draft:
         book = self.book.language
@@ -137,8 +154,11 @@ class Composer:
                 matched = [w for w in found if w in stops]
                 if len(matched) > len(hits):
                     language, hits = name, matched
-        evidence = _quote_words(hits or found[:2])
-        return Draft(f"{language}.", _reasons(request, book.reasons, language=language, evidence=evidence))
+        cited = hits or found[:2]
+        reasons = _reasons(
+            request, book.reasons, lambda: {"language": language, "evidence": _quote_words(cited)}
+        )
+        return Draft(f"{language}.", reasons)
 
     def _yes_no(self, request: Request) -> Draft:
         book = self.book.yes_no
@@ -146,7 +166,7 @@ class Composer:
         topic = next((evidence for question, evidence in book.topics if question.search(request.lower)), None)
         yes = bool(topic.search(material)) if topic is not None else request.rng.random() < 0.5
         answer = "yes" if yes else "no"
-        return Draft(book.answers[answer], _reasons(request, book.reasons, answer=answer))
+        return Draft(book.answers[answer], _reasons(request, book.reasons, lambda: {"answer": answer}))
 
     def _intent(self, request: Request) -> Draft:
         book = self.book.intent
@@ -154,7 +174,7 @@ class Composer:
         label = next((name for name, cue in book.labels if cue.search(material)), None)
         if label is None:
             label = next((name for name, cue in book.labels if cue.search(request.lower)), book.default)
-        return Draft(label, _reasons(request, book.reasons, label=f"`{label}`"))
+        return Draft(label, _reasons(request, book.reasons, lambda: {"label": f"`{label}`"}))
 
     # --- structured products -------------------------------------------------------------------
 
@@ -223,7 +243,7 @@ class Composer:
         if request.label is Label.SIMPLE:
             if book.greeting_cue.search(request.lower):
                 return Draft(request.rng.choice(book.greeting), ())
-            usable = [t for t in book.short if request.own_nouns or "{" not in t]
+            usable = [t for t in book.short if request.own_nouns or "{" not in t]  # no stand-ins
             replies = [request.fill(t) for t in usable]
             fitting = [r for r in replies if len(r) <= request.limit] or [min(replies, key=len)]
             return Draft(request.rng.choice(fitting), ())
@@ -254,9 +274,11 @@ def _grow(core: str, more: Iterable[str], goal: int, low: int, limit: int) -> st
     return "".join(parts)
 
 
-def _reasons(request: Request, bank: Templates, **slots: str) -> Iterator[str]:
+def _reasons(request: Request, bank: Templates, slots: Callable[[], dict[str, str]]) -> Iterator[str]:
+    """Sentences explaining a judgement; its slots are worked out only if the answer grows."""
+    values = slots()
     for template in bank:
-        yield " " + request.fill(template, **slots)
+        yield " " + request.fill(template, **values)
 
 
 def _paragraph(request: Request, bank: Templates, *, shuffle: bool = True) -> Iterator[str]:

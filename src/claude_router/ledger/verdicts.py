@@ -13,7 +13,7 @@ cost is stored with the verdict, so monitoring spend is accounted apart from rou
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -251,8 +251,3 @@ def row_to_verdict(row: Mapping[str, Any]) -> Verdict:
         rerun_cost_usd=from_nano(int(row["rerun_cost_nusd"])),
         reason=row["reason"],
     )
-
-
-def total_cost(verdicts: Sequence[Verdict]) -> Decimal:
-    """What monitoring these verdicts cost in all."""
-    return sum((v.cost_usd for v in verdicts), ZERO)

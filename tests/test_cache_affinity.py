@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from claude_router.cache_affinity import REASON, CacheAffinity
+from claude_router.cache_affinity import REASON, CacheAffinity, MemoryAffinityStore, WarmCache
 from claude_router.config import Settings
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.emulator.server import running_emulator
@@ -113,7 +113,7 @@ async def test_an_expired_cache_is_not_worth_staying_for(emulator_url: str) -> N
             model="auto", max_tokens=64, system=SYSTEM, messages=[{"role": "user", "content": COMPLEX}]
         )
         assert router.cache_affinity is not None
-        assert router.cache_affinity.warm({"system": SYSTEM}, RequestMeta())  # the shared prefix is warm
+        assert await router.cache_affinity.warm({"system": SYSTEM}, RequestMeta())  # the prefix is warm
         clock.now += 301  # past the 5-minute TTL
         second = await router.create(
             model="auto", max_tokens=64, system=SYSTEM, messages=[{"role": "user", "content": SIMPLE}]
@@ -152,3 +152,61 @@ async def test_forced_and_concrete_models_are_left_alone(emulator_url: str) -> N
         )
     assert forced.model_used == HAIKU
     assert concrete.model_used == SONNET
+
+
+@pytest.mark.redis
+async def test_replicas_sharing_redis_keep_a_conversation_warm(emulator_url: str, redis_url: str) -> None:
+    from redis import asyncio as aioredis
+
+    admin = aioredis.Redis.from_url(redis_url)
+    await admin.flushdb()
+    await admin.aclose()
+
+    def replica() -> Router:
+        settings = Settings(
+            upstream={"base_url": emulator_url, "api_key": SecretStr("sk-ant-affinity-test-0123")},
+            classifier={"kind": "llm"},
+            policy={"cache_aware": True},
+            cache_affinity={"redis_url": redis_url},
+        )  # type: ignore[arg-type]
+        return Router(settings)
+
+    messages: list[dict[str, Any]] = [{"role": "user", "content": COMPLEX}]
+    async with replica() as first_replica:
+        first = await first_replica.create(
+            model="auto", max_tokens=64, system=SYSTEM, messages=messages, meta=RequestMeta(session="c1")
+        )
+    messages += [{"role": "assistant", "content": first.text}, {"role": "user", "content": SIMPLE}]
+    async with replica() as second_replica:  # another process would see the same
+        second = await second_replica.create(
+            model="auto", max_tokens=64, system=SYSTEM, messages=messages, meta=RequestMeta(session="c1")
+        )
+    assert (first.model_used, second.model_used) == (OPUS, OPUS)
+    assert second.route.reason == REASON
+    assert second.record.usage.cache_read_tokens > 10_000
+
+
+async def test_an_unreachable_redis_means_plain_routing(
+    emulator_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(
+        upstream={"base_url": emulator_url, "api_key": SecretStr("sk-ant-affinity-test-0123")},
+        classifier={"kind": "llm"},
+        policy={"cache_aware": True},
+        cache_affinity={"redis_url": "redis://127.0.0.1:1/0"},
+    )  # type: ignore[arg-type]
+    async with Router(settings) as router:
+        turns = await conversation(router, COMPLEX, SIMPLE, "u4")
+    assert [t.model_used for t in turns] == [OPUS, HAIKU]
+    assert "Redis unavailable (ConnectionError)" in caplog.text
+    assert "127.0.0.1:1" not in caplog.text
+
+
+async def test_the_in_process_store_is_bounded() -> None:
+    store = MemoryAffinityStore(max_keys=2)
+    entry = {"claude-opus-4-8": WarmCache(OPUS, 5000, 2000.0)}
+    for key in ("a", "b", "c"):
+        await store.save(key, entry, now=1000.0)
+    assert len(store) == 2
+    assert await store.load("a") == {}
+    assert await store.load("c") == entry

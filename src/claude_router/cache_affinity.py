@@ -1,9 +1,9 @@
 """Cache-aware routing: keep a conversation on the tier that holds its warm prompt cache when that
 is cheaper than moving it.
 
-    affinity = CacheAffinity(prices, settings.cache_affinity)
-    route = affinity.adjust(route, params, meta)           # after the policy, before the call
-    affinity.observe(params, meta, model_used, usage)      # after the answer
+    affinity = CacheAffinity(prices, settings.cache_affinity)   # in process, or Redis when configured
+    route = await affinity.adjust(route, params, meta)           # after the policy, before the call
+    await affinity.observe(params, meta, model_used, usage)      # after the answer
 
 Prompt caches are per model, so a conversation that the classifier sends to Opus for one turn and
 to Haiku for the next writes its whole prefix again on Haiku (at 1.25x Haiku's input price) while
@@ -17,6 +17,10 @@ the routed model and on each warm model at or above its tier:
 
 and takes the cheapest. A warm model below the routed tier is never chosen: the label (or a floor)
 demands the higher tier. Forced models, concrete model ids and rules are left alone.
+
+The state lives in an `AffinityStore`: a bounded in-process LRU by default, Redis (shared by every
+gateway replica, entries expiring with their caches) when `[cache_affinity] redis_url` is set.
+Expiry times are wall-clock seconds so that replicas agree on them.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from .config import CacheAffinitySettings
 from .pricing import PriceTable
@@ -53,28 +57,76 @@ class WarmCache:
     ttl: str = "5m"
 
 
+Entries = dict[str, WarmCache]  # model family -> its warm cache
+
+
+class AffinityStore(Protocol):
+    """Where the warm caches of each conversation / prefix key are kept."""
+
+    async def load(self, key: str) -> Entries: ...
+
+    async def save(self, key: str, entries: Entries, *, now: float) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class MemoryAffinityStore:
+    """A bounded LRU of keys, in this process only."""
+
+    def __init__(self, max_keys: int) -> None:
+        self.max_keys = max_keys
+        self._keys: OrderedDict[str, Entries] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    async def load(self, key: str) -> Entries:
+        entries = self._keys.get(key)
+        if entries is None:
+            return {}
+        self._keys.move_to_end(key)
+        return dict(entries)
+
+    async def save(self, key: str, entries: Entries, *, now: float) -> None:
+        self._keys[key] = dict(entries)
+        self._keys.move_to_end(key)
+        while len(self._keys) > self.max_keys:
+            self._keys.popitem(last=False)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
 class CacheAffinity:
-    """In-process state: bounded LRU of keys, each mapping model families to their warm cache."""
+    """The decision, over a store of keys each mapping model families to their warm cache."""
 
     def __init__(
         self,
         prices: PriceTable,
         settings: CacheAffinitySettings | None = None,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        store: AffinityStore | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.prices = prices
-        self.settings = settings or CacheAffinitySettings()
+        self.settings = settings = settings or CacheAffinitySettings()
+        if store is None and settings.redis_url:
+            from .cache_affinity_redis import RedisAffinityStore  # the optional `redis` extra
+
+            store = RedisAffinityStore(settings.redis_url)
+        self.store: AffinityStore = store or MemoryAffinityStore(settings.max_keys)
         self._clock = clock
-        self._keys: OrderedDict[str, dict[str, WarmCache]] = OrderedDict()
+
+    async def aclose(self) -> None:
+        await self.store.aclose()
 
     # ---- the decision ------------------------------------------------------------------------
 
-    def adjust(self, route: Route, params: Mapping[str, Any], meta: RequestMeta) -> Route:
+    async def adjust(self, route: Route, params: Mapping[str, Any], meta: RequestMeta) -> Route:
         """`route`, or the same route on a warm higher-tier model when that costs less."""
         if not route.reason.startswith(_LABEL_REASONS):
             return route
-        warm = self.warm(params, meta)
+        warm = await self.warm(params, meta)
         if not warm:
             return route
         floor = self.prices.tier_of(route.model).rank
@@ -117,39 +169,34 @@ class CacheAffinity:
 
     # ---- the state ---------------------------------------------------------------------------
 
-    def warm(self, params: Mapping[str, Any], meta: RequestMeta) -> dict[str, WarmCache]:
+    async def warm(self, params: Mapping[str, Any], meta: RequestMeta) -> Entries:
         """The unexpired caches for this request: its conversation's, else its prefix's."""
         now = self._clock()
         for key in self.keys(params, meta):
-            entries = self._keys.get(key)
-            if not entries:
-                continue
-            live = {family: e for family, e in entries.items() if e.expires_at > now}
+            live = {family: e for family, e in (await self.store.load(key)).items() if e.expires_at > now}
             if live:
-                self._keys.move_to_end(key)
                 return live
         return {}
 
-    def observe(self, params: Mapping[str, Any], meta: RequestMeta, model: str, usage: TokenUsage) -> None:
+    async def observe(
+        self, params: Mapping[str, Any], meta: RequestMeta, model: str, usage: TokenUsage
+    ) -> None:
         """Remember the cache the answering call read or wrote (nothing when it cached nothing)."""
         cached = usage.cache_read_tokens + usage.cache_write_tokens
         if cached <= 0:
             return
         family = self._family(model)
-        keys = self.keys(params, meta)
         now = self._clock()
-        for key in keys:
+        for key in self.keys(params, meta):
             tokens = cached if key.startswith("session:") else min(cached, prefix_tokens(params))
             if tokens <= 0:
                 continue
-            entries = self._keys.setdefault(key, {})
+            entries = {f: e for f, e in (await self.store.load(key)).items() if e.expires_at > now}
             previous = entries.get(family)
             # A 1-hour write keeps 1 hour; a read refreshes the TTL the entry already had.
             ttl = "1h" if usage.cache_write_1h_tokens else (previous.ttl if previous else "5m")
             entries[family] = WarmCache(model, tokens, now + TTL_S[ttl], ttl)
-            self._keys.move_to_end(key)
-        while len(self._keys) > self.settings.max_keys:
-            self._keys.popitem(last=False)
+            await self.store.save(key, entries, now=now)
 
     def keys(self, params: Mapping[str, Any], meta: RequestMeta) -> list[str]:
         out = []
@@ -203,4 +250,13 @@ def estimate_prompt_tokens(params: Mapping[str, Any]) -> int:
     return prefix_tokens(params) + _text_tokens(params.get("messages"))
 
 
-__all__ = ["REASON", "CacheAffinity", "WarmCache", "estimate_prompt_tokens", "prefix_tokens"]
+__all__ = [
+    "REASON",
+    "AffinityStore",
+    "CacheAffinity",
+    "Entries",
+    "MemoryAffinityStore",
+    "WarmCache",
+    "estimate_prompt_tokens",
+    "prefix_tokens",
+]

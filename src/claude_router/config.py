@@ -150,6 +150,7 @@ class CacheAffinitySettings(_Section):
     # costs more on the warm (higher) tier, so this is what staying must pay back in cache reads.
     expected_output_tokens: int = Field(default=256, ge=0)
     max_keys: int = Field(default=100_000, ge=1)  # conversations and prefixes tracked in process
+    redis_url: str | None = None  # share the state between gateway replicas (the `redis` extra)
 
 
 class QualitySettings(_Section):

@@ -180,6 +180,8 @@ class Router:
         close = getattr(self.classifier, "aclose", None)
         if close is not None:
             await close()
+        if self.cache_affinity is not None:
+            await self.cache_affinity.aclose()
         await self.upstream.aclose()
 
     # ---- one request -------------------------------------------------------------------------
@@ -205,7 +207,7 @@ class Router:
                 decision = await self.classify(params)
                 route = self.policy.route(decision, meta, params, alias=arg.alias, now=now)
                 if self.cache_affinity is not None:
-                    route = self.cache_affinity.adjust(route, params, meta)
+                    route = await self.cache_affinity.adjust(route, params, meta)
                 result = await self._send(params, route)
                 if self.quality is not None and self.quality.applies(arg):
                     checked = await self.quality.check(params, route, result, self._send)
@@ -235,7 +237,9 @@ class Router:
         )
         record.escalated = checked is not None and checked.escalated
         if self.cache_affinity is not None:
-            self.cache_affinity.observe(routed_params(params, route), meta, result.model_used, result.usage)
+            await self.cache_affinity.observe(
+                routed_params(params, route), meta, result.model_used, result.usage
+            )
         await self._keep(record)
         routed = RoutedResponse(result.message, record, route, decision)
         for observer in self.observers:

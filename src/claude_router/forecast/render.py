@@ -25,6 +25,11 @@ def _vs(result: PolicyForecast, base: PolicyForecast) -> Decimal:
     return (result.cost_usd - base.cost_usd) * _HUNDRED / base.cost_usd if base.cost_usd else Decimal(0)
 
 
+def _money(value: Decimal) -> str:
+    """The report's money format, whole dollars from $1,000 (the table must fit 80 columns)."""
+    return f"${value:,.0f}" if abs(value) >= 1000 else usd(value)
+
+
 def _signed_pct(value: Decimal) -> str:
     return ("+" if value > 0 else "") + pct(value)
 
@@ -50,6 +55,7 @@ def render_table(console: Console, forecast: Forecast) -> None:
         title_justify="left",
         box=box.SIMPLE_HEAD,
         title_style="bold",
+        pad_edge=False,
     )
     table.add_column("Policy", no_wrap=True)
     for name in ("Cost", "vs base", "H/S/O %", "Cache saved", "Risk"):
@@ -59,12 +65,12 @@ def render_table(console: Console, forecast: Forecast) -> None:
         risk = pct(r.quality_risk_pct) if r.labelled else "n/a"
         table.add_row(
             r.name,
-            usd(r.cost_usd),
+            _money(r.cost_usd),
             _signed_pct(_vs(r, base)),
             _mix(r),
-            usd(r.cache_savings_usd),
+            _money(r.cache_savings_usd),
             risk,
-            usd(r.monthly_usd),
+            _money(r.monthly_usd),
         )
     console.print(table)
     for note in _notes(forecast):

@@ -219,6 +219,8 @@ class GatewaySettings(_Section):
     auth: bool = True
     max_body_bytes: int = 32 * 1024 * 1024
     redis_url: str | None = None
+    # Budget-aware routing (opt-in): past this share of a budget, route one tier lower.
+    budget_downgrade_at: float | None = Field(default=None, gt=0.0, le=1.0)
 
 
 class MonitorSettings(_Section):

@@ -205,7 +205,9 @@ class Router:
                 decision, route, result, extra = await self._speculate(params, meta, arg, cheap, now)
             else:
                 decision = await self.classify(params)
-                route = self.policy.route(decision, meta, params, alias=arg.alias, now=now)
+                route = self.policy.route(
+                    decision, meta, params, alias=arg.alias, now=now, downgrade=meta.downgrade
+                )
                 if self.cache_affinity is not None:
                     route = await self.cache_affinity.adjust(route, params, meta)
                 result = await self._send(params, route)
@@ -255,7 +257,9 @@ class Router:
     ) -> Route:
         """The route `create` would take for `params` given `decision` (None for a concrete model)."""
         arg = self.policy.resolve_model_arg(params.get("model"))
-        return self.policy.route(decision, meta, params, alias=arg.alias, now=self._clock())
+        return self.policy.route(
+            decision, meta, params, alias=arg.alias, now=self._clock(), downgrade=meta.downgrade
+        )
 
     async def keep_record(self, record: UsageRecord) -> None:
         """Keep a record accounted outside `create` / `stream` (the SDK middleware's): recent and ledger."""
@@ -305,7 +309,9 @@ class Router:
         self, params: Mapping[str, Any], meta: RequestMeta, arg: ModelArg, cheap: str, now: datetime
     ) -> tuple[Decision, Route, UpstreamResult, tuple[Leg, ...]]:
         def route_for(decision: Decision) -> Route:
-            return self.policy.route(decision, meta, params, alias=arg.alias, now=now)
+            return self.policy.route(
+                decision, meta, params, alias=arg.alias, now=now, downgrade=meta.downgrade
+            )
 
         # The cheap leg sends exactly what a simple-labelled route would send.
         cheap_route = route_for(Decision(Label.SIMPLE, 1.0, ClassifierSource.LOCAL))
@@ -386,7 +392,12 @@ class RoutedStream:
             if self._arg.kind is not ModelArgKind.CONCRETE:
                 self.decision = await router.classify(params)
             self.route = route = router.policy.route(
-                self.decision, self._meta, params, alias=self._arg.alias, now=self._now
+                self.decision,
+                self._meta,
+                params,
+                alias=self._arg.alias,
+                now=self._now,
+                downgrade=self._meta.downgrade,
             )
             self._upstream = router.upstream.stream(
                 routed_params(params, route), model=route.model, fallbacks=route.fallbacks

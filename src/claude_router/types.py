@@ -138,6 +138,7 @@ class RequestMeta:
     cache_system: bool | None = None  # wrap the system prompt in a cache block; None: as the policy says
     deadline: datetime | None = None
     session: str | None = None  # conversation id, for sticky routing
+    downgrade: int = 0  # tiers to step down from the label (budget pressure), never below a floor
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,7 +92,7 @@ async def test_an_answer_that_is_not_the_json_asked_for_is_rerun_one_tier_up(
 
 async def test_a_truncated_answer_is_rerun(emulator_url: str) -> None:
     async with make_router(emulator_url) as router:
-        routed = await router.create(**ask(SIMPLE, max_tokens=3))
+        routed = await router.create(**ask(SIMPLE, max_tokens=1))
     assert_two_legs_accounted(routed, HAIKU, SONNET)
 
 
@@ -116,8 +116,8 @@ async def test_the_top_tier_has_nowhere_to_go(emulator_url: str) -> None:
 
 async def test_the_cascade_is_opt_in_per_alias(emulator_url: str) -> None:
     async with make_router(emulator_url, auto=False, aliases=["careful"]) as router:
-        plain = await router.create(**ask(SIMPLE, max_tokens=3))
-        careful = await router.create(**{**ask(SIMPLE, max_tokens=3), "model": "router:careful"})
+        plain = await router.create(**ask(SIMPLE, max_tokens=1))
+        careful = await router.create(**{**ask(SIMPLE, max_tokens=1), "model": "router:careful"})
     assert (plain.model_used, plain.record.escalated) == (HAIKU, False)
     assert (careful.model_used, careful.record.escalated) == (SONNET, True)
 

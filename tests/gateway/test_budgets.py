@@ -1,4 +1,5 @@
-"""Key budgets: reservations under concurrency, spend read back from the ledger, 429 when spent."""
+"""Budgets per key and per customer: reservations under concurrency, spend read back from the ledger,
+budget-aware routing one tier lower, and a 429 naming the budget when even that does not fit."""
 
 from __future__ import annotations
 
@@ -11,26 +12,25 @@ import httpx2
 import pytest
 
 from claude_router.errors import BudgetExceededError
-from claude_router.gateway.budgets import BudgetBook, ledger_spend, period_start
-from claude_router.gateway.keys import KeyInfo, Period
-from claude_router.types import RequestMeta
+from claude_router.gateway.budgets import CUSTOMER, KEY, Budget, BudgetBook, ledger_spend, period_start
+from claude_router.gateway.keys import CustomerBudget, Period
+from claude_router.types import RequestMeta, UsageRecord
 
-from .conftest import SIMPLE, Gateway, ask
-
-
-def key(budget: str | None, period: Period = Period.MONTH) -> KeyInfo:
-    return KeyInfo(
-        "vk_test",
-        "acme",
-        "abcd",
-        datetime.now(UTC),
-        budget_usd=Decimal(budget) if budget is not None else None,
-        period=period,
-    )
+from .conftest import COMPLEX, SIMPLE, Gateway, ask
 
 
-async def nothing_spent(key_id: str, since: datetime | None) -> Decimal:
+def budget(limit: str, kind: str = KEY, ident: str = "vk_test", period: Period = Period.MONTH) -> Budget:
+    return Budget(kind, ident, Decimal(limit), period)
+
+
+async def nothing_spent(kind: str, ident: str, since: datetime | None) -> Decimal:
     return Decimal(0)
+
+
+def spent_record(cost: str, key_id: str = "vk_test", customer: str = "acme") -> UsageRecord:
+    return UsageRecord(
+        "req_1", datetime.now(UTC), "auto", key_id=key_id, customer=customer, cost_usd=Decimal(cost)
+    )
 
 
 def test_period_starts() -> None:
@@ -42,7 +42,7 @@ def test_period_starts() -> None:
 
 async def test_concurrent_reservations_never_pass_the_budget() -> None:
     book = BudgetBook(nothing_spent)
-    limited = key("1.00")
+    limited = [budget("1.00")]
 
     async def try_reserve() -> bool:
         try:
@@ -57,26 +57,39 @@ async def test_concurrent_reservations_never_pass_the_budget() -> None:
 
 async def test_release_and_real_spend_free_the_rest() -> None:
     book = BudgetBook(nothing_spent)
-    limited = key("1.00")
+    limited = [budget("1.00")]
     held = await book.reserve(limited, Decimal("0.60"))
-    with pytest.raises(BudgetExceededError, match=r"\$1.00 per month"):
+    with pytest.raises(BudgetExceededError, match=r"this key's budget of \$1 per month"):
         await book.reserve(limited, Decimal("0.60"))
-    book.spend(limited.key_id, Decimal("0.10"))  # what the request really cost
-    held.release()
-    held.release()  # idempotent
+    await book.spend(spent_record("0.10"))  # what the request really cost
+    await held.release()
+    await held.release()  # idempotent
+    assert await book.pressure(limited) == Decimal("0.10")
     await book.reserve(limited, Decimal("0.60"))
     with pytest.raises(BudgetExceededError):
         await book.reserve(limited, Decimal("0.40"))
 
 
-async def test_spend_before_start_counts() -> None:
-    async def spent_before(key_id: str, since: datetime | None) -> Decimal:
-        return Decimal("0.95")
+async def test_a_customer_budget_binds_every_key_and_a_refusal_holds_nothing() -> None:
+    book = BudgetBook(nothing_spent)
+    shared = budget("1.00", CUSTOMER, "acme")
+    first = [budget("10", KEY, "vk_a"), shared]
+    second = [budget("10", KEY, "vk_b"), shared]
+    await book.reserve(first, Decimal("0.70"))
+    with pytest.raises(BudgetExceededError, match="customer acme's"):
+        await book.reserve(second, Decimal("0.70"))
+    assert await book.pressure([second[0]]) == 0  # the refused request held nothing on its key
+    await book.reserve(second, Decimal("0.30"))
+
+
+async def test_spend_before_start_counts_per_scope() -> None:
+    async def spent_before(kind: str, ident: str, since: datetime | None) -> Decimal:
+        return Decimal("0.95") if kind == CUSTOMER else Decimal(0)
 
     book = BudgetBook(spent_before)
+    await book.reserve([budget("1.00")], Decimal("0.10"))
     with pytest.raises(BudgetExceededError):
-        await book.reserve(key("1.00"), Decimal("0.10"))
-    await book.reserve(key(None), Decimal("1000"))  # no budget: never refused
+        await book.reserve([budget("1.00", CUSTOMER, "acme")], Decimal("0.10"))
 
 
 class TestThroughTheGateway:
@@ -91,8 +104,8 @@ class TestThroughTheGateway:
         body = ask(SIMPLE, max_tokens=64)
         size = len(httpx2.Request("POST", "http://x", json=body).content)
         worst = state.worst_case.cost(body, size, RequestMeta())
-        budget = (worst * Decimal("2.5")).quantize(Decimal("0.000001"))
-        new = await state.keys.create("acme", budget_usd=budget, period=Period.DAY)
+        budget_usd = (worst * Decimal("2.5")).quantize(Decimal("0.000001"))
+        new = await state.keys.create("acme", budget_usd=budget_usd, period=Period.DAY)
         async with httpx2.AsyncClient(
             base_url=gateway.url, headers={"x-api-key": new.key}, timeout=30
         ) as http:
@@ -107,7 +120,83 @@ class TestThroughTheGateway:
         ledger = state.ledger
         assert ledger is not None
         await ledger.flush()  # type: ignore[attr-defined]
-        spent = await ledger_spend(state.keys.engine)(new.info.key_id, None)
+        spent = await ledger_spend(state.keys.engine)(KEY, new.info.key_id, None)
         records = [r for r in state.router.recent if r.key_id == new.info.key_id]
         assert spent == sum((r.total_cost_usd for r in records), Decimal(0))
-        assert spent <= budget + worst
+        assert spent <= budget_usd + worst
+
+    async def test_a_customer_budget_is_shared_by_its_keys(self, gateway: Gateway) -> None:
+        keys = gateway.state.keys
+        assert keys is not None
+        first, second = await keys.create("acme"), await keys.create("acme")
+        other = await keys.create("globex")
+        await keys.set_customer_budget("acme", Decimal("0.000001"), Period.DAY)
+        async with httpx2.AsyncClient(base_url=gateway.url, timeout=30) as http:
+            for new in (first, second):
+                refused = await http.post("/v1/messages", json=ask(SIMPLE), headers={"x-api-key": new.key})
+                assert refused.status_code == 429
+                assert "customer acme's budget of $0.000001 per day" in refused.json()["error"]["message"]
+            answered = await http.post("/v1/messages", json=ask(SIMPLE), headers={"x-api-key": other.key})
+            assert answered.status_code == 200
+
+
+class TestBudgetAwareRouting:
+    @pytest.fixture
+    def gateway_sections(self) -> dict[str, Any]:
+        return {"gateway": {"auth": True, "budget_downgrade_at": 0.5}}
+
+    async def test_past_the_threshold_routes_one_tier_lower_then_refuses(self, gateway: Gateway) -> None:
+        state = gateway.state
+        assert state.keys is not None
+        assert state.budgets is not None
+        new = await state.keys.create("acme", budget_usd=Decimal("5"), period=Period.DAY)
+        headers = {"x-api-key": new.key}
+        async with httpx2.AsyncClient(base_url=gateway.url, headers=headers, timeout=30) as http:
+            fresh = await http.post("/v1/messages", json=ask(COMPLEX))
+            assert fresh.status_code == 200
+            assert fresh.headers["x-router-label"] == "complex"
+            assert fresh.headers["x-router-reason"] == "label"
+            full_tier = fresh.headers["x-router-model"]
+
+            # Other requests in flight hold 60% of the budget: past the 50% threshold.
+            held = await state.budgets.reserve([Budget(KEY, new.info.key_id, Decimal(5), Period.DAY)], 3)
+            pressed = await http.post("/v1/messages", json=ask(COMPLEX))
+            assert pressed.status_code == 200
+            assert pressed.headers["x-router-reason"] == "downgrade:1"
+            assert pressed.headers["x-router-model"] != full_tier
+            assert "sonnet" in pressed.headers["x-router-model"]
+
+            streamed = await http.post("/v1/messages", json=ask(COMPLEX, stream=True))
+            assert streamed.headers["x-router-reason"] == "downgrade:1"
+            await held.release()
+
+            # Nearly everything held: even the lower tier's worst case does not fit.
+            cap = [Budget(KEY, new.info.key_id, Decimal(5), Period.DAY)]
+            committed = await state.budgets.pressure(cap) * 5
+            await state.budgets.reserve(cap, 5 - committed - Decimal("0.0001"))
+            refused = await http.post("/v1/messages", json=ask(COMPLEX))
+            assert refused.status_code == 429
+            assert "this key's budget of $5 per day would be exceeded" in refused.json()["error"]["message"]
+
+    async def test_a_request_that_would_not_fit_tries_the_lower_tier_first(self, gateway: Gateway) -> None:
+        state = gateway.state
+        assert state.keys is not None
+        assert state.worst_case is not None
+        body = ask(COMPLEX, max_tokens=4000)
+        size = len(httpx2.Request("POST", "http://x", json=body).content)
+        top = state.worst_case.cost(body, size, RequestMeta())
+        lower = state.worst_case.cost(body, size, RequestMeta(downgrade=1))
+        assert lower < top
+        new = await state.keys.create("acme", budget_usd=((top + lower) / 2).quantize(Decimal("1e-9")))
+        async with httpx2.AsyncClient(base_url=gateway.url, headers={"x-api-key": new.key}) as http:
+            answered = await http.post("/v1/messages", json=body, timeout=30)
+        assert answered.status_code == 200
+        assert answered.headers["x-router-reason"] == "downgrade:1"
+
+
+def test_customer_budget_json() -> None:
+    assert CustomerBudget("acme", Decimal("50"), Period.MONTH).as_json() == {
+        "customer": "acme",
+        "budget_usd": "50",
+        "period": "month",
+    }

@@ -180,3 +180,27 @@ def test_keys_create_rejects_a_bad_budget(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "dollars" in result.output
+
+
+async def test_customer_budgets_are_set_read_and_removed(store: KeyStore) -> None:
+    assert await store.customer_budget("acme") is None
+    await store.set_customer_budget("acme", Decimal("500"), Period.MONTH)
+    store._customers.clear()  # read it back from the database, not the cache
+    found = await store.customer_budget("acme")
+    assert found is not None
+    assert (found.budget_usd, found.period) == (Decimal("500"), Period.MONTH)
+    assert [b.customer for b in await store.customer_budgets()] == ["acme"]
+    await store.set_customer_budget("acme", None)
+    assert await store.customer_budget("acme") is None
+    with pytest.raises(ValueError, match="positive"):
+        await store.set_customer_budget("acme", Decimal("0"))
+
+
+def test_keys_budget_sets_a_customer_budget(tmp_path: Path) -> None:
+    ledger = str(tmp_path / "l.db")
+    args = ["keys", "budget", "--customer", "acme", "--budget-usd", "500", "--period", "day"]
+    result = CliRunner().invoke(cli_app, [*args, "--ledger", ledger, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"customer": "acme", "budget_usd": "500", "period": "day"}
+    removed = CliRunner().invoke(cli_app, ["keys", "budget", "--customer", "acme", "--ledger", ledger])
+    assert removed.output.strip() == "acme: no customer budget"

@@ -1,39 +1,39 @@
-"""Dollar budgets per virtual key (day / month / total), enforced under concurrency in this process.
+"""Dollar budgets per virtual key and per customer (day / month / total), enforced under concurrency.
 
-At admission a request reserves its worst case: its input (estimated from the body's size) and
-its `max_tokens` (else the largest ceiling) priced at the most expensive model it could be routed
-to, plus the classifier's own worst case. A request is refused (429) when the period's spend plus
+At admission a request reserves its worst case (`WorstCase`) against every budget it is under:
+its key's and its customer's. It is refused (429) when, for any of them, the period's spend plus
 every open reservation plus its own would pass the budget. Its real cost is added when its record
 is kept (`BudgetSink`, in front of the ledger), and only then is its reservation released, so at no
 moment is money in flight uncounted: N concurrent requests against a nearly spent budget overspend
-by at most what one admitted request could cost. The period's spend before this process started
-is read once per key and period from the ledger's `usage` table.
+by at most what one admitted request could cost. A period's spend before the books were opened is
+read once per budget and period from the ledger's `usage` table.
+
+`BudgetBook` keeps the books in this process; `RedisBudgetBook` (`redis_state`) keeps them in Redis
+so that every gateway replica enforces the same budgets. Both answer to `Budgets`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..config import Settings
 from ..errors import BudgetExceededError
 from ..ledger.money import from_nano
 from ..ledger.schema import usage
-from ..policy import ModelArgKind, Policy
-from ..pricing import PriceTable
 from ..router import RecordSink
-from ..types import ZERO, RequestMeta, TokenUsage, UsageRecord
-from .keys import KeyInfo, Period
-from .limits import CHARS_PER_TOKEN
+from ..types import ZERO, UsageRecord
+from .keys import CustomerBudget, KeyInfo, Period
 
-SpentSince = Callable[[str, datetime | None], Awaitable[Decimal]]
+KEY, CUSTOMER = "key", "customer"
+SpentSince = Callable[[str, str, datetime | None], Awaitable[Decimal]]  # (kind, id, since) → USD
+CENTS = Decimal("0.000001")
 
 
 def period_start(period: Period, now: datetime) -> datetime | None:
@@ -45,12 +45,51 @@ def period_start(period: Period, now: datetime) -> datetime | None:
     return None
 
 
-def ledger_spend(engine: AsyncEngine) -> SpentSince:
-    """What a key spent since a time, from the ledger's `usage` rows."""
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """One cap a request counts against: a key's or a customer's."""
 
-    async def spent(key_id: str, since: datetime | None) -> Decimal:
+    kind: str  # KEY | CUSTOMER
+    ident: str  # the key id or the customer name
+    limit: Decimal
+    period: Period
+
+    @property
+    def scope(self) -> str:
+        return f"{self.kind}:{self.ident}"
+
+    def describe(self) -> str:
+        whose = "this key's" if self.kind == KEY else f"customer {self.ident}'s"
+        return f"{whose} budget of ${self.limit.normalize():f} per {self.period.value}"
+
+
+def budgets_of(key: KeyInfo, customer: CustomerBudget | None) -> tuple[Budget, ...]:
+    """Every budget a request made with `key` counts against."""
+    found: list[Budget] = []
+    if key.budget_usd is not None:
+        found.append(Budget(KEY, key.key_id, key.budget_usd, key.period or Period.MONTH))
+    if customer is not None:
+        found.append(Budget(CUSTOMER, customer.customer, customer.budget_usd, customer.period))
+    return tuple(found)
+
+
+def record_scopes(record: UsageRecord) -> tuple[tuple[str, str], ...]:
+    """The (kind, id) pairs a kept record's cost counts against."""
+    scopes = []
+    if record.key_id is not None:
+        scopes.append((KEY, record.key_id))
+    if record.customer is not None:
+        scopes.append((CUSTOMER, record.customer))
+    return tuple(scopes)
+
+
+def ledger_spend(engine: AsyncEngine) -> SpentSince:
+    """What a key or customer spent since a time, from the ledger's `usage` rows."""
+    columns = {KEY: usage.c.key_id, CUSTOMER: usage.c.customer}
+
+    async def spent(kind: str, ident: str, since: datetime | None) -> Decimal:
         total = sa.func.coalesce(sa.func.sum(usage.c.cost_nusd + usage.c.classifier_cost_nusd), 0)
-        query = sa.select(total).where(usage.c.key_id == key_id)
+        query = sa.select(total).where(columns[kind] == ident)
         if since is not None:
             query = query.where(usage.c.created_at >= since)
         async with engine.connect() as conn:
@@ -59,40 +98,31 @@ def ledger_spend(engine: AsyncEngine) -> SpentSince:
     return spent
 
 
-class WorstCase:
-    """The most a request can cost, before it is classified or routed."""
+def refusal(budget: Budget, committed: Decimal, amount: Decimal) -> BudgetExceededError:
+    return BudgetExceededError(
+        f"{budget.describe()} would be exceeded: ${committed.quantize(CENTS)} spent or reserved, "
+        f"and this request may cost up to ${amount.quantize(CENTS)}"
+    )
 
-    def __init__(self, settings: Settings, policy: Policy, prices: PriceTable) -> None:
-        self._prices = prices
-        self._policy = policy
-        self._classifier_model = settings.classifier.model
-        self._classifier_tokens = settings.classifier.max_tokens
-        policy_settings = settings.policy
-        candidates = {*policy_settings.label_models.values(), *settings.upstream.fallback_chain}
-        candidates |= {rule.model for rule in policy_settings.rules}
-        for alias in policy_settings.aliases.values():
-            candidates |= set(alias.label_models.values())
-            candidates |= {alias.force_model} if alias.force_model else set()
-        self._dearest = max(candidates, key=lambda m: self._unit_price(m))
-        self._ceiling = max(
-            [*policy_settings.max_tokens.values()]
-            + [n for alias in policy_settings.aliases.values() for n in alias.max_tokens.values()]
-        )
 
-    def _unit_price(self, model: str) -> Decimal:
-        return self._prices.cost(model, TokenUsage(input_tokens=1_000, output_tokens=1_000))
+class Reservation(Protocol):
+    """Money held for one admitted request until its record is kept; `release` once done."""
 
-    def cost(self, body: Mapping[str, Any], body_bytes: int, meta: RequestMeta) -> Decimal:
-        arg = self._policy.resolve_model_arg(body.get("model"))
-        concrete = arg.kind is ModelArgKind.CONCRETE
-        model = meta.force_model or (arg.model if concrete else self._dearest)
-        max_tokens = body.get("max_tokens") or self._ceiling
-        input_tokens = body_bytes // CHARS_PER_TOKEN
-        total = self._prices.cost(model, TokenUsage(input_tokens=input_tokens, output_tokens=max_tokens))
-        if not concrete and meta.force_model is None:
-            classifier = TokenUsage(input_tokens=input_tokens, output_tokens=self._classifier_tokens)
-            total += self._prices.cost(self._classifier_model, classifier)
-        return total
+    async def release(self) -> None: ...
+
+
+class Budgets(Protocol):
+    async def reserve(self, budgets: Sequence[Budget], amount: Decimal) -> Reservation:
+        """Hold `amount` against every budget, or raise `BudgetExceededError` (429) holding nothing."""
+        ...
+
+    async def pressure(self, budgets: Sequence[Budget]) -> Decimal:
+        """The largest share (spent + reserved) / limit among `budgets` (0 with none)."""
+        ...
+
+    async def spend(self, record: UsageRecord) -> None:
+        """Count a kept record's cost against its key's and its customer's current periods."""
+        ...
 
 
 @dataclass(slots=True)
@@ -104,57 +134,59 @@ class _Account:
 
 
 @dataclass(slots=True)
-class Reservation:
-    """Money held for one admitted request until its record is kept; `release` once done."""
-
-    key_id: str
+class _Held:
     amount: Decimal
-    account: _Account | None
+    accounts: tuple[_Account, ...]
     released: bool = False
 
-    def release(self) -> None:
-        if not self.released and self.account is not None:
-            self.account.reserved -= self.amount
-        self.released = True
+    async def release(self) -> None:
+        if not self.released:
+            self.released = True
+            for account in self.accounts:
+                account.reserved -= self.amount
 
 
 class BudgetBook:
+    """The books in this process: one event loop owns them, so a check and its hold are atomic."""
+
     def __init__(self, spent_since: SpentSince, clock: Callable[[], datetime] | None = None) -> None:
         self._spent_since = spent_since
         self._clock = clock or (lambda: datetime.now(UTC))
         self._accounts: dict[str, _Account] = {}
 
-    async def reserve(self, key: KeyInfo, amount: Decimal) -> Reservation:
-        """Hold `amount` against `key`'s budget, or raise `BudgetExceededError` (429)."""
-        if key.budget_usd is None:
-            return Reservation(key.key_id, amount, None)
-        account = await self._account(key)
-        committed = account.spent + account.reserved
-        if committed + amount > key.budget_usd:
-            period = key.period.value if key.period else "total"
-            raise BudgetExceededError(
-                f"this key's budget of ${key.budget_usd} per {period} would be exceeded: "
-                f"${committed.quantize(Decimal('0.000001'))} spent or reserved, and this request "
-                f"may cost up to ${amount.quantize(Decimal('0.000001'))}"
-            )
-        account.reserved += amount
-        return Reservation(key.key_id, amount, account)
+    async def reserve(self, budgets: Sequence[Budget], amount: Decimal) -> Reservation:
+        accounts = [await self._account(budget) for budget in budgets]
+        # No await from here on: the checks and the holds see the same books.
+        for budget, account in zip(budgets, accounts, strict=True):
+            committed = account.spent + account.reserved
+            if committed + amount > budget.limit:
+                raise refusal(budget, committed, amount)
+        for account in accounts:
+            account.reserved += amount
+        return _Held(amount, tuple(accounts))
 
-    def spend(self, key_id: str, amount: Decimal) -> None:
-        """Count a kept record's cost against its key's current period."""
-        account = self._accounts.get(key_id)
-        if account is not None:
-            account.spent += amount
+    async def pressure(self, budgets: Sequence[Budget]) -> Decimal:
+        shares = [ZERO]
+        for budget in budgets:
+            account = await self._account(budget)
+            shares.append((account.spent + account.reserved) / budget.limit)
+        return max(shares)
 
-    async def _account(self, key: KeyInfo) -> _Account:
-        start = period_start(key.period or Period.TOTAL, self._clock())
-        account = self._accounts.get(key.key_id)
+    async def spend(self, record: UsageRecord) -> None:
+        for kind, ident in record_scopes(record):
+            account = self._accounts.get(f"{kind}:{ident}")
+            if account is not None:
+                account.spent += record.total_cost_usd
+
+    async def _account(self, budget: Budget) -> _Account:
+        start = period_start(budget.period, self._clock())
+        account = self._accounts.get(budget.scope)
         if account is None or account.start != start:
-            account = self._accounts[key.key_id] = _Account(start)
+            account = self._accounts[budget.scope] = _Account(start)
             try:  # records kept meanwhile were already added by `spend`
-                account.spent += await self._spent_since(key.key_id, start)
+                account.spent += await self._spent_since(budget.kind, budget.ident, start)
             except BaseException:
-                del self._accounts[key.key_id]
+                del self._accounts[budget.scope]
                 raise
             finally:
                 account.loaded.set()
@@ -164,14 +196,13 @@ class BudgetBook:
 
 
 class BudgetSink:
-    """A `RecordSink` in front of the ledger that also counts each record against its key's budget."""
+    """A `RecordSink` in front of the ledger that also counts each record against its budgets."""
 
-    def __init__(self, inner: RecordSink | None, book: BudgetBook) -> None:
+    def __init__(self, inner: RecordSink | None, book: Budgets) -> None:
         self._inner = inner
         self._book = book
 
     async def record(self, record: UsageRecord) -> None:
-        if record.key_id is not None:
-            self._book.spend(record.key_id, record.total_cost_usd)
+        await self._book.spend(record)
         if self._inner is not None:
             await self._inner.record(record)

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..config import Settings
-from .keys import KeyInfo, KeyStore, NewKey, Period
+from .keys import CustomerBudget, KeyInfo, KeyStore, NewKey, Period
 
 T = TypeVar("T")
 
@@ -159,6 +159,37 @@ def keys_revoke(
         Console(stderr=True).print(f"[red]error:[/] no active key {escape(key_id)}")
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
+
+
+@keys_app.command("budget")
+def keys_budget(
+    customer: Annotated[str, typer.Option(help="The customer whose keys share the budget.")],
+    budget_usd: Annotated[
+        str | None, typer.Option("--budget-usd", help="Dollar budget per period; omit to remove it.")
+    ] = None,
+    period: Annotated[Period, typer.Option(help="The budget's period.")] = Period.MONTH,
+    config: ConfigOption = None,
+    ledger: LedgerOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Set (or remove) a customer's budget, shared by all of its keys beside their own."""
+    budget = _budget(budget_usd)
+
+    async def run(store: KeyStore) -> CustomerBudget | None:
+        return await store.set_customer_budget(customer, budget, period)
+
+    try:
+        found = asyncio.run(_with_store(config, ledger, run))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if json_out:
+        typer.echo(
+            json.dumps(found.as_json() if found else {"customer": customer.strip(), "budget_usd": None})
+        )
+    elif found is None:
+        typer.echo(f"{customer.strip()}: no customer budget")
+    else:
+        typer.echo(f"{found.customer}: ${found.budget_usd} per {found.period.value}")
 
 
 async def _with_store(config: Path | None, ledger: str | None, run: Callable[[KeyStore], Awaitable[T]]) -> T:

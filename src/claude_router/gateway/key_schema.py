@@ -41,6 +41,15 @@ virtual_keys = sa.Table(
     sa.Index("ix_virtual_keys_customer", "customer"),
 )
 
+customer_budgets = sa.Table(
+    "customer_budgets",
+    metadata,
+    sa.Column("customer", sa.String(200), primary_key=True),
+    sa.Column("budget_nusd", sa.BigInteger(), nullable=False),  # nano-dollars
+    sa.Column("period", sa.String(10), nullable=False),  # day | month | total
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
 Migration = Callable[[AsyncConnection], Awaitable[None]]
 _PG_LOCK_KEY = 0x636C_6B65_7973  # "clkeys": one process migrates the keys at a time
 
@@ -50,7 +59,12 @@ async def m001_virtual_keys(conn: AsyncConnection) -> None:
     await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[virtual_keys]))
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_virtual_keys,)
+async def m002_customer_budgets(conn: AsyncConnection) -> None:
+    """A dollar budget per customer, shared by all of its keys."""
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[customer_budgets]))
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_virtual_keys, m002_customer_budgets)
 
 
 async def migrate(engine: AsyncEngine) -> list[str]:

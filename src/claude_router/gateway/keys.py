@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..ledger.engine import create_engine, resolve_url
 from ..ledger.money import from_nano, to_nano
-from .key_schema import migrate, virtual_keys
+from .key_schema import customer_budgets, migrate, virtual_keys
 
 KEY_PREFIX = "sk-cr-"
 KEY_BYTES = 32
@@ -75,6 +75,18 @@ class KeyInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerBudget:
+    """A dollar budget shared by every key of one customer."""
+
+    customer: str
+    budget_usd: Decimal
+    period: Period
+
+    def as_json(self) -> dict[str, Any]:
+        return {"customer": self.customer, "budget_usd": str(self.budget_usd), "period": self.period.value}
+
+
+@dataclass(frozen=True, slots=True)
 class NewKey:
     key: str  # the only time it exists outside the client
     info: KeyInfo
@@ -89,6 +101,7 @@ class KeyStore:
         self.engine = engine
         self._cache_s = cache_s
         self._cache: dict[str, tuple[float, KeyInfo]] = {}
+        self._customers: dict[str, tuple[float, CustomerBudget | None]] = {}
 
     @classmethod
     async def open(
@@ -184,6 +197,52 @@ class KeyStore:
         for digest in revoked:
             self._cache.pop(digest, None)
         return bool(revoked)
+
+    async def set_customer_budget(
+        self, customer: str, budget_usd: Decimal | None, period: Period = Period.MONTH
+    ) -> CustomerBudget | None:
+        """Set (or with None, remove) `customer`'s budget, shared by all of its keys."""
+        customer = customer.strip()
+        if not customer:
+            raise ValueError("a budget needs a customer")
+        if budget_usd is not None and budget_usd <= 0:
+            raise ValueError("budget_usd must be positive")
+        table = customer_budgets
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.delete(table).where(table.c.customer == customer))
+            if budget_usd is not None:
+                row = {
+                    "customer": customer,
+                    "budget_nusd": to_nano(budget_usd),
+                    "period": period.value,
+                    "updated_at": datetime.now(UTC),
+                }
+                await conn.execute(sa.insert(table), [row])
+        self._customers.pop(customer, None)
+        return CustomerBudget(customer, budget_usd, period) if budget_usd is not None else None
+
+    async def customer_budget(self, customer: str) -> CustomerBudget | None:
+        """`customer`'s budget (cached for `cache_s` seconds, like keys), or None."""
+        now = time.monotonic()
+        cached = self._customers.get(customer)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        table = customer_budgets
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(table).where(table.c.customer == customer))).first()
+        found = _customer_budget(row._mapping) if row is not None else None
+        self._customers[customer] = (now + self._cache_s, found)
+        return found
+
+    async def customer_budgets(self) -> list[CustomerBudget]:
+        table = customer_budgets
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(sa.select(table).order_by(table.c.customer))
+            return [_customer_budget(row._mapping) for row in rows]
+
+
+def _customer_budget(row: Any) -> CustomerBudget:
+    return CustomerBudget(row["customer"], from_nano(row["budget_nusd"]), Period(row["period"]))
 
 
 def _info(row: Any) -> KeyInfo:

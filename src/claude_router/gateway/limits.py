@@ -62,6 +62,10 @@ class RateLimiter:
         for bucket, amount, _ in wanted:
             bucket.level -= amount
 
+    async def check(self, key: KeyInfo, tokens: int) -> None:
+        """`admit`, as the shared (Redis) limiter is called."""
+        self.admit(key, tokens)
+
     def _charges(self, key: KeyInfo, tokens: int, now: float) -> list[tuple[_Bucket | None, float, str]]:
         return [
             (self._bucket(key.key_id, "rpm", key.rpm, now), 1.0, "requests-per-minute"),

@@ -13,10 +13,10 @@ from starlette.responses import Response
 from ..policy import ModelArgKind
 from ..router import RoutedResponse
 from ..types import Decision, RequestMeta, UsageRecord
+from .admission import admit
 from .body import CountTokensBody, MessagesBody, check, read_json, read_sized_json
 from .budgets import Reservation
 from .errors import JSON, invalid_request
-from .limits import estimated_tokens
 from .meta import request_meta
 from .metrics import Observation
 from .state import GatewayState, gateway_state, observation, request_key
@@ -32,12 +32,7 @@ async def messages(request: Request) -> Response:
     for name in RESERVED_FIELDS:
         if name in body:
             raise invalid_request(f"{name}: Extra inputs are not permitted")
-    meta = _meta(request)
-    reservation: Reservation | None = None
-    if (key := request_key(request)) is not None:
-        state.limiter.admit(key, estimated_tokens(size, body.get("max_tokens")))
-        if state.budgets is not None and state.worst_case is not None:
-            reservation = await state.budgets.reserve(key, state.worst_case.cost(body, size, meta))
+    meta, reservation = await admit(state, request_key(request), body, size, _meta(request))
     params = {k: v for k, v in body.items() if k != "stream"}
     if body.get("stream"):
         return await _stream(state, params, meta, observation(request), reservation)
@@ -45,7 +40,7 @@ async def messages(request: Request) -> Response:
         routed = await state.router.create(**params, meta=meta)
     finally:  # the record (and its cost) is kept before create returns or raises
         if reservation is not None:
-            reservation.release()
+            await reservation.release()
     if (seen := observation(request)) is not None:
         seen.record, seen.decision = routed.record, routed.decision
     return Response(
@@ -91,7 +86,7 @@ async def _stream(
         await relay.open()
     except BaseException:
         if reservation is not None:
-            reservation.release()
+            await reservation.release()
         raise
     finally:
         if seen is not None:
@@ -99,6 +94,7 @@ async def _stream(
     headers = {"x-router-request-id": meta.request_id or ""}
     if relay.route is not None:
         headers["x-router-model"] = relay.model_used or relay.route.model
+        headers["x-router-reason"] = relay.route.reason
         if relay.route.label is not None:
             headers["x-router-label"] = relay.route.label.value
     if relay.decision is not None:
@@ -108,7 +104,7 @@ async def _stream(
 
     async def done(finished: SSERelay) -> None:
         if reservation is not None:
-            reservation.release()  # after the relay kept its record
+            await reservation.release()  # after the relay kept its record
         if seen is not None:
             seen.record = finished.record
             seen.finish(200)
@@ -131,6 +127,7 @@ def _response_headers(routed: RoutedResponse) -> dict[str, str]:
         "x-router-model": routed.model_used,
         "x-router-cost-usd": str(record.total_cost_usd),
         "x-router-request-id": record.request_id,
+        "x-router-reason": routed.route.reason,
     }
     if record.label is not None:
         headers["x-router-label"] = record.label.value

@@ -9,10 +9,11 @@ from starlette.requests import Request
 
 from ..config import Settings
 from ..router import RecordSink, Router
-from .budgets import BudgetBook, BudgetSink, WorstCase, ledger_spend
+from .budgets import BudgetBook, Budgets, BudgetSink, ledger_spend
 from .keys import KeyInfo, KeyStore
 from .limits import RateLimiter
 from .metrics import GatewayMetrics, Observation
+from .worst_case import WorstCase
 
 
 @dataclass(slots=True)
@@ -28,7 +29,7 @@ class GatewayState:
     #: Keyword arguments `messages.count_tokens` names; other body fields go in `extra_body`.
     count_tokens_args: frozenset[str] = field(default_factory=frozenset)
     limiter: RateLimiter = field(default_factory=RateLimiter)
-    budgets: BudgetBook | None = None  # None: no key budgets (authentication off)
+    budgets: Budgets | None = None  # None: no budgets (authentication off)
     worst_case: WorstCase | None = None
 
     @classmethod

@@ -65,7 +65,12 @@ class SSERelay:
             if self._arg.kind is not ModelArgKind.CONCRETE:
                 self.decision = await router.classify(self._params)
             self.route = route = router.policy.route(
-                self.decision, self._meta, self._params, alias=self._arg.alias, now=self._now
+                self.decision,
+                self._meta,
+                self._params,
+                alias=self._arg.alias,
+                now=self._now,
+                downgrade=self._meta.downgrade,
             )
             stream = router.upstream.stream_sse(
                 routed_params(self._params, route), model=route.model, fallbacks=route.fallbacks

@@ -49,6 +49,7 @@ class Request:
     limit: int  # characters the answer should stay within when a sentence allows
     slots: dict[str, str] = field(default_factory=dict)
     found_nouns: list[str] | None = None  # lifted on first use: a one-word answer needs none
+    padded_nouns: list[str] | None = None
 
     @property
     def own_nouns(self) -> list[str]:
@@ -60,20 +61,25 @@ class Request:
     @property
     def nouns(self) -> list[str]:
         """The prompt's noun phrases, padded with stand-ins to at least three."""
-        own = self.own_nouns
-        if len(own) >= 3:
-            return own
-        return own + [n for n in self.book.default_nouns if n not in own][: 3 - len(own)]
+        if self.padded_nouns is None:
+            own = self.own_nouns
+            extra = [n for n in self.book.default_nouns if n not in own][: max(0, 3 - len(own))]
+            self.padded_nouns = own + extra
+        return self.padded_nouns
 
     @nouns.setter
     def nouns(self, value: list[str]) -> None:
-        self.found_nouns = value
+        self.found_nouns, self.padded_nouns = value, None
 
     def fill(self, template: str, **extra: str) -> str:
         """A template with {a} {b} {c} drawn from the prompt's nouns ({a} favours the first)."""
-        a = extra.get("a") or (self.nouns[0] if self.rng.random() < 0.4 else self.rng.choice(self.nouns))
-        b, c = self.rng.sample([n for n in self.nouns if n != a][:6], 2)
-        values = {"a": a, "A": a[:1].upper() + a[1:], "b": b, "c": c, **self.slots, **extra}
+        nouns, rng = self.nouns, self.rng
+        a = extra.get("a") or (nouns[0] if rng.random() < 0.4 else nouns[int(rng.random() * len(nouns))])
+        others = [n for n in nouns[:7] if n != a]
+        first = int(rng.random() * len(others))
+        second = (first + 1 + int(rng.random() * (len(others) - 1))) % len(others)
+        values = {"a": a, "A": a[:1].upper() + a[1:], "b": others[first], "c": others[second], **self.slots}
+        values.update(extra)
         return template.format_map(values)
 
 

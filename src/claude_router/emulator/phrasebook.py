@@ -13,8 +13,16 @@ Templates = tuple[str, ...]
 
 
 def _any(patterns: list[str]) -> re.Pattern[str]:
-    """One alternation for a list of patterns (none may carry inline global flags)."""
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.MULTILINE)
+    """One alternation for a list of patterns (none may carry inline global flags).
+
+    Patterns that start at a word boundary share one leading `\\b`, so their alternatives are only
+    tried where a word starts (several times faster on the hot path than one `\\b` each).
+    """
+    at_word = [p.removeprefix("\\b") for p in patterns if p.startswith("\\b")]
+    others = [p for p in patterns if not p.startswith("\\b")]
+    parts = [f"\\b(?:{'|'.join(f'(?:{p})' for p in at_word)})"] if at_word else []
+    parts.extend(f"(?:{p})" for p in others)
+    return re.compile("|".join(parts), re.MULTILINE)
 
 
 def _bank(raw: list[str]) -> Templates:

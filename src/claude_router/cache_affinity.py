@@ -150,17 +150,15 @@ class CacheAffinity:
         return dataclasses.replace(route, model=model, fallbacks=fallbacks, reason=REASON)
 
     def _cost(self, family: str, entry: WarmCache | None, prefix: int, prompt: int, output: int) -> Decimal:
-        """This request's price on `family`: warm reads, the rest of the prefix written, the rest fresh."""
+        """The price on `family` of this request (warm reads, the rest of the prefix written, the rest
+        fresh) and of `horizon_turns - 1` more like it, which read the whole prefix there."""
         rates = self.prices.resolve(family).rates
         cached = entry.tokens if entry is not None else 0
         cacheable = prefix >= self.prices.min_cacheable_tokens(family)
-        write = rates.cache_write_5m if cacheable else rates.input
-        return (
-            cached * rates.cache_read
-            + (prefix - cached) * write
-            + (prompt - prefix) * rates.input
-            + output * rates.output
-        )
+        write, read = (rates.cache_write_5m, rates.cache_read) if cacheable else (rates.input, rates.input)
+        fresh = (prompt - prefix) * rates.input + output * rates.output
+        now = cached * rates.cache_read + (prefix - cached) * write + fresh
+        return now + (self.settings.horizon_turns - 1) * (prefix * read + fresh)
 
     def _expected_output(self, params: Mapping[str, Any], route: Route) -> int:
         ceiling = params.get("max_tokens") or route.max_tokens

@@ -149,6 +149,9 @@ class CacheAffinitySettings(_Section):
     # Output tokens assumed when comparing tiers, capped by the request's max_tokens: the answer
     # costs more on the warm (higher) tier, so this is what staying must pay back in cache reads.
     expected_output_tokens: int = Field(default=256, ge=0)
+    # Turns over which staying and moving are compared: 1 weighs this request alone; more spreads the
+    # one-off cache write of a move over the turns expected to follow it on the cheaper tier.
+    horizon_turns: int = Field(default=1, ge=1, le=100)
     max_keys: int = Field(default=100_000, ge=1)  # conversations and prefixes tracked in process
     redis_url: str | None = None  # share the state between gateway replicas (the `redis` extra)
 

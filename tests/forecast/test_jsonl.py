@@ -8,10 +8,10 @@ from pathlib import Path
 import anthropic
 
 from claude_router.classify.local import LocalClassifier
-from claude_router.config import Settings
+from claude_router.config import CacheAffinitySettings, Settings
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.emulator.server import running_emulator
-from claude_router.forecast import candidate_policies, read_jsonl, read_lines, replay
+from claude_router.forecast import PolicyForecast, candidate_policies, read_jsonl, read_lines, replay_planned
 from claude_router.forecast.jsonl_source import output_estimates
 from claude_router.pricing import PriceTable, Tier
 from claude_router.types import Label
@@ -37,7 +37,8 @@ async def test_prompt_estimates_match_the_emulators_count_tokens() -> None:
             "Look this up", tools=[{"name": "lookup", "description": "d", "input_schema": {"type": "object"}}]
         ),
     ]
-    workload = read_lines((json.dumps(b) for b in bodies), LocalClassifier.from_file(), PRICES, source="t")
+    planned = read_lines((json.dumps(b) for b in bodies), LocalClassifier.from_file(), PRICES, source="t")
+    workload = planned.workload
     async with running_emulator(EmulatorConfig()) as url:
         client = anthropic.AsyncAnthropic(base_url=url, api_key="test-key")
         counted = 0
@@ -62,15 +63,16 @@ def test_malformed_lines_are_reported_by_number_and_skipped(tmp_path: Path) -> N
         json.dumps({"messages": [{"role": "user"}]}),
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    workload = read_jsonl(path, LocalClassifier.from_file(), PRICES)
+    workload = read_jsonl(path, LocalClassifier.from_file(), PRICES).workload
     assert workload.requests == 2
     assert workload.skipped == 5
     numbers = [p.split(":")[0] for p in workload.problems]
     assert numbers == ["line 2", "line 3", "line 5", "line 7", "line 8"]
     assert "not JSON" in workload.problems[0]
+    assert "content" in workload.problems[4]  # the emulator's own wording of the missing field
 
 
-def test_the_oracle_routes_by_quality_label_and_risk_counts_requests_below_it() -> None:
+async def test_the_oracle_routes_by_quality_label_and_risk_counts_requests_below_it() -> None:
     # The classifier labels both simple; the quality labels say one of them needs Opus.
     lines = [
         json.dumps({"params": body(SIMPLE, max_tokens=10), "quality_label": "simple"}),
@@ -78,10 +80,11 @@ def test_the_oracle_routes_by_quality_label_and_risk_counts_requests_below_it() 
         json.dumps({"params": body(SIMPLE + " Thanks.", max_tokens=10), "quality_label": "moderate"}),
     ]
     classifier = LocalClassifier.from_file()
-    workload = read_lines(lines, classifier, PRICES, source="t")
+    planned = read_lines(lines, classifier, PRICES, source="t")
+    workload = planned.workload
     assert workload.has_quality_labels
     policies = candidate_policies(Settings(), [], PRICES)
-    result = {r.name: r for r in replay(workload, policies, PRICES).policies}
+    result = {r.name: r for r in (await replay_planned(planned, policies, PRICES)).policies}
     assert "recorded" not in result  # nothing was ever sent
     oracle = result["oracle"]
     assert [oracle.tier_requests[t] for t in (Tier.HAIKU, Tier.SONNET, Tier.OPUS)] == [1, 1, 1]
@@ -97,3 +100,52 @@ def test_the_oracle_routes_by_quality_label_and_risk_counts_requests_below_it() 
         for c in workload.cohorts.values()
         if c.key.label is Label.SIMPLE
     )
+
+
+MANUAL = " ".join(f"Clause {i}: the parties agree to act in good faith in matter {i}." for i in range(800))
+
+
+def conversation_lines(user: str, texts: list[str]) -> list[str]:
+    """One conversation, a turn per line, each sending the whole history and a cached manual."""
+    system = [{"type": "text", "text": MANUAL, "cache_control": {"type": "ephemeral"}}]
+    lines, messages = [], []
+    for text in texts:
+        messages.append({"role": "user", "content": text})
+        turn = {"model": "auto", "max_tokens": 64, "system": system, "messages": list(messages)}
+        lines.append(json.dumps({**turn, "metadata": {"user_id": user}}))
+        messages.append({"role": "assistant", "content": "Noted."})
+    return lines
+
+
+async def forecast_of(lines: list[str], **affinity: int) -> dict[str, PolicyForecast]:
+    planned = read_lines(lines, LocalClassifier.from_file(), PRICES, source="t")
+    policies = candidate_policies(Settings(), [], PRICES)
+    settings = CacheAffinitySettings(**affinity)
+    return {r.name: r for r in (await replay_planned(planned, policies, PRICES, affinity=settings)).policies}
+
+
+async def test_planned_conversations_replay_their_prompt_caching_and_the_cache_aware_saving() -> None:
+    lines = conversation_lines("a", [COMPLEX, SIMPLE, COMPLEX]) + conversation_lines("b", [COMPLEX, SIMPLE])
+    planned = read_lines(lines, LocalClassifier.from_file(), PRICES, source="t")
+    labels = [r.key.label for r in planned.requests]
+    assert labels == [Label.COMPLEX, Label.SIMPLE, Label.COMPLEX, Label.COMPLEX, Label.SIMPLE]
+    result = await forecast_of(lines)
+    assert list(result) == ["current", "cache-aware", "all-haiku", "all-sonnet", "all-opus", "cascade"]
+    current, aware = result["current"], result["cache-aware"]
+    # All-Opus reads the manual from its cache on every turn after the first.
+    assert result["all-opus"].cache_savings_usd > 0
+    # The current policy sends simple turns to Haiku, which writes the manual again; the
+    # cache-aware one keeps them on Opus's warm copy, and costs less.
+    assert (current.tier_requests[Tier.HAIKU], aware.tier_requests[Tier.OPUS]) == (2, 5)
+    assert aware.cost_usd < current.cost_usd
+    assert aware.cache_savings_usd > current.cache_savings_usd
+
+
+async def test_the_forecast_shows_when_a_one_turn_horizon_stays_too_long() -> None:
+    # Three simple turns after a complex one: staying on Opus wins each turn taken alone, but moving
+    # once to Haiku and reading its cache after that wins over the three.
+    lines = conversation_lines("a", [COMPLEX, SIMPLE, SIMPLE, SIMPLE])
+    greedy = await forecast_of(lines)
+    assert greedy["cache-aware"].cost_usd > greedy["current"].cost_usd
+    looking_ahead = await forecast_of(lines, horizon_turns=3)
+    assert looking_ahead["cache-aware"].cost_usd == looking_ahead["current"].cost_usd

@@ -10,11 +10,13 @@ from __future__ import annotations
 from .builder import candidate_policies, needs_minutes
 from .jsonl_source import read_jsonl, read_lines
 from .ledger_source import read_ledger
+from .planned import CacheAwarePolicy, Planned, PlannedRequest, replay_planned
 from .policies import CascadePolicy, ForecastPolicy, LabelPolicy, OraclePolicy, RecordedPolicy, TierPolicy
 from .replay import Forecast, PolicyForecast, replay
 from .workload import Cohort, CohortKey, Workload
 
 __all__ = [
+    "CacheAwarePolicy",
     "CascadePolicy",
     "Cohort",
     "CohortKey",
@@ -22,6 +24,8 @@ __all__ = [
     "ForecastPolicy",
     "LabelPolicy",
     "OraclePolicy",
+    "Planned",
+    "PlannedRequest",
     "PolicyForecast",
     "RecordedPolicy",
     "TierPolicy",
@@ -32,4 +36,5 @@ __all__ = [
     "read_ledger",
     "read_lines",
     "replay",
+    "replay_planned",
 ]

@@ -25,6 +25,7 @@ from ..report.commands import LEDGER_HELP, ledger_url
 from .builder import candidate_policies, needs_minutes
 from .jsonl_source import read_jsonl
 from .ledger_source import read_ledger
+from .planned import replay_planned
 from .render import render_html_page, render_table, to_json
 from .replay import Forecast, replay
 from .workload import Workload
@@ -79,9 +80,11 @@ def _run(
     prices = PriceTable.default()
     policies = candidate_policies(settings, [(p.stem, Settings.load(p).policy) for p in drafts], prices)
     if requests is not None:
-        workload = read_jsonl(requests, local_predictor(settings.classifier), prices)
-    else:
-        workload = asyncio.run(_from_ledger(ledger or settings.ledger.url, prices, needs_minutes(policies)))
+        planned = read_jsonl(requests, local_predictor(settings.classifier), prices)
+        return asyncio.run(
+            replay_planned(planned, policies, prices, days=days, affinity=settings.cache_affinity)
+        )
+    workload = asyncio.run(_from_ledger(ledger or settings.ledger.url, prices, needs_minutes(policies)))
     return replay(workload, policies, prices, days=days)
 
 

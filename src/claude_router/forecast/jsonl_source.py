@@ -2,10 +2,11 @@
 
 Each line is a Messages API body, or an object holding one under `params` (the batch file shape)
 with optional `label` / `quality_label` (the tier the request really needs), `tags` and
-`created_at`. Nothing is called: the prompt's tokens are the emulator's documented estimate (the
-same rule its count_tokens answers with), the label comes from the local classifier, and the output
-is the label's typical length (`estimates.toml`) capped by `max_tokens`. A line that cannot be
-read is reported with its number and skipped.
+`created_at`. Nothing is called: each body is checked and its prompt counted by the emulator's
+rules (the same estimate its count_tokens answers with), the label comes from the local
+classifier, and the output is the label's typical length (`estimates.toml`) capped by
+`max_tokens`. A line that cannot be read is reported with its number and skipped. The requests are
+kept in file order so that `planned.replay_planned` can replay their prompt caching.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import Any, Protocol
 
 from ..classify import classifier_input
 from ..classify.base import ClassifierInput
-from ..emulator.tokens import segments, total_tokens
+from ..emulator import EmulatorConfig, EmulatorError, Engine
 from ..errors import ConfigError
-from ..pricing import PriceTable
+from ..pricing import PriceTable, Tier
 from ..types import Decision, Label, TokenUsage
+from .planned import Planned, PlannedRequest
 from .workload import MAX_PROBLEMS, CohortKey, Workload, long_level, long_thresholds
 
 
@@ -51,7 +53,7 @@ def output_estimates() -> dict[Label, int]:
     return {Label(k): int(v) for k, v in tomllib.loads(text)["output_tokens"].items()}
 
 
-def read_jsonl(path: Path, predictor: Predictor, prices: PriceTable) -> Workload:
+def read_jsonl(path: Path, predictor: Predictor, prices: PriceTable) -> Planned:
     """Every readable line of `path` as a workload; `ConfigError` if the file cannot be opened."""
     try:
         handle = path.open(encoding="utf-8", errors="replace")
@@ -61,17 +63,20 @@ def read_jsonl(path: Path, predictor: Predictor, prices: PriceTable) -> Workload
         return read_lines(handle, predictor, prices, source=str(path))
 
 
-def read_lines(lines: Iterable[str], predictor: Predictor, prices: PriceTable, *, source: str) -> Workload:
+def read_lines(lines: Iterable[str], predictor: Predictor, prices: PriceTable, *, source: str) -> Planned:
     workload = Workload(source=source)
+    planned = Planned(workload)
+    checker = Engine(EmulatorConfig())
     outputs = output_estimates()
     thresholds = long_thresholds(prices)
     times: list[datetime] = []
+    largest = prices.tier_model(Tier.OPUS)  # the most generous limits: a body is checked once
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         try:
             line = _parse_line(raw)
-            prompt = _prompt_tokens(line.params)
+            prompt = _prompt_tokens(checker, line.params, largest)
             decision = predictor.predict(classifier_input(line.params))
         except LineError as exc:
             workload.skipped += 1
@@ -91,9 +96,13 @@ def read_lines(lines: Iterable[str], predictor: Predictor, prices: PriceTable, *
         workload.add(key, TokenUsage(input_tokens=prompt, output_tokens=output))
         if line.created_at is not None:
             times.append(line.created_at)
+        request = PlannedRequest(
+            dict(line.params), key, prompt, output, line.created_at, _session(line.params)
+        )
+        planned.requests.append(request)
     if len(times) > 1:
         workload.span_days = max((max(times) - min(times)).total_seconds() / 86_400.0, 1.0)
-    return workload
+    return planned
 
 
 def _parse_line(raw: str) -> _Line:
@@ -121,11 +130,17 @@ def _parse_line(raw: str) -> _Line:
     return _Line(params, quality, frozenset(tags), created_at)
 
 
-def _prompt_tokens(params: Mapping[str, Any]) -> int:
+def _prompt_tokens(checker: Engine, params: Mapping[str, Any], model: str) -> int:
     try:
-        return total_tokens(segments(dict(params)))
-    except (KeyError, TypeError, AttributeError, IndexError) as exc:
-        raise LineError(f"malformed request body ({type(exc).__name__}: {exc})") from None
+        return checker.parse({**params, "model": model}).input_tokens
+    except EmulatorError as exc:
+        raise LineError(exc.message) from None
+
+
+def _session(params: Mapping[str, Any]) -> str | None:
+    metadata = params.get("metadata")
+    user = metadata.get("user_id") if isinstance(metadata, Mapping) else None
+    return user if isinstance(user, str) and user else None
 
 
 def _max_tokens(params: Mapping[str, Any], default: int) -> int:

@@ -55,7 +55,7 @@ class Forecast:
 def replay(
     workload: Workload, policies: Sequence[ForecastPolicy], prices: PriceTable, *, days: int = 30
 ) -> Forecast:
-    pricer = _Pricer(prices)
+    pricer = Pricer(prices)
     results = []
     for policy in policies:
         if isinstance(policy, RecordedPolicy) and not workload.recorded:
@@ -66,20 +66,32 @@ def replay(
         for cohort in workload.cohorts.values():
             model = policy.model_for(cohort.key)
             if model is not None:
-                _add(result, cohort, model, pricer, recorded=isinstance(policy, RecordedPolicy))
                 for earlier in policy.extra_models(cohort.key):  # legs a cascade paid for, then discarded
-                    rates = pricer.rates(earlier, cohort.key.long_level, batch=cohort.key.batch)
-                    result.cost_usd += rates.charge(cohort.usage)
-                    result.escalated += cohort.requests
+                    add_leg(result, cohort, earlier, pricer)
+                add_cohort(result, cohort, model, pricer, recorded=isinstance(policy, RecordedPolicy))
                 if policy.classifies:
                     result.classifier_cost_usd += cohort.classifier_cost_usd
-        result.cost_usd += result.classifier_cost_usd
-        result.monthly_usd = result.cost_usd * days / Decimal(str(workload.span_days))
-        results.append(result)
+        results.append(finish(result, workload, days))
     return Forecast(workload, days, tuple(results))
 
 
-def _add(result: PolicyForecast, cohort: Cohort, model: str, pricer: _Pricer, *, recorded: bool) -> None:
+def finish(result: PolicyForecast, workload: Workload, days: int) -> PolicyForecast:
+    """Add the classifier's cost and project the total over `days`."""
+    result.cost_usd += result.classifier_cost_usd
+    result.monthly_usd = result.cost_usd * days / Decimal(str(workload.span_days))
+    return result
+
+
+def add_leg(result: PolicyForecast, cohort: Cohort, model: str, pricer: Pricer) -> None:
+    """A call whose answer was thrown away (a cascade's cheaper attempt): its cost only."""
+    result.cost_usd += pricer.rates(model, cohort.key.long_level, batch=cohort.key.batch).charge(cohort.usage)
+    result.escalated += cohort.requests
+
+
+def add_cohort(
+    result: PolicyForecast, cohort: Cohort, model: str, pricer: Pricer, *, recorded: bool = False
+) -> None:
+    """The cohort answered by `model`: cost, tier mix, cache savings and quality risk."""
     key = cohort.key
     tier = pricer.prices.tier_of(model)
     rates = pricer.rates(model, key.long_level, batch=key.batch)
@@ -105,7 +117,7 @@ def _cache_savings(rates: Rates, usage: TokenUsage) -> Decimal:
     return cached * rates.input - paid
 
 
-class _Pricer:
+class Pricer:
     """Per-token rates by (model, long-context level, batch), looked up once each."""
 
     def __init__(self, prices: PriceTable) -> None:

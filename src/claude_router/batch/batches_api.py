@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import anthropic
@@ -27,9 +27,9 @@ from ..accounting import Outcome, classifier_cost, new_record
 from ..errors import RouterError
 from ..policy import ModelArgKind
 from ..router import Router
-from ..types import NO_USAGE, Decision, Route, TokenUsage, UsageRecord
+from ..types import NO_USAGE, ClassifierSource, Decision, Label, Route, TokenUsage, UsageRecord
 from ..upstream import routed_params
-from .job import Job, JobError, utcnow
+from .job import Job, JobError, MessageBatchRef, utcnow
 from .results import classify_failure, job_meta, routing_facts
 
 MAX_REQUESTS = 100_000
@@ -90,7 +90,20 @@ def split(prepared: Sequence[_Prepared], max_requests: int, max_bytes: int) -> l
     return chunks
 
 
+@dataclass(frozen=True, slots=True)
+class SentBatch:
+    """A Message Batch that holds these jobs' requests: poll it and read them with `collect`."""
+
+    id: str
+    items: list[_Prepared]
+
+
+OnSent = Callable[[str, Mapping[str, MessageBatchRef]], Awaitable[None]]
+
+
 class BatchesApiRunner:
+    """`send` jobs as Message Batches, then `collect` each; `resume` a batch another worker sent."""
+
     def __init__(self, router: Router, settings: BatchesApiSettings | None = None) -> None:
         self.router = router
         self.settings = settings or BatchesApiSettings()
@@ -98,6 +111,20 @@ class BatchesApiRunner:
         self.submitted: list[str] = []  # the Message Batch ids sent, oldest first
 
     async def run(self, jobs: Sequence[Job]) -> list[BatchOutcome]:
+        """Send the jobs and wait for every result."""
+        outcomes, sent = await self.send(jobs)
+        for done in await asyncio.gather(*(self.collect(batch) for batch in sent)):
+            outcomes.extend(done)
+        return outcomes
+
+    async def send(
+        self, jobs: Sequence[Job], on_sent: OnSent | None = None
+    ) -> tuple[list[BatchOutcome], list[SentBatch]]:
+        """Route and send the jobs; `on_sent` hears of each Message Batch as soon as it exists.
+
+        Returns the jobs that ended already (refused by the router, or by the create call) and
+        the Message Batches sent.
+        """
         outcomes: list[BatchOutcome] = []
         prepared: list[_Prepared] = []
         for item in await asyncio.gather(*(self._prepare(job) for job in jobs)):
@@ -106,9 +133,13 @@ class BatchesApiRunner:
             else:
                 prepared.append(item)
         chunks = split(prepared, self.settings.max_requests, self.settings.max_bytes)
-        for done in await asyncio.gather(*(self._run_chunk(chunk) for chunk in chunks)):
-            outcomes.extend(done)
-        return outcomes
+        sent: list[SentBatch] = []
+        for result in await asyncio.gather(*(self._create(chunk, on_sent) for chunk in chunks)):
+            if isinstance(result, SentBatch):
+                sent.append(result)
+            else:
+                outcomes.extend(result)
+        return outcomes, sent
 
     async def _prepare(self, job: Job) -> _Prepared | BatchOutcome:
         """Route the job now (classifying `auto`), as the request the Batches API will run."""
@@ -127,7 +158,18 @@ class BatchesApiRunner:
         size = len(json.dumps(body, separators=(",", ":")).encode()) + ENVELOPE_BYTES
         return _Prepared(job, batch_custom_id(job.id), body, decision, route, size)
 
-    async def _run_chunk(self, chunk: list[_Prepared]) -> list[BatchOutcome]:
+    def resume(self, message_batch_id: str, jobs: Sequence[Job]) -> SentBatch:
+        """The Message Batch another worker sent these jobs to (each has its `message_batch`)."""
+        items = []
+        for job in jobs:
+            ref = job.message_batch
+            if ref is None or ref.id != message_batch_id:
+                raise ValueError(f"job {job.id!r} is not in Message Batch {message_batch_id!r}")
+            decision, route = routing_from(ref.routing)
+            items.append(_Prepared(job, ref.custom_id, {}, decision, route, 0))
+        return SentBatch(message_batch_id, items)
+
+    async def _create(self, chunk: list[_Prepared], on_sent: OnSent | None) -> SentBatch | list[BatchOutcome]:
         requests: Any = [{"custom_id": p.custom_id, "params": p.body} for p in chunk]
         try:
             batch = await self.client.messages.batches.create(requests=requests)
@@ -135,15 +177,25 @@ class BatchesApiRunner:
             error, retry = classify_failure(exc)
             return [self._unanswered(p, error, retry) for p in chunk]
         self.submitted.append(batch.id)
-        by_id = {p.custom_id: p for p in chunk}
+        if on_sent is not None:
+            refs = {
+                p.job.id: MessageBatchRef(batch.id, p.custom_id, routing_doc(p.decision, p.route))
+                for p in chunk
+            }
+            await on_sent(batch.id, refs)
+        return SentBatch(batch.id, chunk)
+
+    async def collect(self, sent: SentBatch) -> list[BatchOutcome]:
+        """Wait for the Message Batch to end, then read its results for these jobs."""
+        by_id = {p.custom_id: p for p in sent.items}
         outcomes = []
         try:
-            await self._wait(batch.id)
-            async for entry in await self.client.messages.batches.results(batch.id):
+            await self._wait(sent.id)
+            async for entry in await self.client.messages.batches.results(sent.id):
                 item = by_id.pop(entry.custom_id, None)
                 if item is not None:
                     outcomes.append(self._outcome(item, entry))
-            missing = JobError("api_error", f"Message Batch {batch.id} returned no result for this request")
+            missing = JobError("api_error", f"Message Batch {sent.id} returned no result for this request")
         except anthropic.APIError as exc:  # its results are out of reach: what is left runs again
             missing, _ = classify_failure(exc)
         outcomes.extend(self._unanswered(p, missing, True) for p in by_id.values())
@@ -222,4 +274,34 @@ class BatchesApiRunner:
         return record
 
 
-__all__ = ["BatchOutcome", "BatchesApiRunner", "BatchesApiSettings", "batch_custom_id", "split"]
+def routing_doc(decision: Decision | None, route: Route) -> dict[str, Any]:
+    """How a request was routed, as JSON data: its ledger row is written from it later."""
+    return {"route": asdict(route), "decision": asdict(decision) if decision is not None else None}
+
+
+def routing_from(doc: Mapping[str, Any]) -> tuple[Decision | None, Route]:
+    route = dict(doc["route"])
+    route["fallbacks"] = tuple(route.get("fallbacks") or ())
+    route["label"] = Label(route["label"]) if route.get("label") else None
+    raw = doc.get("decision")
+    if raw is None:
+        return None, Route(**route)
+    decision = {
+        **raw,
+        "label": Label(raw["label"]),
+        "source": ClassifierSource(raw["source"]),
+        "usage": TokenUsage(**raw["usage"]),
+    }
+    return Decision(**decision), Route(**route)
+
+
+__all__ = [
+    "BatchOutcome",
+    "BatchesApiRunner",
+    "BatchesApiSettings",
+    "SentBatch",
+    "batch_custom_id",
+    "routing_doc",
+    "routing_from",
+    "split",
+]

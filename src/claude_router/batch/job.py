@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -84,6 +84,30 @@ class JobError:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageBatchRef:
+    """Where a job went on the Message Batches API, stored with the job as soon as it is sent.
+
+    Whoever claims the job next (its worker died, or stopped) polls this Message Batch for the
+    job's result instead of sending the request again, and paying for it twice.
+    """
+
+    id: str  # the Message Batch id
+    custom_id: str  # the job's request in it
+    routing: dict[str, Any] = field(default_factory=dict)  # how it was routed (for its ledger row)
+
+    def request_json(self) -> str:
+        """What backends store beside the id: the custom_id and the routing."""
+        return dumps({"custom_id": self.custom_id, "routing": self.routing}, "a Message Batch request")
+
+    @classmethod
+    def from_stored(cls, batch_id: str | None, request: str | None) -> MessageBatchRef | None:
+        if not batch_id or not request:
+            return None
+        data = json.loads(request)
+        return cls(id=batch_id, custom_id=str(data["custom_id"]), routing=dict(data.get("routing") or {}))
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     """One queued request. `id` is the idempotency key: submitting an existing id is a no-op.
 
@@ -104,6 +128,7 @@ class Job:
     status: JobStatus = JobStatus.QUEUED
     result: dict[str, Any] | None = None
     created_at: datetime = field(default_factory=utcnow)
+    message_batch: MessageBatchRef | None = None  # set once its request is in a Message Batch
 
     def __post_init__(self) -> None:
         _check_id("job id", self.id)
@@ -142,6 +167,7 @@ class Job:
             "attempts": self.attempts,
             "last_error": self.last_error.to_record() if self.last_error else None,
             "result": self.result,
+            "message_batch": _ref_dict(self.message_batch),
         }
 
     def to_json(self) -> str:
@@ -164,6 +190,7 @@ class Job:
             status=JobStatus(data.get("status", JobStatus.QUEUED)),
             result=data.get("result"),
             created_at=_parse_time(data.get("created_at")) or utcnow(),
+            message_batch=_ref(data.get("message_batch")),
         )
 
     @classmethod
@@ -179,6 +206,8 @@ class Job:
         attempts: int,
         last_error: str | None = None,
         result: str | None = None,
+        message_batch_id: str | None = None,
+        message_batch_request: str | None = None,
     ) -> Job:
         """Rebuild a job from a backend's spec document and state columns (JSON texts)."""
         data = json.loads(spec)
@@ -188,7 +217,9 @@ class Job:
             last_error=json.loads(last_error) if last_error else None,
             result=json.loads(result) if result else None,
         )
-        return cls.from_dict(data)
+        job = cls.from_dict(data)
+        ref = MessageBatchRef.from_stored(message_batch_id, message_batch_request)
+        return job if ref is None else replace(job, message_batch=ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +285,16 @@ def _utc(value: datetime | None, what: str) -> datetime | None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidJobError(f"{what} must carry a time zone (UTC), got {value.isoformat()}")
     return value.astimezone(UTC)
+
+
+def _ref_dict(ref: MessageBatchRef | None) -> dict[str, Any] | None:
+    return None if ref is None else {"id": ref.id, "custom_id": ref.custom_id, "routing": ref.routing}
+
+
+def _ref(data: Mapping[str, Any] | None) -> MessageBatchRef | None:
+    if not data:
+        return None
+    return MessageBatchRef(str(data["id"]), str(data["custom_id"]), dict(data.get("routing") or {}))
 
 
 def _parse_time(text: str | None) -> datetime | None:

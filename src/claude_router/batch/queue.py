@@ -9,8 +9,13 @@ Lifecycle of a job::
     submit ─► queued ─claim─► leased ─ack──────────────► done
                  ▲              │ ─fail(retry=False)──► failed
                  │              │ ─fail(retry=True)───► queued again, or parked after max_attempts
-                 └──lease expired (or parked after max_attempts)
+                 ├──lease expired (or parked after max_attempts)
+                 └──release (a worker stopping: at once, and the claim not counted)
     cancel: queued / leased ─► canceled
+
+A job sent to the Message Batches API has that Message Batch recorded with it while it is
+leased (`record_message_batch`); the recording survives expiry and release, so whoever claims
+the job next polls that Message Batch instead of sending the request again.
 
 A late `ack` from a worker whose lease had expired still records its result (the work was done,
 and paid for) unless the job is already done: the first result wins.
@@ -26,7 +31,7 @@ from urllib.parse import urlparse
 from ..config import QueueSettings
 from ..errors import QueueError
 from ..paths import data_home
-from .job import Job, JobError, JobStatus, QueueStats, StatusCounts
+from .job import Job, JobError, JobStatus, MessageBatchRef, QueueStats, StatusCounts
 from .sqlite_queue import SqliteJobQueue
 
 DEFAULT_FILE = "queue.db"
@@ -62,6 +67,15 @@ class JobQueue(Protocol):
 
     async def extend(self, job_id: str, lease_s: float | None = None) -> bool:
         """Renew a leased job's lease to `lease_s` from now; False if it is no longer leased."""
+        ...
+
+    async def record_message_batch(self, consumer: str, refs: Mapping[str, MessageBatchRef]) -> int:
+        """Record the Message Batch of each job (by id) that `consumer` holds; return how many."""
+        ...
+
+    async def release(self, consumer: str, job_ids: Sequence[str]) -> int:
+        """Put jobs `consumer` holds back in the queue at once, their claim not counted as an
+        attempt (a worker stopping); return how many were released."""
         ...
 
     async def reclaim_expired(self) -> int:

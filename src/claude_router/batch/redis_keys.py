@@ -5,7 +5,8 @@ queue in one slot, as its Lua scripts (which touch several keys at once) require
 
     claude-router:queue:{N}:stream                  STREAM  one entry per queued job: {"id": job id}
     claude-router:queue:{N}:job:<job id>            HASH    spec, batch, pos, status, attempts, entry,
-                                                            owner, lease_until (ms), error, result
+                                                            owner, lease_until (ms), error, result,
+                                                            message_batch, message_batch_request
     claude-router:queue:{N}:batch:<batch id>        ZSET    the batch's job ids, scored by position
     claude-router:queue:{N}:batch:<batch id>:counts HASH    status -> jobs of the batch
     claude-router:queue:{N}:counts                  HASH    status -> jobs of the whole queue
@@ -32,6 +33,10 @@ SUBMIT_CHUNK = 500  # jobs per atomic submit script call
 RESULTS_CHUNK = 500  # job hashes read per pipeline round trip
 RECLAIM_SCAN = 100  # pending entries examined per XAUTOCLAIM call in `reclaim_expired`
 COUNTS_SUFFIX = ":counts"
+# Job hash fields: the Message Batch a job's request went to, and its custom_id and routing
+# (JSON). Set while the job is leased; kept through expiry and release, for the next claimer.
+MESSAGE_BATCH_FIELD = "message_batch"
+MESSAGE_BATCH_REQUEST_FIELD = "message_batch_request"
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,10 +30,19 @@ from redis.exceptions import RedisError, ResponseError
 from ..config import QueueSettings
 from ..errors import QueueError
 from . import redis_keys as rk
-from .job import Job, JobError, JobStatus, QueueStats, StatusCounts, check_submission, dumps
+from .job import Job, JobError, JobStatus, MessageBatchRef, QueueStats, StatusCounts, check_submission, dumps
 
-SCRIPTS = ("submit", "claim", "reclaim", "ack", "fail", "extend", "cancel")
-_JOB_FIELDS = ("spec", "status", "attempts", "error", "result")
+SCRIPTS = ("submit", "claim", "reclaim", "ack", "fail", "extend", "cancel", "record", "release")
+_JOB_FIELDS = (
+    "spec",
+    "status",
+    "attempts",
+    "error",
+    "result",
+    rk.MESSAGE_BATCH_FIELD,
+    rk.MESSAGE_BATCH_REQUEST_FIELD,
+)
+_REF_FIELDS = (rk.MESSAGE_BATCH_FIELD, rk.MESSAGE_BATCH_REQUEST_FIELD)
 
 
 def _load_scripts(client: redis.Redis) -> dict[str, AsyncScript]:
@@ -129,10 +138,19 @@ class RedisJobQueue:
             raise ValueError("a consumer name is required")
         if n <= 0:
             return []
-        flat = await self._run("claim", [self.keys.reclaim_cursor], [consumer, n, lease_ms])
+        flat = await self._run("claim", [self.keys.reclaim_cursor], [consumer, n, lease_ms, *_REF_FIELDS])
         return [
-            Job.from_stored(spec, status=JobStatus.LEASED, attempts=int(attempts), last_error=error or None)
-            for spec, attempts, error in zip(flat[1::4], flat[2::4], flat[3::4], strict=True)
+            Job.from_stored(
+                spec,
+                status=JobStatus.LEASED,
+                attempts=int(attempts),
+                last_error=error or None,
+                message_batch_id=batch or None,
+                message_batch_request=request or None,
+            )
+            for spec, attempts, error, batch, request in zip(
+                flat[1::6], flat[2::6], flat[3::6], flat[4::6], flat[5::6], strict=True
+            )
         ]
 
     async def ack(self, job_id: str, result: Mapping[str, Any]) -> bool:
@@ -150,6 +168,20 @@ class RedisJobQueue:
     async def extend(self, job_id: str, lease_s: float | None = None) -> bool:
         lease_ms = _lease_ms(lease_s, self.settings)
         return bool(await self._run("extend", [self.keys.job(job_id)], [lease_ms]))
+
+    async def record_message_batch(self, consumer: str, refs: Mapping[str, MessageBatchRef]) -> int:
+        if not refs:
+            return 0
+        keys = [self.keys.job(job_id) for job_id in refs]
+        args: list[str | int] = [consumer, *_REF_FIELDS]
+        for ref in refs.values():
+            args += [ref.id, ref.request_json()]
+        return int(await self._run("record", keys, args))
+
+    async def release(self, consumer: str, job_ids: Sequence[str]) -> int:
+        if not job_ids:
+            return 0
+        return int(await self._run("release", [self.keys.job(job_id) for job_id in job_ids], [consumer]))
 
     async def reclaim_expired(self) -> int:
         min_idle = _lease_ms(None, self.settings)
@@ -187,8 +219,24 @@ class RedisJobQueue:
             raise QueueError(f"Redis queue at {self.location}: {exc}") from exc
 
 
-def _job(spec: str, status: str, attempts: str | None, error: str | None, result: str | None) -> Job:
-    return Job.from_stored(spec, status=status, attempts=int(attempts or 0), last_error=error, result=result)
+def _job(
+    spec: str,
+    status: str,
+    attempts: str | None,
+    error: str | None,
+    result: str | None,
+    batch: str | None,
+    request: str | None,
+) -> Job:
+    return Job.from_stored(
+        spec,
+        status=status,
+        attempts=int(attempts or 0),
+        last_error=error,
+        result=result,
+        message_batch_id=batch,
+        message_batch_request=request,
+    )
 
 
 def _now_ms() -> int:

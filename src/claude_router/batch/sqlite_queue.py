@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from ..config import QueueSettings
 from ..errors import QueueError
 from . import sqlite_schema as sql
-from .job import Job, JobError, JobStatus, QueueStats, StatusCounts, check_submission, dumps
+from .job import Job, JobError, JobStatus, MessageBatchRef, QueueStats, StatusCounts, check_submission, dumps
 
 T = TypeVar("T")
 
@@ -110,6 +110,19 @@ class SqliteJobQueue:
         params = {"id": job_id, "until": now + _lease(lease_s, self.settings), "now": now}
         return await self._call(partial(self._write, sql.EXTEND, params)) == 1
 
+    async def record_message_batch(self, consumer: str, refs: Mapping[str, MessageBatchRef]) -> int:
+        now = time.time()
+        rows = [
+            {"id": job_id, "batch": ref.id, "request": ref.request_json(), "owner": consumer, "now": now}
+            for job_id, ref in refs.items()
+        ]
+        return await self._call(partial(self._write_many, sql.RECORD_MESSAGE_BATCH, rows))
+
+    async def release(self, consumer: str, job_ids: Sequence[str]) -> int:
+        now = time.time()
+        rows = [{"id": job_id, "owner": consumer, "now": now} for job_id in job_ids]
+        return await self._call(partial(self._write_many, sql.RELEASE, rows))
+
     async def reclaim_expired(self) -> int:
         return await self._call(self._reclaim_tx)
 
@@ -120,8 +133,16 @@ class SqliteJobQueue:
     async def results(self, batch_id: str) -> list[Job]:
         rows = await self._call(partial(self._read, sql.RESULTS, (batch_id,)))
         return [
-            Job.from_stored(spec, status=status, attempts=attempts, last_error=error, result=result)
-            for spec, status, attempts, error, result in rows
+            Job.from_stored(
+                spec,
+                status=status,
+                attempts=attempts,
+                last_error=error,
+                result=result,
+                message_batch_id=batch,
+                message_batch_request=request,
+            )
+            for spec, status, attempts, error, result, batch, request in rows
         ]
 
     async def cancel(self, batch_id: str) -> int:
@@ -172,8 +193,15 @@ class SqliteJobQueue:
             rows = self._conn.execute(sql.CLAIM, params).fetchall()
         rows.sort(key=lambda row: (row[0], row[1]))  # RETURNING does not keep the subquery's order
         return [
-            Job.from_stored(spec, status=status, attempts=attempts, last_error=error)
-            for _, _, spec, status, attempts, error in rows
+            Job.from_stored(
+                spec,
+                status=status,
+                attempts=attempts,
+                last_error=error,
+                message_batch_id=batch,
+                message_batch_request=request,
+            )
+            for _, _, spec, status, attempts, error, batch, request in rows
         ]
 
     def _reclaim_tx(self) -> int:
@@ -194,6 +222,13 @@ class SqliteJobQueue:
 
     def _write(self, statement: str, params: Mapping[str, Any]) -> int:
         return self._conn.execute(statement, params).rowcount
+
+    def _write_many(self, statement: str, rows: list[dict[str, Any]]) -> int:
+        if not rows:
+            return 0
+        self._conn.execute("BEGIN IMMEDIATE")
+        with self._conn:
+            return self._conn.executemany(statement, rows).rowcount
 
     def _read(self, statement: str, params: tuple[Any, ...]) -> list[Any]:
         return self._conn.execute(statement, params).fetchall()

@@ -30,6 +30,14 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "CREATE INDEX jobs_batch ON jobs (batch_id, position)",
         ),
     ),
+    (
+        # Where a job went on the Message Batches API, so the next claimer polls it, not resends.
+        "m002_message_batches",
+        (
+            "ALTER TABLE jobs ADD COLUMN message_batch_id TEXT",
+            "ALTER TABLE jobs ADD COLUMN message_batch_request TEXT",  # JSON: custom_id, routing
+        ),
+    ),
 )
 
 
@@ -75,7 +83,7 @@ CLAIM = """
 UPDATE jobs SET status = 'leased', lease_owner = :owner, lease_until = :until,
     attempts = attempts + 1, updated_at = :now
 WHERE seq IN (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY ready_at, seq LIMIT :n)
-RETURNING ready_at, seq, spec, status, attempts, last_error
+RETURNING ready_at, seq, spec, status, attempts, last_error, message_batch_id, message_batch_request
 """
 
 # Any result beats an error or a cancel (the work was done); the first result wins.
@@ -94,6 +102,18 @@ WHERE id = :id AND status = 'leased'
 RETURNING status
 """
 
+RECORD_MESSAGE_BATCH = """
+UPDATE jobs SET message_batch_id = :batch, message_batch_request = :request, updated_at = :now
+WHERE id = :id AND status = 'leased' AND lease_owner = :owner
+"""
+
+# Back to its old place in the queue, as if never claimed.
+RELEASE = """
+UPDATE jobs SET status = 'queued', attempts = max(attempts - 1, 0),
+    lease_owner = NULL, lease_until = NULL, updated_at = :now
+WHERE id = :id AND status = 'leased' AND lease_owner = :owner
+"""
+
 EXTEND = "UPDATE jobs SET lease_until = :until, updated_at = :now WHERE id = :id AND status = 'leased'"
 
 CANCEL = """
@@ -107,5 +127,6 @@ STATUS_OF = "SELECT status FROM jobs WHERE id = ?"
 BATCH_COUNTS = "SELECT status, count(*) FROM jobs WHERE batch_id = ? GROUP BY status"
 ALL_COUNTS = "SELECT status, count(*) FROM jobs GROUP BY status"
 RESULTS = """
-SELECT spec, status, attempts, last_error, result FROM jobs WHERE batch_id = ? ORDER BY position, seq
+SELECT spec, status, attempts, last_error, result, message_batch_id, message_batch_request
+FROM jobs WHERE batch_id = ? ORDER BY position, seq
 """

@@ -14,15 +14,25 @@ every new request for its `retry-after`, halves the concurrency and retries the 
 (a rate limit says nothing against the job); an overload, a server error or a dropped connection
 puts the job back in the queue, where it is parked after `max_attempts`; a request the API refuses
 (400, 401, 404, 413, ...) fails at once.
+
+A job sent to the Message Batches API has its Message Batch recorded in the queue as soon as the
+batch exists; a worker that claims such a job (its first worker died or stopped) polls that batch
+for the result instead of sending the request again.
+
+`stop()` (the CLI calls it on SIGTERM or SIGINT) ends a run cleanly: nothing more is claimed,
+real-time requests in flight get `stop_grace_s` to finish, Message Batches are no longer polled,
+what finished is accounted and acknowledged, and every job still in hand is released to the
+queue at once (a Message Batch it is in is resumed by the next claimer).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,15 +44,18 @@ import anthropic
 from ..accounting import Outcome, new_record
 from ..classify import build_classifier
 from ..config import Settings
+from ..errors import QueueError
 from ..router import RoutedResponse, Router, RouterRequest
 from ..types import NO_USAGE, UsageRecord
 from ..upstream import Upstream
-from .batches_api import BatchesApiRunner, BatchesApiSettings
-from .job import Job, JobError, JobMode, JobStatus, utcnow
+from .batches_api import BatchesApiRunner, BatchesApiSettings, BatchOutcome, SentBatch
+from .job import Job, JobError, JobMode, JobStatus, MessageBatchRef, utcnow
 from .pacing import AdaptiveConcurrency, PacingSettings
 from .queue import JobQueue
 from .results import classify_failure, is_rate_limited, job_meta, retry_after, success_result
 from .submit import DEFAULT_MARGIN, resolve_mode
+
+log = logging.getLogger(__name__)
 
 IDLE_POLL_S = 0.2  # how often an idle worker looks for new jobs
 COMMIT_EVERY_S = 0.1  # how long a finished job may wait for its ledger row and ack
@@ -68,6 +81,7 @@ class WorkerSettings:
     batches_api: BatchesApiSettings = field(default_factory=BatchesApiSettings)
     margin: timedelta = DEFAULT_MARGIN  # an `auto` job goes to the Batches API with this much room
     collect_s: float = 2.0  # how long Batches API jobs gather before their Message Batch goes out
+    stop_grace_s: float = 30.0  # after stop(): how long requests in flight may take to finish
 
 
 @dataclass(slots=True)
@@ -75,6 +89,7 @@ class WorkerStats:
     done: int = 0
     failed: int = 0  # failed for good or parked
     requeued: int = 0  # put back for a later attempt
+    released: int = 0  # handed back unfinished when the worker stopped
     throttled: int = 0  # 429s met
     cost_usd: Decimal = Decimal(0)
     concurrency: int = 0
@@ -129,14 +144,19 @@ class Worker:
         self._held: dict[str, Job] = {}  # Batches API jobs, until their Message Batch has ended
         self._sent: set[str] = set()  # ... of which these are in a Message Batch already
         self._batch_started = 0.0  # when the oldest unsent Batches API job was claimed
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # requests in flight, and Message Batches being sent
+        self._polls: set[asyncio.Task[None]] = set()  # Message Batches being waited for
         self._finished: list[_Finished] = []
         self._wake_committer = asyncio.Event()
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
-        """Finish the jobs in hand, then return from `run` (claim no more)."""
+        """Claim no more; finish the requests in flight, release the rest, then return from `run`."""
         self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     async def run(self) -> WorkerStats:
         committer = asyncio.create_task(self._commit_loop(), name="worker commits")
@@ -154,34 +174,63 @@ class Worker:
                     if self.settings.once and not self._in_hand and await self._drained():
                         break
                 await self._idle()
-            self._send_batch()
-            while self._tasks:
-                await asyncio.gather(*self._tasks)
+            await self._wind_down()
         finally:
-            for task in self._tasks:
-                task.cancel()
             self._stopping.set()
+            tasks = [*self._tasks, *self._polls]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             renewer.cancel()
             await self._commit()  # what finished is accounted and acknowledged even on the way out
             committer.cancel()
             with suppress(asyncio.CancelledError):
                 await asyncio.gather(committer, renewer, return_exceptions=True)
+            await self._release_in_hand()
         return self.stats
 
+    async def _wind_down(self) -> None:
+        """After a stop: stop polling (the batches run on), give requests in flight their grace."""
+        for task in self._polls:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.settings.stop_grace_s)
+
+    async def _release_in_hand(self) -> None:
+        """Jobs claimed and not finished go back to the queue now, not when their leases expire."""
+        if self._in_hand:
+            released = await self.queue.release(self.settings.consumer, list(self._in_hand))
+            self.stats.released += released
+            self._in_hand.clear()
+
     def _take(self, jobs: list[Job]) -> None:
+        resumed: dict[str, list[Job]] = {}
         for job in jobs:
             self._in_hand[job.id] = job
+            if job.message_batch is not None:  # sent already, by a worker that is gone: poll it
+                self._held[job.id] = job
+                self._sent.add(job.id)
+                resumed.setdefault(job.message_batch.id, []).append(job)
+                continue
             # A job queued as `auto` by the library (`batch submit` resolves it) is decided now.
             if resolve_mode(job.mode, job.deadline, utcnow(), self.settings.margin) is JobMode.BATCHES_API:
                 self._held[job.id] = job
                 self._batch_started = self._batch_started or time.monotonic()
             else:
                 self._spawn(self._process(job), f"job {job.id}")
+        for message_batch_id, held in resumed.items():
+            self._poll(self.batches.resume(message_batch_id, held))
 
-    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+    def _spawn(
+        self, work: Coroutine[Any, Any, None], name: str, tasks: set[asyncio.Task[None]] | None = None
+    ) -> None:
+        tasks = self._tasks if tasks is None else tasks
         task = asyncio.create_task(work, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    def _poll(self, sent: SentBatch) -> None:
+        self._spawn(self._collect(sent), f"message batch {sent.id}", self._polls)
 
     def _batch_due(self) -> bool:
         waiting = [job for job in self._held.values() if job.id not in self._sent]
@@ -200,18 +249,31 @@ class Worker:
         self._spawn(self._process_batch(jobs), f"message batch of {len(jobs)}")
 
     async def _process_batch(self, jobs: list[Job]) -> None:
-        outcomes = await self.batches.run(jobs)
-        realtime = []
+        outcomes, sent = await self.batches.send(jobs, self._record_sent)
+        self._settle_batch(outcomes)
+        for batch in sent:
+            self._poll(batch)
+
+    async def _record_sent(self, message_batch_id: str, refs: Mapping[str, MessageBatchRef]) -> None:
+        """Before anything else: a worker that takes these jobs over must poll, not send again."""
+        try:
+            await self.queue.record_message_batch(self.settings.consumer, refs)
+        except QueueError as exc:  # the batch still runs and is polled here; only a takeover would resend
+            log.warning("could not record Message Batch %s in the queue: %s", message_batch_id, exc)
+
+    async def _collect(self, sent: SentBatch) -> None:
+        self._settle_batch(await self.batches.collect(sent))
+
+    def _settle_batch(self, outcomes: list[BatchOutcome]) -> None:
         for outcome in outcomes:
             self._held.pop(outcome.job.id, None)
             self._sent.discard(outcome.job.id)
             if outcome.realtime:  # errored or expired there, and the deadline allows a second try
-                realtime.append(self._process(outcome.job))
+                self._spawn(self._process(outcome.job), f"job {outcome.job.id}")
             else:
                 self._finish(
                     _Finished(outcome.job, outcome.record, result=outcome.result, error=outcome.error)
                 )
-        await asyncio.gather(*realtime)
 
     async def _drained(self) -> bool:
         stats = await self.queue.stats()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING
 
 import anthropic
 from starlette.applications import Starlette
@@ -36,6 +37,9 @@ from .metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from .models import get_model, list_models
 from .state import GatewayState, gateway_state
 
+if TYPE_CHECKING:
+    from .redis_state import SharedState
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -48,18 +52,21 @@ def create_app(
     router: Router | None = None,
     ledger: RecordSink | None = None,
     keys: KeyStore | None = None,
+    shared: SharedState | None = None,
 ) -> Starlette:
     """The gateway app. A `router` passed in is used as is (and left open); otherwise one is built
     on `settings` (on the embedded emulator when they name no upstream) with a ledger. With
     `settings.gateway.auth`, clients need a virtual key from `keys` (else the ledger database's),
-    and the router's record sink is wrapped so that each kept record counts against its key's budget."""
+    and the router's record sink is wrapped so that each kept record counts against its budgets.
+    Rate limits and budgets live in `shared` (else in Redis at `gateway.redis_url`, else in this
+    process); a `shared` passed in is left open."""
 
     metrics = GatewayMetrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            app.state.gateway = await _build_state(stack, settings, router, ledger, metrics, keys)
+            app.state.gateway = await _build_state(stack, settings, router, ledger, metrics, keys, shared)
             yield
 
     routes = [
@@ -96,6 +103,7 @@ async def _build_state(
     ledger: RecordSink | None,
     metrics: GatewayMetrics,
     keys: KeyStore | None,
+    shared: SharedState | None,
 ) -> GatewayState:
     emulated = False
     if not settings.gateway.auth:
@@ -116,7 +124,12 @@ async def _build_state(
             ledger = opened
         router = Router(settings_used, ledger=ledger)
         stack.push_async_callback(router.aclose)
-    return GatewayState.build(settings, router, ledger, metrics, keys, emulated=emulated)
+    if shared is None and keys is not None and settings.gateway.redis_url:
+        from .redis_state import SharedState  # the optional `redis` extra
+
+        shared = SharedState.open(settings.gateway.redis_url)
+        stack.push_async_callback(shared.aclose)
+    return GatewayState.build(settings, router, ledger, metrics, keys, emulated=emulated, shared=shared)
 
 
 def guarded(handler: Handler, endpoint: str) -> Handler:

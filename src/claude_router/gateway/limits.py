@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..errors import RateLimitedError
 from .keys import KeyInfo
@@ -22,6 +23,12 @@ CHARS_PER_TOKEN = 4  # a conservative estimate of the input's tokens from its JS
 
 def estimated_tokens(body_bytes: int, max_tokens: int | None) -> int:
     return body_bytes // CHARS_PER_TOKEN + (max_tokens or 0)
+
+
+class RateLimits(Protocol):
+    async def check(self, key: KeyInfo, tokens: int) -> None:
+        """Charge one request of `tokens` to `key`, or raise `RateLimitedError` charging nothing."""
+        ...
 
 
 @dataclass(slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
@@ -11,9 +12,12 @@ from ..config import Settings
 from ..router import RecordSink, Router
 from .budgets import BudgetBook, Budgets, BudgetSink, ledger_spend
 from .keys import KeyInfo, KeyStore
-from .limits import RateLimiter
+from .limits import RateLimiter, RateLimits
 from .metrics import GatewayMetrics, Observation
 from .worst_case import WorstCase
+
+if TYPE_CHECKING:
+    from .redis_state import SharedState
 
 
 @dataclass(slots=True)
@@ -28,7 +32,7 @@ class GatewayState:
     secrets: tuple[str, ...] = ()
     #: Keyword arguments `messages.count_tokens` names; other body fields go in `extra_body`.
     count_tokens_args: frozenset[str] = field(default_factory=frozenset)
-    limiter: RateLimiter = field(default_factory=RateLimiter)
+    limiter: RateLimits = field(default_factory=RateLimiter)
     budgets: Budgets | None = None  # None: no budgets (authentication off)
     worst_case: WorstCase | None = None
 
@@ -42,13 +46,21 @@ class GatewayState:
         keys: KeyStore | None,
         *,
         emulated: bool,
+        shared: SharedState | None = None,
     ) -> GatewayState:
+        """With `shared` (Redis), rate limits and budgets are enforced across every replica."""
         key = router.settings.upstream.api_key
         secrets = tuple(s for s in (key.get_secret_value() if key else None,) if s)
         accepted = frozenset(inspect.signature(router.upstream.client.messages.count_tokens).parameters)
         state = cls(settings, router, ledger, metrics, keys, emulated, secrets, accepted)
         if keys is not None:
-            state.budgets = book = BudgetBook(ledger_spend(keys.engine))
+            spent = ledger_spend(keys.engine)
+            book: Budgets = BudgetBook(spent)
+            if shared is not None:
+                from .redis_state import RedisBudgetBook, RedisRateLimiter  # the optional `redis` extra
+
+                state.limiter, book = RedisRateLimiter(shared), RedisBudgetBook(shared, spent)
+            state.budgets = book
             state.worst_case = WorstCase(router.settings, router.policy, router.prices)
             router.ledger = BudgetSink(router.ledger, book)  # every kept record counts against its key
         return state

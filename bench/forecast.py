@@ -142,13 +142,14 @@ def bench_settings(url: str, **sections: Any) -> Settings:
     return Settings(upstream=upstream, classifier={"kind": "llm"}, **sections)
 
 
-async def conversations_cost(aware: bool, count: int) -> tuple[Decimal, Decimal, int]:
+async def conversations_cost(aware: bool, count: int, horizon: int = 1) -> tuple[Decimal, Decimal, int]:
     """Each conversation: complex, simple, simple, complex turns on one cached system prompt.
     Returns the total cost, the cost of the turns after the first (where the two differ), and
     how many turns stayed on a warm tier."""
     total, later, stayed = Decimal(0), Decimal(0), 0
     with emulator_process() as url:
-        async with Router(bench_settings(url, policy={"cache_aware": aware})) as router:
+        sections = {"policy": {"cache_aware": aware}, "cache_affinity": {"horizon_turns": horizon}}
+        async with Router(bench_settings(url, **sections)) as router:
             for c in range(count):
                 system = [
                     {"type": "text", "text": f"Case {c}. " + MANUAL, "cache_control": {"type": "ephemeral"}}
@@ -198,15 +199,17 @@ async def cascade_cost(enabled: bool) -> tuple[Decimal, int, int, int]:
 
 async def optimisations_section(count: int) -> int:
     plain, plain_later, _ = await conversations_cost(False, count)
-    aware, aware_later, stayed = await conversations_cost(True, count)
     turns = count * 4
-    print(f"cache-aware routing, {count} conversations x 4 turns on a ~12k-token cached system prompt:")
-    print(f"  plain ${plain:.4f}, cache-aware ${aware:.4f}: {aware / plain:.2f}x the cost of plain routing")
+    print(f"cache-aware routing, {count} conversations x 4 turns (complex, simple, simple, complex)")
     print(
-        f"  turns 2-4 only (turn 1 writes the cache either way): plain ${plain_later:.4f}, "
-        f"cache-aware ${aware_later:.4f}: {aware_later / plain_later:.2f}x"
+        f"on a ~12k-token cached system prompt; plain routing ${plain:.4f} (turns 2-4: ${plain_later:.4f}):"
     )
-    print(f"  {stayed} of {turns} turns kept on the warm tier")
+    for horizon in (1, 3):
+        aware, aware_later, stayed = await conversations_cost(True, count, horizon)
+        print(
+            f"  horizon {horizon}: ${aware:.4f}, {aware / plain:.2f}x plain; turns 2-4 (turn 1 writes the "
+            f"cache either way) {aware_later / plain_later:.2f}x; {stayed} of {turns} turns kept warm"
+        )
     base, n, _, base_failing = await cascade_cost(False)
     cost, _, escalated, failing = await cascade_cost(True)
     print(f"answer-quality cascade, {n} requests (demo set, + JSON asked, + cut by max_tokens):")

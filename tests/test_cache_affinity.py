@@ -210,3 +210,27 @@ async def test_the_in_process_store_is_bounded() -> None:
     assert len(store) == 2
     assert await store.load("a") == {}
     assert await store.load("c") == entry
+
+
+async def test_streamed_turns_stay_warm_too(emulator_url: str) -> None:
+    async with router_for(emulator_url, aware=True) as router:
+        messages: list[dict[str, Any]] = [{"role": "user", "content": COMPLEX}]
+        models, reasons = [], []
+        for text in (None, SIMPLE):
+            if text is not None:
+                messages += [{"role": "assistant", "content": "Noted."}, {"role": "user", "content": text}]
+            async with router.stream(
+                model="auto",
+                max_tokens=64,
+                system=SYSTEM,
+                messages=list(messages),
+                meta=RequestMeta(session="s1"),
+            ) as stream:
+                async for _ in stream:
+                    pass
+            assert stream.record is not None
+            assert stream.route is not None
+            models.append(stream.record.model_used)
+            reasons.append(stream.route.reason)
+    assert models == [OPUS, OPUS]
+    assert reasons == ["label", REASON]

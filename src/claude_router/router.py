@@ -399,6 +399,8 @@ class RoutedStream:
                 now=self._now,
                 downgrade=self._meta.downgrade,
             )
+            if router.cache_affinity is not None:
+                self.route = route = await router.cache_affinity.adjust(route, params, self._meta)
             self._upstream = router.upstream.stream(
                 routed_params(params, route), model=route.model, fallbacks=route.fallbacks
             )
@@ -457,6 +459,10 @@ class RoutedStream:
             outcome=outcome,
             created_at=self._now,
         )
+        affinity = self._router.cache_affinity
+        if affinity is not None and result.model_used is not None and self.route is not None:
+            params = routed_params(self._params, self.route)
+            await affinity.observe(params, self._meta, result.model_used, result.usage)
         await self._router._keep(self.record)
 
 

@@ -1,0 +1,107 @@
+"""A worker killed (SIGKILL) while its Message Batch runs: the worker that takes its jobs over
+polls that same Message Batch instead of sending (and paying for) the requests again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import anthropic
+
+from claude_router.batch import Job, JobMode, StatusCounts
+from claude_router.config import QueueSettings
+from claude_router.emulator.config import EmulatorConfig
+from claude_router.emulator.server import running_emulator
+from claude_router.ledger import open_ledger
+from claude_router.pricing import PriceTable
+
+from .conftest import OpenQueue
+
+JOBS = 6
+KEY = "sk-test"
+
+
+def batch_jobs(batch_id: str, n: int) -> list[Job]:
+    return [
+        Job(
+            id=f"{batch_id}:r{i}",
+            batch_id=batch_id,
+            position=i,
+            params={
+                "model": "auto",
+                "max_tokens": 16,
+                "messages": [{"role": "user", "content": f"q{i} 2+2?"}],
+            },
+            mode=JobMode.BATCHES_API,
+        )
+        for i in range(n)
+    ]
+
+
+async def start_worker(
+    target: str, ledger: Path, settings: QueueSettings, home: Path, base_url: str
+) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_ROUTER_"))}
+    env |= {
+        "CLAUDE_ROUTER_HOME": str(home),
+        "CLAUDE_ROUTER_QUEUE__NAME": settings.name,
+        "CLAUDE_ROUTER_QUEUE__LEASE_S": "1",
+        "CLAUDE_ROUTER_UPSTREAM__BASE_URL": base_url,
+        "CLAUDE_ROUTER_UPSTREAM__API_KEY": KEY,
+        "CLAUDE_ROUTER_CLASSIFIER__KIND": "local",
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "claude_router.cli", "worker", "--queue", target, "--ledger", str(ledger), "--once"),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+
+
+async def test_a_worker_killed_while_its_message_batch_runs_is_resumed_not_resent(
+    connect: OpenQueue, queue_target: str, queue_settings: QueueSettings, tmp_path: Path
+) -> None:
+    queue = await connect()
+    jobs = batch_jobs("b1", JOBS)
+    await queue.submit("b1", jobs)
+    ledger_path = tmp_path / "ledger.db"
+    slow = EmulatorConfig(batch_seconds_per_request=0.5)  # the Message Batch takes 3 s
+
+    async with running_emulator(slow) as base_url:
+        client = anthropic.AsyncAnthropic(base_url=base_url, api_key=KEY)
+        doomed = await start_worker(queue_target, ledger_path, queue_settings, tmp_path, base_url)
+        async with asyncio.timeout(30):  # until its Message Batch is sent and recorded
+            while not all(job.message_batch for job in await queue.results("b1")):
+                await asyncio.sleep(0.02)
+        doomed.send_signal(signal.SIGKILL)
+        assert await doomed.wait() == -signal.SIGKILL
+        (sent,) = [batch async for batch in client.messages.batches.list()]
+        assert sent.processing_status == "in_progress"  # it died waiting for it
+        assert {job.message_batch.id for job in await queue.results("b1") if job.message_batch} == {sent.id}
+        assert (await queue.batch_status("b1")).leased == JOBS
+
+        heir = await start_worker(queue_target, ledger_path, queue_settings, tmp_path, base_url)
+        _, err = await asyncio.wait_for(heir.communicate(), 40)
+        assert heir.returncode == 0, err.decode()
+
+        batches = [batch async for batch in client.messages.batches.list()]
+        assert [batch.id for batch in batches] == [sent.id]  # created exactly once
+        assert batches[0].request_counts.succeeded == JOBS
+        await client.close()
+
+    assert await queue.batch_status("b1") == StatusCounts(done=JOBS)
+    finished = await queue.results("b1")
+    assert {job.attempts for job in finished} == {2}  # every job was taken over
+    assert all(job.result and job.result["routing"]["batch"] for job in finished)
+    async with await open_ledger(ledger_path) as ledger:
+        rows = await ledger.rows()
+    assert sorted(row.request_id for row in rows) == sorted(job.id for job in jobs)
+    prices = PriceTable.default()
+    for row in rows:
+        assert row.batch
+        assert row.status == "ok"
+        assert row.cost_usd == prices.cost(row.model_used or "", row.usage, batch=True) > 0

@@ -139,3 +139,22 @@ async def test_an_empty_ledger_forecasts_nothing(tmp_path: object) -> None:
     result = replay(workload, candidate_policies(Settings(), [], PRICES), PRICES)
     assert all(r.cost_usd == 0 and r.requests == 0 for r in result.policies)
     assert workload.span_days == 1.0
+
+
+async def test_a_window_replays_only_its_requests(tmp_path: object) -> None:
+    records = traffic(60)
+    store = await _ledger_with(str(tmp_path) + "/window.db", records)
+    since, until = T0 + timedelta(hours=10), T0 + timedelta(hours=40)
+    try:
+        workload = await read_ledger(store, PRICES, since=since, until=until)
+    finally:
+        await store.close()
+    inside = [r for r in records if since <= r.created_at < until]
+    assert workload.requests == sum(1 for r in inside if r.ok)
+    assert workload.excluded == sum(1 for r in inside if not r.ok)
+    assert workload.span_days == 29 / 24  # hours 10 to 39: the first and last request inside
+    result = {
+        r.name: r for r in replay(workload, candidate_policies(Settings(), [], PRICES), PRICES).policies
+    }
+    expected = sum((r.cost_usd + r.classifier_cost_usd for r in inside if r.ok), Decimal(0))
+    assert result["recorded"].cost_usd == expected

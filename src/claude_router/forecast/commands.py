@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +23,7 @@ from ..errors import ConfigError, LedgerError
 from ..ledger import SqlLedger
 from ..pricing import PriceTable
 from ..report.commands import LEDGER_HELP, ledger_url
+from ..report.period import parse_since
 from .builder import candidate_policies, needs_minutes
 from .jsonl_source import read_jsonl
 from .ledger_source import read_ledger
@@ -57,13 +59,22 @@ def forecast(
     ),
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file.")] = None,
     days: Annotated[int, typer.Option(min=1, help="Days the projection covers.")] = 30,
+    since: Annotated[
+        str, typer.Option(help="Ledger window start: 7d, 24h, 2w, 90m, a UTC date, or 'all'.")
+    ] = "all",
+    until: Annotated[str | None, typer.Option(help="Ledger window end (exclusive), same forms.")] = None,
 ) -> None:
     """Replay recorded (or planned) traffic through other policies: the one in force, each --policy
     draft, all-Haiku / all-Sonnet / all-Opus, and the oracle where quality labels exist. Calls no
     model."""
     err = Console(stderr=True)
     try:
-        result = _run(ledger, requests, policy or [], config, days)
+        now = datetime.now(UTC)
+        window = (parse_since(since, now=now), parse_since(until, now=now))
+    except ConfigError as exc:
+        raise typer.BadParameter(exc.message) from None
+    try:
+        result = _run(ledger, requests, policy or [], config, days, window)
     except (ConfigError, LedgerError) as exc:
         err.print(f"[red]error:[/] {exc.message}")
         raise typer.Exit(2) from None
@@ -73,8 +84,16 @@ def forecast(
     _emit(result, fmt, out)
 
 
+Window = tuple[datetime | None, datetime | None]
+
+
 def _run(
-    ledger: str | None, requests: Path | None, drafts: list[Path], config: Path | None, days: int
+    ledger: str | None,
+    requests: Path | None,
+    drafts: list[Path],
+    config: Path | None,
+    days: int,
+    window: Window,
 ) -> Forecast:
     settings = Settings.load(config)
     prices = PriceTable.default()
@@ -84,14 +103,15 @@ def _run(
         return asyncio.run(
             replay_planned(planned, policies, prices, days=days, affinity=settings.cache_affinity)
         )
-    workload = asyncio.run(_from_ledger(ledger or settings.ledger.url, prices, needs_minutes(policies)))
+    minutes = needs_minutes(policies)
+    workload = asyncio.run(_from_ledger(ledger or settings.ledger.url, prices, minutes, window))
     return replay(workload, policies, prices, days=days)
 
 
-async def _from_ledger(ledger: str | None, prices: PriceTable, by_minute: bool) -> Workload:
+async def _from_ledger(ledger: str | None, prices: PriceTable, by_minute: bool, window: Window) -> Workload:
     store = await SqlLedger.open(ledger_url(ledger))
     try:
-        return await read_ledger(store, prices, by_minute=by_minute)
+        return await read_ledger(store, prices, by_minute=by_minute, since=window[0], until=window[1])
     finally:
         await store.close()
 

@@ -93,8 +93,6 @@ async def demo_main(
     from .report.terminal import print_run_report
 
     console = Console()
-    if not console.is_terminal:  # a pipe or a file: wide enough for the per-request table
-        console = Console(width=140)
     requests = demo_requests()
     with tempfile.TemporaryDirectory(prefix="claude-router-demo-") as scratch:
         target = ledger_url or str(Path(scratch) / "demo-ledger.db")

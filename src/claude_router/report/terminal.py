@@ -157,14 +157,16 @@ def _run_costs(t: Totals) -> Table:
 def _run_requests(records: Sequence[UsageRecord]) -> RenderGroup:
     """The seed's per-request table, then what it left out, each narrow enough for 80 columns."""
     seed = Table(title="PER-REQUEST BREAKDOWN", title_justify="left", box=box.SIMPLE_HEAD)
-    extra = Table(title="CLASSIFIER, CACHE, RETRIES", title_justify="left", box=box.SIMPLE_HEAD)
+    extra = Table(
+        title="CLASSIFIER, CACHE, RETRIES", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+    )
     for table, names in (
         (seed, ("ID", "Model", "Label", "In", "Out", "Cost $", "Latency")),
-        (extra, ("ID", "Clf in/out", "Clf $", "Cache w/r", "Retries", "Fallback")),
+        (extra, ("ID", "Source", "Clf tok", "Clf $", "Cache w/r", "Retry", "Fallback")),
     ):
         for i, name in enumerate(names):
             table.add_column(
-                name, no_wrap=True, justify="left" if i < (3 if table is seed else 1) else "right"
+                name, no_wrap=True, justify="left" if i < (3 if table is seed else 2) else "right"
             )
     for r in records:
         u, c = r.usage, r.classifier_usage
@@ -181,6 +183,7 @@ def _run_requests(records: Sequence[UsageRecord]) -> RenderGroup:
         )
         extra.add_row(
             rid,
+            r.classifier_source.value,
             f"{c.input_tokens}/{c.output_tokens}",
             usd6(r.classifier_cost_usd),
             f"{u.cache_write_tokens}/{u.cache_read_tokens}",

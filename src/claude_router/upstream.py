@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +65,7 @@ from .types import Decision, Route, TokenUsage
 __all__ = [
     "Attempt",
     "RateLimits",
+    "RawUpstreamResult",
     "Speculation",
     "StreamResult",
     "Upstream",
@@ -97,6 +99,19 @@ class UpstreamResult:
     ttft_s: float | None = None  # known for streamed calls only
     rate_limits: RateLimits | None = None
     attempts: tuple[Attempt, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RawUpstreamResult:
+    """A call answered with the upstream's own JSON bytes, for relaying as is (`Upstream.create_raw`)."""
+
+    body: bytes
+    model_used: str
+    usage: TokenUsage
+    retries: int = 0
+    fallback: bool = False
+    latency_s: float = 0.0
+    request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +202,32 @@ class Upstream:
         with trace.active():
             used, message = await call_with_fallback(trace, self.candidates(model, fallbacks), call)
         return _result(message, used, model, trace)
+
+    async def create_raw(
+        self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
+    ) -> RawUpstreamResult:
+        """As `create`, through the SDK's raw-response interface: the answer's bytes, never parsed
+        into a `Message` (only its `usage` is read), for a proxy that relays them."""
+        body = _sdk_kwargs(params, self._create_args)
+
+        async def call(candidate: str) -> bytes:
+            raw = await self.client.messages.with_raw_response.create(**body, model=candidate, stream=False)
+            content: bytes = raw.http_response.content
+            return content
+
+        trace = CallTrace()
+        with trace.active():
+            used, content = await call_with_fallback(trace, self.candidates(model, fallbacks), call)
+        payload = json.loads(content)
+        return RawUpstreamResult(
+            body=content,
+            model_used=used,
+            usage=TokenUsage.from_api(payload.get("usage") if isinstance(payload, dict) else None),
+            retries=trace.retries,
+            fallback=used != model,
+            latency_s=trace.elapsed_s(),
+            request_id=trace.request_id,
+        )
 
     def stream(
         self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()

@@ -11,14 +11,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..policy import ModelArgKind
-from ..router import RoutedResponse
-from ..types import Decision, RequestMeta, UsageRecord
+from ..types import Decision, RequestMeta, Route, UsageRecord
 from .admission import admit
 from .body import CountTokensBody, MessagesBody, check, read_json, read_sized_json
 from .budgets import Reservation
 from .errors import JSON, invalid_request
 from .meta import request_meta
 from .metrics import Observation
+from .relay import PlainRelay, relays_raw
 from .state import GatewayState, gateway_state, observation, request_key
 from .streaming import SSERelay, SSEResponse
 
@@ -36,18 +36,39 @@ async def messages(request: Request) -> Response:
     params = {k: v for k, v in body.items() if k != "stream"}
     if body.get("stream"):
         return await _stream(state, params, meta, observation(request), reservation)
-    try:
+    seen = observation(request)
+    try:  # the record (and its cost) is kept before either returns or raises
+        if relays_raw(state.router, params, meta):
+            return await _relay(state, params, meta, seen)
         routed = await state.router.create(**params, meta=meta)
-    finally:  # the record (and its cost) is kept before create returns or raises
+    finally:
         if reservation is not None:
             await reservation.release()
-    if (seen := observation(request)) is not None:
+    if seen is not None:
         seen.record, seen.decision = routed.record, routed.decision
-    return Response(
-        routed.message.to_json(indent=None),
-        media_type=JSON,
-        headers=_response_headers(routed),
-    )
+    headers = _routing_headers(routed.record, routed.route, routed.model_used)
+    upstream_id = getattr(routed.message, "_request_id", None)
+    if isinstance(upstream_id, str):
+        headers["request-id"] = upstream_id
+    return Response(routed.message.to_json(indent=None), media_type=JSON, headers=headers)
+
+
+async def _relay(
+    state: GatewayState, params: dict[str, Any], meta: RequestMeta, seen: Observation | None
+) -> Response:
+    """The upstream's answer relayed byte for byte, routed and accounted like `Router.create`."""
+    relay = PlainRelay(state.router, params, meta, meta.request_id or _request_id())
+    try:
+        result = await relay.run()
+    finally:
+        if seen is not None:
+            seen.record, seen.decision = relay.record, relay.decision
+    assert relay.record is not None
+    assert relay.route is not None
+    headers = _routing_headers(relay.record, relay.route, result.model_used)
+    if result.request_id is not None:
+        headers["request-id"] = result.request_id
+    return Response(result.body, media_type=JSON, headers=headers)
 
 
 async def count_tokens(request: Request) -> Response:
@@ -121,21 +142,17 @@ def _meta(request: Request) -> RequestMeta:
     return replace(meta, request_id=_request_id())
 
 
-def _response_headers(routed: RoutedResponse) -> dict[str, str]:
-    record: UsageRecord = routed.record
+def _routing_headers(record: UsageRecord, route: Route, model_used: str) -> dict[str, str]:
     headers = {
-        "x-router-model": routed.model_used,
+        "x-router-model": model_used,
         "x-router-cost-usd": str(record.total_cost_usd),
         "x-router-request-id": record.request_id,
-        "x-router-reason": routed.route.reason,
+        "x-router-reason": route.reason,
     }
     if record.label is not None:
         headers["x-router-label"] = record.label.value
     if record.confidence is not None:
         headers["x-router-confidence"] = f"{record.confidence:.3f}"
-    upstream_id = getattr(routed.message, "_request_id", None)
-    if isinstance(upstream_id, str):
-        headers["request-id"] = upstream_id
     return headers
 
 

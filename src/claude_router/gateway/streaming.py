@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
 from time import perf_counter
 from typing import Any
 
@@ -20,12 +19,12 @@ import anyio
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ..accounting import Leg, Outcome, new_record
-from ..policy import ModelArgKind
+from ..accounting import Outcome
 from ..router import Router, error_type
-from ..types import NO_USAGE, Decision, RequestMeta, Route, UsageRecord
-from ..upstream import UpstreamStream, failure_of, routed_params
+from ..types import Decision, RequestMeta, UsageRecord
+from ..upstream import UpstreamStream
 from .errors import upstream_error_event
+from .relay import Relay
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +32,11 @@ SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 RecordHook = Callable[[UsageRecord, Decision | None], Awaitable[None]]
 
 
-class SSERelay:
+class SSERelay(Relay):
     """One streamed request: `await relay.open()` (routing, first event), then `SSEResponse(relay)`."""
 
     def __init__(self, router: Router, params: Mapping[str, Any], meta: RequestMeta, request_id: str) -> None:
-        self._router = router
-        self._params = params
-        self._meta = meta
-        self._request_id = request_id
-        self._arg = router.policy.resolve_model_arg(params.get("model"))
-        self._started = perf_counter()
-        self._now = datetime.now(UTC)
-        self.decision: Decision | None = None
-        self.route: Route | None = None
-        self.record: UsageRecord | None = None
+        super().__init__(router, params, meta, request_id)
         self._stream: UpstreamStream[bytes] | None = None
         self._closed = False
 
@@ -60,20 +50,10 @@ class SSERelay:
 
     async def open(self) -> None:
         """Classify, route and wait for the first event; an upstream failure is recorded, then raised."""
-        router = self._router
         try:
-            if self._arg.kind is not ModelArgKind.CONCRETE:
-                self.decision = await router.classify(self._params)
-            self.route = route = router.policy.route(
-                self.decision,
-                self._meta,
-                self._params,
-                alias=self._arg.alias,
-                now=self._now,
-                downgrade=self._meta.downgrade,
-            )
-            stream = router.upstream.stream_sse(
-                routed_params(self._params, route), model=route.model, fallbacks=route.fallbacks
+            route = await self._routed()
+            stream = self._router.upstream.stream_sse(
+                self._body(route), model=route.model, fallbacks=route.fallbacks
             )
             await stream.__aenter__()
         except anthropic.APIError as exc:
@@ -118,33 +98,6 @@ class SSERelay:
             else ("cancelled" if result.cancelled else None),
         )
         await self._keep(outcome)
-
-    async def _record_failure(self, exc: anthropic.APIError) -> None:
-        failure = failure_of(exc)
-        legs = (Leg(failure.usage_model, failure.usage),) if failure and failure.usage_model else ()
-        outcome = Outcome(
-            model_used=None,
-            answer=NO_USAGE,
-            extra_legs=legs,
-            retries=failure.retries if failure else 0,
-            fallback=bool(failure and len(failure.models_tried) > 1),
-            latency_s=perf_counter() - self._started,
-            error_type=error_type(exc),
-        )
-        await self._keep(outcome)
-
-    async def _keep(self, outcome: Outcome) -> None:
-        self.record = new_record(
-            self._router.prices,
-            request_id=self._request_id,
-            model_requested=self._arg.model,
-            meta=self._meta,
-            decision=self.decision,
-            route=self.route,
-            outcome=outcome,
-            created_at=self._now,
-        )
-        await self._router.keep_record(self.record)
 
 
 class SSEResponse(Response):

@@ -1,0 +1,113 @@
+"""A routed request relayed without re-parsing: classify, route, call, account; the answer's bytes
+go back as the upstream sent them.
+
+`Relay` holds what both relays share (routing and exactly one record per request, answered or
+failed); `PlainRelay` is the non-streaming one, `streaming.SSERelay` the streamed one. The plain
+relay serves a request when nothing needs the parsed `Message` (`relays_raw`): no quality
+cascade, cache-aware routing, response observers or speculation; otherwise `Router.create` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from time import perf_counter
+from typing import Any
+
+import anthropic
+
+from ..accounting import Leg, Outcome, new_record
+from ..policy import ModelArgKind
+from ..router import Router, error_type
+from ..types import NO_USAGE, Decision, RequestMeta, Route, UsageRecord
+from ..upstream import RawUpstreamResult, failure_of, routed_params
+
+
+def relays_raw(router: Router, params: Mapping[str, Any], meta: RequestMeta) -> bool:
+    """Whether `PlainRelay` gives what `Router.create` would: nothing needs the parsed answer."""
+    if router.quality is not None or router.cache_affinity is not None or router.observers:
+        return False
+    arg = router.policy.resolve_model_arg(params.get("model"))
+    return arg.kind is ModelArgKind.CONCRETE or router.policy.speculative_model(meta, alias=arg.alias) is None
+
+
+class Relay:
+    def __init__(self, router: Router, params: Mapping[str, Any], meta: RequestMeta, request_id: str) -> None:
+        self._router = router
+        self._params = params
+        self._meta = meta
+        self._request_id = request_id
+        self._arg = router.policy.resolve_model_arg(params.get("model"))
+        self._started = perf_counter()
+        self._now = datetime.now(UTC)
+        self.decision: Decision | None = None
+        self.route: Route | None = None
+        self.record: UsageRecord | None = None
+
+    async def _routed(self) -> Route:
+        """Classify (unless a model id was asked for) and route, under the request's downgrade."""
+        router = self._router
+        if self._arg.kind is not ModelArgKind.CONCRETE:
+            self.decision = await router.classify(self._params)
+        self.route = router.policy.route(
+            self.decision,
+            self._meta,
+            self._params,
+            alias=self._arg.alias,
+            now=self._now,
+            downgrade=self._meta.downgrade,
+        )
+        return self.route
+
+    def _body(self, route: Route) -> dict[str, Any]:
+        return routed_params(self._params, route)
+
+    async def _record_failure(self, exc: anthropic.APIError) -> None:
+        failure = failure_of(exc)
+        legs = (Leg(failure.usage_model, failure.usage),) if failure and failure.usage_model else ()
+        outcome = Outcome(
+            model_used=None,
+            answer=NO_USAGE,
+            extra_legs=legs,
+            retries=failure.retries if failure else 0,
+            fallback=bool(failure and len(failure.models_tried) > 1),
+            latency_s=perf_counter() - self._started,
+            error_type=error_type(exc),
+        )
+        await self._keep(outcome)
+
+    async def _keep(self, outcome: Outcome) -> None:
+        self.record = new_record(
+            self._router.prices,
+            request_id=self._request_id,
+            model_requested=self._arg.model,
+            meta=self._meta,
+            decision=self.decision,
+            route=self.route,
+            outcome=outcome,
+            created_at=self._now,
+        )
+        await self._router.keep_record(self.record)
+
+
+class PlainRelay(Relay):
+    """One non-streamed request: `await relay.run()` gives the upstream's bytes, already accounted."""
+
+    async def run(self) -> RawUpstreamResult:
+        try:
+            route = await self._routed()
+            result = await self._router.upstream.create_raw(
+                self._body(route), model=route.model, fallbacks=route.fallbacks
+            )
+        except anthropic.APIError as exc:
+            await self._record_failure(exc)
+            raise
+        outcome = Outcome(
+            model_used=result.model_used,
+            answer=result.usage,
+            retries=result.retries,
+            fallback=result.fallback,
+            latency_s=perf_counter() - self._started,
+        )
+        await self._keep(outcome)
+        return result

@@ -89,8 +89,10 @@ def report(
     top: Annotated[int, typer.Option(min=1, help="How many top customers to list.")] = 10,
     ledger: LedgerOption = None,
 ) -> None:
-    """Cost report: tier mix, actual cost, cost if all-Opus and all-Sonnet, savings, classifier
-    share, cache savings and top customers; as tables, JSON, CSV or one self-contained HTML page."""
+    """Cost report: tier mix, cost against all-Opus and all-Sonnet, classifier and cache shares.
+
+    As tables, JSON, CSV or one self-contained HTML page with charts.
+    """
     try:
         now = datetime.now(UTC)
         start, end = parse_since(since, now=now), parse_since(until, now=now)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from typing import Any
 
 import anthropic
+import httpx2
+import pytest
 from anthropic.types import RawMessageStreamEvent
 
 from claude_router.config import HAIKU, OPUS
@@ -146,3 +149,36 @@ async def test_upstream_key_is_not_the_clients(gateway: Gateway) -> None:
     async with anthropic.AsyncAnthropic(base_url=gateway.url, api_key="sk-client", max_retries=0) as client:
         message = await client.messages.create(**ask(SIMPLE))
     assert message.content
+
+
+async def test_a_plain_answer_is_relayed_and_accounted_as_sent(gateway: Gateway) -> None:
+    async with httpx2.AsyncClient(base_url=gateway.url, timeout=30) as http:
+        answered = await http.post("/v1/messages", json=ask(SIMPLE))
+    assert answered.status_code == 200
+    body = answered.json()
+    record = gateway.state.router.recent[-1]
+    assert record.request_id == answered.headers["x-router-request-id"]
+    assert (record.usage.input_tokens, record.usage.output_tokens) == (
+        body["usage"]["input_tokens"],
+        body["usage"]["output_tokens"],
+    )
+    assert answered.headers["x-router-model"] == record.model_used
+    assert body["model"].startswith(record.model_used)
+    assert answered.headers["request-id"].startswith("req_")
+
+
+class TestThroughTheRouter:
+    """Speculation needs the parsed answer: such requests take `Router.create`, with the same headers."""
+
+    @pytest.fixture
+    def gateway_sections(self) -> dict[str, Any]:
+        return {"gateway": {"auth": False}, "policy": {"speculative": True}}
+
+    async def test_a_speculative_request_is_answered_and_accounted(self, gateway: Gateway) -> None:
+        raw = await gateway.client().messages.with_raw_response.create(**ask(SIMPLE))
+        message = raw.parse()
+        record = gateway.state.router.recent[-1]
+        assert record.speculative
+        assert raw.headers["x-router-request-id"] == record.request_id
+        assert raw.headers["x-router-model"] == record.model_used
+        assert message.usage.output_tokens == record.usage.output_tokens

@@ -175,8 +175,9 @@ class TestThroughTheRouter:
         return {"gateway": {"auth": False}, "policy": {"speculative": True}}
 
     async def test_a_speculative_request_is_answered_and_accounted(self, gateway: Gateway) -> None:
-        raw = await gateway.client().messages.with_raw_response.create(**ask(SIMPLE))
-        message = raw.parse()
+        async with gateway.client() as client:
+            raw = await client.messages.with_raw_response.create(**ask(SIMPLE))
+            message = await raw.parse()
         record = gateway.state.router.recent[-1]
         assert record.speculative
         assert raw.headers["x-router-request-id"] == record.request_id

@@ -73,7 +73,8 @@ def test_a_missing_ledger_or_bad_draft_is_one_clear_line(tmp_path: Path) -> None
     bad = tmp_path / "bad.toml"
     bad.write_text('[policy.label_models]\nsimple = "gpt-4"\n', encoding="utf-8")
     ledger = tmp_path / "l.db"
-    assert run_cli("demo", "--ledger", str(ledger), "--no-latency", home=tmp_path).returncode == 0
+    demo = run_cli("demo", "--ledger", str(ledger), "--no-latency", home=tmp_path)
+    assert demo.returncode == 0, demo.stderr
     done = run_cli("forecast", "--ledger", str(ledger), "--policy", str(bad), home=tmp_path)
     assert done.returncode == 2
     assert "unknown model 'gpt-4'" in done.stderr

@@ -234,3 +234,26 @@ async def test_streamed_turns_stay_warm_too(emulator_url: str) -> None:
             reasons.append(stream.route.reason)
     assert models == [OPUS, OPUS]
     assert reasons == ["label", REASON]
+
+
+@pytest.mark.redis
+async def test_a_foreign_value_in_redis_reads_as_nothing_warm(redis_url: str) -> None:
+    from claude_router.cache_affinity_redis import REDIS_PREFIX, RedisAffinityStore
+
+    store = RedisAffinityStore(redis_url)
+    try:
+        await store.redis.flushdb()
+        entry = {"claude-opus-4-8": WarmCache(OPUS, 5000, 2000.0, "1h")}
+        await store.save("session:ok", entry, now=1000.0)
+        assert await store.load("session:ok") == entry
+        assert 0 < await store.redis.pttl(REDIS_PREFIX + "session:ok") <= 1_000_000  # expires with the cache
+        for value in (
+            "not json",
+            '{"claude-opus-4-8": {"model": "x"}}',
+            '{"a": {"model": "m", "tokens": 1, "expires_at": 1, "ttl": "1d"}}',
+            "[1, 2]",
+        ):
+            await store.redis.set(REDIS_PREFIX + "session:bad", value)
+            assert await store.load("session:bad") == {}
+    finally:
+        await store.aclose()

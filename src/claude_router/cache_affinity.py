@@ -171,7 +171,9 @@ class CacheAffinity:
         """The unexpired caches for this request: its conversation's, else its prefix's."""
         now = self._clock()
         for key in self.keys(params, meta):
-            live = {family: e for family, e in (await self.store.load(key)).items() if e.expires_at > now}
+            entries = await self.store.load(key)
+            # A model this price sheet does not know (another replica's newer sheet) is ignored.
+            live = {f: e for f, e in entries.items() if e.expires_at > now and f in self.prices}
             if live:
                 return live
         return {}

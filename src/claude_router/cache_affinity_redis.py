@@ -18,7 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from .cache_affinity import Entries, WarmCache
+from .cache_affinity import TTL_S, Entries, WarmCache
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,8 @@ class RedisAffinityStore:
         if raw is None:
             return {}
         try:
-            return {family: WarmCache(**entry) for family, entry in json.loads(raw).items()}
-        except (ValueError, TypeError):  # a foreign or older value: nothing warm
+            return {str(family): _entry(value) for family, value in json.loads(raw).items()}
+        except (ValueError, TypeError, KeyError, AttributeError):  # a foreign or older value: nothing warm
             return {}
 
     async def save(self, key: str, entries: Entries, *, now: float) -> None:
@@ -86,3 +86,10 @@ class RedisAffinityStore:
                 "cache affinity: Redis unavailable (%s); routing without cache hints", type(exc).__name__
             )
         self._down_until = time.monotonic() + self.retry_after_s
+
+
+def _entry(value: dict[str, object]) -> WarmCache:
+    ttl = str(value["ttl"])
+    if ttl not in TTL_S:
+        raise ValueError(f"unknown cache TTL {ttl!r}")
+    return WarmCache(str(value["model"]), int(str(value["tokens"])), float(str(value["expires_at"])), ttl)

@@ -149,3 +149,16 @@ async def test_the_forecast_shows_when_a_one_turn_horizon_stays_too_long() -> No
     assert greedy["cache-aware"].cost_usd > greedy["current"].cost_usd
     looking_ahead = await forecast_of(lines, horizon_turns=3)
     assert looking_ahead["cache-aware"].cost_usd == looking_ahead["current"].cost_usd
+
+
+async def test_a_route_alias_in_a_planned_request_is_replayed_under_that_alias() -> None:
+    draft = Settings(policy={"aliases": {"premium": {"floor": "complex"}}})  # type: ignore[arg-type]
+    lines = [json.dumps(body(SIMPLE, model="router:premium")), json.dumps(body(SIMPLE))]
+    planned = read_lines(lines, LocalClassifier.from_file(), PRICES, source="t")
+    assert [r.key.alias for r in planned.requests] == ["premium", None]
+    result = {
+        r.name: r
+        for r in (await replay_planned(planned, candidate_policies(draft, [], PRICES), PRICES)).policies
+    }
+    assert result["current"].tier_requests[Tier.OPUS] == 1  # the alias's floor lifts its request
+    assert result["current"].tier_requests[Tier.HAIKU] == 1

@@ -24,6 +24,7 @@ from ..classify import classifier_input
 from ..classify.base import ClassifierInput
 from ..emulator import EmulatorConfig, EmulatorError, Engine
 from ..errors import ConfigError
+from ..policy import ALIAS_PREFIX
 from ..pricing import PriceTable, Tier
 from ..types import Decision, Label, TokenUsage
 from .planned import Planned, PlannedRequest
@@ -86,10 +87,14 @@ def read_lines(lines: Iterable[str], predictor: Predictor, prices: PriceTable, *
         output = min(outputs[decision.label], _max_tokens(line.params, outputs[decision.label]))
         model = line.params.get("model")
         concrete = model if isinstance(model, str) and model in prices else None
+        alias = (
+            model[len(ALIAS_PREFIX) :] if isinstance(model, str) and model.startswith(ALIAS_PREFIX) else None
+        )
         key = CohortKey(
             label=None if concrete else decision.label,
             quality_label=line.quality_label,
             tags=line.tags,
+            alias=alias,
             long_level=long_level(prompt, thresholds),
             model=concrete,
         )

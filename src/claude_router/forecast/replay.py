@@ -4,6 +4,11 @@ Every cohort keeps its recorded (or estimated) tokens and is priced on the model
 with the sheet's long-context and batch prices; cache reads and writes are priced at the new
 model's cache rates. Quality risk is the share of labelled requests routed below the tier their
 label asks for (the quality label where one is known, else the classifier's).
+
+What a ledger replay cannot know: recorded tokens include any discarded leg (a cascade's first
+answer, a losing speculative call), and the cache reads each request made are assumed to happen on
+whichever model a policy picks (the ledger keeps no conversation ids). Planned requests are
+replayed one by one through a simulated prompt cache instead (`planned.py`).
 """
 
 from __future__ import annotations

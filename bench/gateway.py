@@ -5,9 +5,15 @@
 Four processes besides this one: a zero-latency upstream stub, a bare uvicorn pass-through (the
 Python floor: read the body, forward it with one pooled HTTP client, return the bytes), the
 gateway (one uvicorn worker, ledger on a temporary SQLite file, authentication off), and the load
-generator. Each target is measured at concurrency 1 and 50; "added" is a target's latency minus
-the upstream's own, measured in the same run. Figures are printed as ratios to the pass-through,
-since absolute times on a shared machine mislead.
+generator. Each target is measured at concurrency 1 and 50, in rounds that take the targets in
+turn (so a burst of load from elsewhere on the machine falls on all of them), and each figure is
+the median over the rounds; "added" is a target's latency minus the upstream's own, measured in
+the same round. Figures are printed as ratios to the pass-through, since absolute times on a
+shared machine mislead.
+
+Memory: 500 streams held open at once through a fresh gateway (the stub sends the first events,
+then waits), the gateway process's resident set size read while they are all open, against its
+own size at rest (most of which is the `anthropic` package's own import).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +45,35 @@ MESSAGE = {
     "usage": {"input_tokens": 12, "output_tokens": 1},
 }
 BODY = {"model": HAIKU, "max_tokens": 16, "messages": [{"role": "user", "content": "Say hi."}]}
+STREAMS = 500
+STREAM_HOLD_S = 60.0  # how long the stub keeps a stream open after its first events
+ROUNDS = 3
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def stream_events() -> tuple[bytes, bytes]:
+    """A streamed answer in two parts: what is sent at once, and what only after the hold."""
+    start = {**MESSAGE, "content": [], "stop_reason": None, "usage": {"input_tokens": 12, "output_tokens": 1}}
+    head = sse("message_start", {"type": "message_start", "message": start}) + sse(
+        "content_block_start",
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    )
+    tail = (
+        sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+        + sse(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": 1},
+            },
+        )
+        + sse("message_stop", {"type": "message_stop"})
+    )
+    return head, tail
 
 
 def free_port() -> int:
@@ -57,13 +92,21 @@ def serve_stub(port: int) -> None:
     """The upstream: a fixed Message, at once."""
     from starlette.applications import Starlette
     from starlette.requests import Request
-    from starlette.responses import Response
+    from starlette.responses import Response, StreamingResponse
     from starlette.routing import Route
 
     payload = json.dumps(MESSAGE).encode()
+    head, tail = stream_events()
+
+    async def held_stream() -> Any:
+        yield head
+        await asyncio.sleep(STREAM_HOLD_S)
+        yield tail
 
     async def messages(request: Request) -> Response:
-        await request.body()
+        body = await request.body()
+        if b'"stream":true' in body.replace(b" ", b""):
+            return StreamingResponse(held_stream(), media_type="text/event-stream")
         return Response(payload, media_type="application/json", headers={"request-id": "req_bench"})
 
     _uvicorn(Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])]), port)
@@ -105,6 +148,13 @@ def serve_gateway(port: int, upstream: str, ledger: str) -> None:
 
 @contextmanager
 def process(target: Callable[..., None], *args: Any) -> Iterator[str]:
+    with started(target, *args) as (url, _):
+        yield url
+
+
+@contextmanager
+def started(target: Callable[..., None], *args: Any) -> Iterator[tuple[str, int]]:
+    """`target(port, *args)` in its own process, once it listens: its URL and process id."""
     port = free_port()
     proc = multiprocessing.get_context("spawn").Process(target=target, args=(port, *args), daemon=True)
     proc.start()
@@ -119,7 +169,8 @@ def process(target: Callable[..., None], *args: Any) -> Iterator[str]:
         else:
             raise RuntimeError(f"{target.__name__} did not start")
         time.sleep(0.3)  # the lifespan (ledger, router) finishes after the socket opens
-        yield f"http://{HOST}:{port}"
+        assert proc.pid is not None
+        yield f"http://{HOST}:{port}", proc.pid
     finally:
         proc.terminate()
         proc.join(10)
@@ -175,47 +226,120 @@ def measure(url: str, model: str, concurrency: int, requests: int) -> dict[str, 
     return result
 
 
+def hold_streams(url: str, count: int, conn: Any) -> None:
+    asyncio.run(_hold_streams(url, count, conn))
+
+
+async def _hold_streams(url: str, count: int, conn: Any) -> None:
+    """Open `count` streams, tell the parent once each has its first event, hold until told to stop."""
+    import httpx2
+
+    body = json.dumps({**BODY, "stream": True}).encode()
+    headers = {"content-type": "application/json", "x-api-key": KEY, "anthropic-version": "2023-06-01"}
+    limits = httpx2.Limits(max_connections=count + 10)
+    async with (
+        httpx2.AsyncClient(base_url=url, limits=limits, timeout=120) as http,
+        AsyncExitStack() as stack,
+    ):
+
+        async def open_one() -> None:
+            response = await stack.enter_async_context(
+                http.stream("POST", "/v1/messages", content=body, headers=headers)
+            )
+            await anext(response.aiter_raw())
+
+        await asyncio.gather(*(open_one() for _ in range(count)))
+        conn.send("open")
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def measure_streams(url: str, pid: int, count: int) -> dict[str, float]:
+    """The gateway's RSS at rest, then with `count` streams open through it."""
+    at_rest = rss_mb(pid)
+    parent, child = multiprocessing.get_context("spawn").Pipe()
+    proc = multiprocessing.get_context("spawn").Process(target=hold_streams, args=(url, count, child))
+    proc.start()
+    try:
+        if not parent.poll(STREAM_HOLD_S):
+            raise RuntimeError("the streams did not all open")
+        parent.recv()
+        busy = rss_mb(pid)
+        parent.send("stop")
+    finally:
+        proc.join(30)
+    return {"rest": at_rest, "open": busy}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Fewer requests (a smoke run).")
     args = parser.parse_args()
-    n1, n50 = (100, 500) if args.quick else (400, 3000)
+    n1, n50 = (60, 300) if args.quick else (300, 2000)
+    runs: dict[str, dict[int, list[dict[str, float]]]] = {}
     with tempfile.TemporaryDirectory() as scratch, process(serve_stub) as stub:
         ledger = str(Path(scratch) / "ledger.db")
-        with process(serve_passthrough, stub) as bare, process(serve_gateway, stub, ledger) as gateway:
+        with (
+            process(serve_passthrough, stub) as bare,
+            process(serve_gateway, stub, ledger) as gateway,
+        ):
             targets = {
                 "upstream (direct)": (stub, HAIKU),
                 "bare pass-through": (bare, HAIKU),
                 "gateway, model id": (gateway, HAIKU),
                 "gateway, auto (local)": (gateway, "auto"),
             }
-            results = {
-                name: {c: measure(url, model, c, n1 if c == 1 else n50) for c in (1, 50)}
-                for name, (url, model) in targets.items()
-            }
-    report(results)
+            for _ in range(1 if args.quick else ROUNDS):
+                for c in (1, 50):
+                    for name, (url, model) in targets.items():
+                        figures = measure(url, model, c, n1 if c == 1 else n50)
+                        runs.setdefault(name, {}).setdefault(c, []).append(figures)
+        # A fresh gateway: its memory owes nothing to the requests above.
+        with started(serve_gateway, stub, str(Path(scratch) / "streams.db")) as (fresh, pid):
+            memory = measure_streams(fresh, pid, STREAMS)
+    report(runs)
+    print(
+        f"\n{STREAMS} streams open: gateway RSS {memory['open']:.0f} MB "
+        f"({memory['open'] / memory['rest']:.2f}x its {memory['rest']:.0f} MB at rest)"
+    )
 
 
-def report(results: dict[str, dict[int, dict[str, float]]]) -> None:
-    direct, bare = results["upstream (direct)"], results["bare pass-through"]
+def report(runs: dict[str, dict[int, list[dict[str, float]]]]) -> None:
+    """Per round, each target's added latency over the upstream's in that round; medians of rounds."""
+    direct = runs["upstream (direct)"]
+
+    def median(name: str, c: int, what: str, added: bool = False) -> float:
+        values = [r[what] - (direct[c][i][what] if added else 0.0) for i, r in enumerate(runs[name][c])]
+        return statistics.median(values)
+
     print(f"{'target':24} {'c':>3} {'added p50 x bare':>17} {'added p99 x bare':>17} {'req/s x bare':>13}")
-    for name, by_c in results.items():
+    bare = "bare pass-through"
+    for name in runs:
         if name == "upstream (direct)":
             continue
-        for c, figures in by_c.items():
-            added50 = figures["p50"] - direct[c]["p50"]
-            added99 = figures["p99"] - direct[c]["p99"]
-            bare50 = bare[c]["p50"] - direct[c]["p50"]
-            bare99 = bare[c]["p99"] - direct[c]["p99"]
-            print(
-                f"{name:24} {c:>3} {added50 / bare50:>17.2f} {added99 / bare99:>17.2f} "
-                f"{figures['rps'] / bare[c]['rps']:>13.2f}"
-            )
-    print("\nabsolute, for orientation only (ms, req/s):")
-    for name, by_c in results.items():
-        for c, f in by_c.items():
-            ms50, ms99 = f["p50"] * 1e3, f["p99"] * 1e3
-            print(f"  {name:24} c={c:<3} p50 {ms50:6.2f}  p99 {ms99:6.2f}  {f['rps']:7.0f}/s")
+        for c in (1, 50):
+            added50 = median(name, c, "p50", added=True) / median(bare, c, "p50", added=True)
+            added99 = median(name, c, "p99", added=True) / median(bare, c, "p99", added=True)
+            rps = median(name, c, "rps") / median(bare, c, "rps")
+            print(f"{name:24} {c:>3} {added50:>17.2f} {added99:>17.2f} {rps:>13.2f}")
+    print("\nabsolute, for orientation only (medians; added ms over the upstream, req/s):")
+    for name in runs:
+        for c in (1, 50):
+            if name == "upstream (direct)":
+                ms50, ms99 = median(name, c, "p50") * 1e3, median(name, c, "p99") * 1e3
+                label = "p50"
+            else:
+                ms50 = median(name, c, "p50", added=True) * 1e3
+                ms99 = median(name, c, "p99", added=True) * 1e3
+                label = "+p50"
+            rps = median(name, c, "rps")
+            print(f"  {name:24} c={c:<3} {label:>4} {ms50:6.2f}  p99 {ms99:6.2f}  {rps:7.0f}/s")
 
 
 if __name__ == "__main__":

@@ -64,9 +64,11 @@ def forecast(
     ] = "all",
     until: Annotated[str | None, typer.Option(help="Ledger window end (exclusive), same forms.")] = None,
 ) -> None:
-    """Replay recorded (or planned) traffic through other policies: the one in force, each --policy
-    draft, all-Haiku / all-Sonnet / all-Opus, and the oracle where quality labels exist. Calls no
-    model."""
+    """Replay recorded (or planned) traffic through other policies and compare their cost.
+
+    The policy in force, each --policy draft, all-Haiku / all-Sonnet / all-Opus, and the oracle
+    where quality labels exist. Calls no model.
+    """
     err = Console(stderr=True)
     try:
         now = datetime.now(UTC)

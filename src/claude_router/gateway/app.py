@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anthropic
 from starlette.applications import Starlette
@@ -36,6 +36,7 @@ from .messages import count_tokens, messages
 from .metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from .models import get_model, list_models
 from .state import GatewayState, gateway_state
+from .tracing import Tracing
 
 if TYPE_CHECKING:
     from .redis_state import SharedState
@@ -53,20 +54,24 @@ def create_app(
     ledger: RecordSink | None = None,
     keys: KeyStore | None = None,
     shared: SharedState | None = None,
+    tracer_provider: Any | None = None,
 ) -> Starlette:
     """The gateway app. A `router` passed in is used as is (and left open); otherwise one is built
     on `settings` (on the embedded emulator when they name no upstream) with a ledger. With
     `settings.gateway.auth`, clients need a virtual key from `keys` (else the ledger database's),
     and the router's record sink is wrapped so that each kept record counts against its budgets.
     Rate limits and budgets live in `shared` (else in Redis at `gateway.redis_url`, else in this
-    process); a `shared` passed in is left open."""
+    process); a `shared` passed in is left open. Request spans go to `tracer_provider` (else
+    OpenTelemetry's global provider), when the `otel` extra is installed."""
 
     metrics = GatewayMetrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            app.state.gateway = await _build_state(stack, settings, router, ledger, metrics, keys, shared)
+            state = await _build_state(stack, settings, router, ledger, metrics, keys, shared)
+            state.tracing = Tracing(tracer_provider)
+            app.state.gateway = state
             yield
 
     routes = [

@@ -32,11 +32,21 @@ async def messages(request: Request) -> Response:
     for name in RESERVED_FIELDS:
         if name in body:
             raise invalid_request(f"{name}: Extra inputs are not permitted")
+    seen = observation(request)
+    span = state.tracing.request(body["model"])
+    if seen is not None:
+        seen.span = span  # ended with the observation, whatever happens
+    with state.tracing.current(span):
+        return await _answer(request, state, body, size, seen)
+
+
+async def _answer(
+    request: Request, state: GatewayState, body: dict[str, Any], size: int, seen: Observation | None
+) -> Response:
     meta, reservation = await admit(state, request_key(request), body, size, _meta(request))
     params = {k: v for k, v in body.items() if k != "stream"}
     if body.get("stream"):
-        return await _stream(state, params, meta, observation(request), reservation)
-    seen = observation(request)
+        return await _stream(state, params, meta, seen, reservation)
     try:  # the record (and its cost) is kept before either returns or raises
         if relays_raw(state.router, params, meta):
             return await _relay(state, params, meta, seen)
@@ -46,7 +56,7 @@ async def messages(request: Request) -> Response:
             await reservation.release()
     if seen is not None:
         seen.record, seen.decision = routed.record, routed.decision
-    headers = _routing_headers(routed.record, routed.route, routed.model_used)
+    headers = _routing_headers(routed.record, routed.route, routed.model_used, seen)
     upstream_id = getattr(routed.message, "_request_id", None)
     if isinstance(upstream_id, str):
         headers["request-id"] = upstream_id
@@ -57,7 +67,7 @@ async def _relay(
     state: GatewayState, params: dict[str, Any], meta: RequestMeta, seen: Observation | None
 ) -> Response:
     """The upstream's answer relayed byte for byte, routed and accounted like `Router.create`."""
-    relay = PlainRelay(state.router, params, meta, meta.request_id or _request_id())
+    relay = PlainRelay(state.router, params, meta, meta.request_id or _request_id(), state.tracing)
     try:
         result = await relay.run()
     finally:
@@ -65,7 +75,7 @@ async def _relay(
             seen.record, seen.decision = relay.record, relay.decision
     assert relay.record is not None
     assert relay.route is not None
-    headers = _routing_headers(relay.record, relay.route, result.model_used)
+    headers = _routing_headers(relay.record, relay.route, result.model_used, seen)
     if result.request_id is not None:
         headers["request-id"] = result.request_id
     return Response(result.body, media_type=JSON, headers=headers)
@@ -102,7 +112,7 @@ async def _stream(
     seen: Observation | None,
     reservation: Reservation | None,
 ) -> Response:
-    relay = SSERelay(state.router, params, meta, meta.request_id or _request_id())
+    relay = SSERelay(state.router, params, meta, meta.request_id or _request_id(), state.tracing)
     try:
         await relay.open()
     except BaseException:
@@ -116,6 +126,8 @@ async def _stream(
     if relay.route is not None:
         headers["x-router-model"] = relay.model_used or relay.route.model
         headers["x-router-reason"] = relay.route.reason
+        if seen is not None and seen.span is not None:
+            seen.span.set_attribute("claude_router.reason", relay.route.reason)
         if relay.route.label is not None:
             headers["x-router-label"] = relay.route.label.value
     if relay.decision is not None:
@@ -142,7 +154,11 @@ def _meta(request: Request) -> RequestMeta:
     return replace(meta, request_id=_request_id())
 
 
-def _routing_headers(record: UsageRecord, route: Route, model_used: str) -> dict[str, str]:
+def _routing_headers(
+    record: UsageRecord, route: Route, model_used: str, seen: Observation | None
+) -> dict[str, str]:
+    if seen is not None and seen.span is not None:
+        seen.span.set_attribute("claude_router.reason", route.reason)
     headers = {
         "x-router-model": model_used,
         "x-router-cost-usd": str(record.total_cost_usd),

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ..types import Decision, UsageRecord
+from .tracing import Span, end_span
 
 __all__ = ["CONTENT_TYPE_LATEST", "GatewayMetrics", "Observation"]
 
@@ -88,6 +89,7 @@ class Observation:
         self.record: UsageRecord | None = None
         self.decision: Decision | None = None
         self.deferred = False  # a stream: finished when its last byte is sent
+        self.span: Span | None = None  # the request's trace span, ended with the observation
         metrics.in_flight.inc()
 
     def finish(self, status: int) -> None:
@@ -95,6 +97,7 @@ class Observation:
             return
         self._done = True
         m, record, decision = self._metrics, self.record, self.decision
+        end_span(self.span, record, decision, status)
         m.in_flight.dec()
         m.latency.labels(self._endpoint).observe(perf_counter() - self._started)
         model = (record.model_used if record else None) or NONE

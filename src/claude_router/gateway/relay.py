@@ -10,6 +10,7 @@ cascade, cache-aware routing, response observers or speculation; otherwise `Rout
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from time import perf_counter
 from typing import Any
@@ -21,6 +22,7 @@ from ..policy import ModelArgKind
 from ..router import Router, error_type
 from ..types import NO_USAGE, Decision, RequestMeta, Route, UsageRecord
 from ..upstream import RawUpstreamResult, failure_of, routed_params
+from .tracing import NO_TRACING, Span, Tracing
 
 
 def relays_raw(router: Router, params: Mapping[str, Any], meta: RequestMeta) -> bool:
@@ -32,8 +34,16 @@ def relays_raw(router: Router, params: Mapping[str, Any], meta: RequestMeta) -> 
 
 
 class Relay:
-    def __init__(self, router: Router, params: Mapping[str, Any], meta: RequestMeta, request_id: str) -> None:
+    def __init__(
+        self,
+        router: Router,
+        params: Mapping[str, Any],
+        meta: RequestMeta,
+        request_id: str,
+        tracing: Tracing | None = None,
+    ) -> None:
         self._router = router
+        self._tracing = tracing or Tracing(NO_TRACING)
         self._params = params
         self._meta = meta
         self._request_id = request_id
@@ -48,7 +58,11 @@ class Relay:
         """Classify (unless a model id was asked for) and route, under the request's downgrade."""
         router = self._router
         if self._arg.kind is not ModelArgKind.CONCRETE:
-            self.decision = await router.classify(self._params)
+            with self._tracing.child("classify") as span:
+                self.decision = decision = await router.classify(self._params)
+                if span is not None:
+                    span.set_attribute("claude_router.label", decision.label.value)
+                    span.set_attribute("claude_router.classifier_source", decision.source.value)
         self.route = router.policy.route(
             self.decision,
             self._meta,
@@ -61,6 +75,10 @@ class Relay:
 
     def _body(self, route: Route) -> dict[str, Any]:
         return routed_params(self._params, route)
+
+    def _upstream_span(self, route: Route) -> AbstractContextManager[Span | None]:
+        """The child span of the routed upstream call (the SDK's own spans nest under it)."""
+        return self._tracing.child(f"upstream {route.model}", **{"gen_ai.request.model": route.model})
 
     async def _record_failure(self, exc: anthropic.APIError) -> None:
         failure = failure_of(exc)
@@ -96,9 +114,10 @@ class PlainRelay(Relay):
     async def run(self) -> RawUpstreamResult:
         try:
             route = await self._routed()
-            result = await self._router.upstream.create_raw(
-                self._body(route), model=route.model, fallbacks=route.fallbacks
-            )
+            with self._upstream_span(route):
+                result = await self._router.upstream.create_raw(
+                    self._body(route), model=route.model, fallbacks=route.fallbacks
+                )
         except anthropic.APIError as exc:
             await self._record_failure(exc)
             raise

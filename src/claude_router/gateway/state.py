@@ -14,6 +14,7 @@ from .budgets import BudgetBook, Budgets, BudgetSink, ledger_spend
 from .keys import KeyInfo, KeyStore
 from .limits import RateLimiter, RateLimits
 from .metrics import GatewayMetrics, Observation
+from .tracing import Tracing
 from .worst_case import WorstCase
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class GatewayState:
     limiter: RateLimits = field(default_factory=RateLimiter)
     budgets: Budgets | None = None  # None: no budgets (authentication off)
     worst_case: WorstCase | None = None
+    tracing: Tracing = field(default_factory=Tracing)
 
     @classmethod
     def build(

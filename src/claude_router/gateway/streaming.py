@@ -25,6 +25,7 @@ from ..types import Decision, RequestMeta, UsageRecord
 from ..upstream import UpstreamStream
 from .errors import upstream_error_event
 from .relay import Relay
+from .tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,15 @@ RecordHook = Callable[[UsageRecord, Decision | None], Awaitable[None]]
 class SSERelay(Relay):
     """One streamed request: `await relay.open()` (routing, first event), then `SSEResponse(relay)`."""
 
-    def __init__(self, router: Router, params: Mapping[str, Any], meta: RequestMeta, request_id: str) -> None:
-        super().__init__(router, params, meta, request_id)
+    def __init__(
+        self,
+        router: Router,
+        params: Mapping[str, Any],
+        meta: RequestMeta,
+        request_id: str,
+        tracing: Tracing | None = None,
+    ) -> None:
+        super().__init__(router, params, meta, request_id, tracing)
         self._stream: UpstreamStream[bytes] | None = None
         self._closed = False
 
@@ -55,7 +63,8 @@ class SSERelay(Relay):
             stream = self._router.upstream.stream_sse(
                 self._body(route), model=route.model, fallbacks=route.fallbacks
             )
-            await stream.__aenter__()
+            with self._upstream_span(route):  # until the first event
+                await stream.__aenter__()
         except anthropic.APIError as exc:
             self._closed = True
             await self._record_failure(exc)

@@ -1,9 +1,11 @@
 """OpenTelemetry spans for `POST /v1/messages`, after the GenAI semantic conventions.
 
 One span per request (`chat <model>`, kind SERVER) with the classifier (`classify`) and the routed
-upstream call (`upstream <model>`) as children (a request the router answers itself, with
-speculation or a quality check, has no such children of ours: the `anthropic` SDK's own call spans,
-when it traces to the same provider, nest under the request span there, and under these here). The request span carries `gen_ai.system` / `gen_ai.provider.name` ("anthropic"),
+upstream call (`upstream <model>`) as children. A request the router answers itself (speculation,
+a quality check) has no such children of ours; the `anthropic` SDK's own call spans, when it
+traces to the same provider, nest under the request span there and under these here.
+
+The request span carries `gen_ai.system` / `gen_ai.provider.name` ("anthropic"),
 `gen_ai.request.model` (as asked: "auto", an alias or a model id), `gen_ai.response.model` (the
 model that answered), `gen_ai.usage.input_tokens` / `output_tokens`, and the router's own
 `claude_router.label`, `claude_router.reason`, `claude_router.cost_usd`.

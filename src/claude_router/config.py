@@ -214,6 +214,8 @@ class QueueSettings(_Section):
     max_attempts: int = Field(default=5, ge=1)  # claims before a failing job is parked
     # SQLite: "full" syncs every commit (survives power loss); "normal" survives a crash only.
     sqlite_synchronous: Literal["full", "normal"] = "full"
+    # `auto` jobs go to the Message Batches API when their deadline leaves its 24 h window plus this.
+    batches_api_margin_s: float = Field(default=3600.0, ge=0)
 
 
 class GatewaySettings(_Section):

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -36,15 +37,19 @@ def queue_settings() -> QueueSettings:
     return QueueSettings(name=f"test-{uuid.uuid4().hex[:8]}", lease_s=0.4, max_attempts=3)
 
 
+BATCH_DB = 14  # the queue tests' own database: other rooms' tests flush the shared one at any time
+
+
 @pytest.fixture
 def clean_redis_url(redis_url: str) -> str:
-    """The test Redis database (15), flushed."""
-    client = redis.Redis.from_url(redis_url)
+    """The queue tests' Redis database on the test server, flushed."""
+    url = urlunsplit(urlsplit(redis_url)._replace(path=f"/{BATCH_DB}"))
+    client = redis.Redis.from_url(url)
     try:
         client.flushdb()
     finally:
         client.close()
-    return redis_url
+    return url
 
 
 @pytest.fixture(params=["sqlite", "redis"])

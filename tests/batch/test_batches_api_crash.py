@@ -75,7 +75,9 @@ async def test_a_worker_killed_while_its_message_batch_runs_is_resumed_not_resen
         client = anthropic.AsyncAnthropic(base_url=base_url, api_key=KEY)
         doomed = await start_worker(queue_target, ledger_path, queue_settings, tmp_path, base_url)
         async with asyncio.timeout(30):  # until its Message Batch is sent and recorded
-            while not all(job.message_batch for job in await queue.results("b1")):
+            while True:  # another process's progress: no event to wait on
+                if all(job.message_batch for job in await queue.results("b1")):
+                    break
                 await asyncio.sleep(0.02)
         doomed.send_signal(signal.SIGKILL)
         assert await doomed.wait() == -signal.SIGKILL

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,10 +26,11 @@ from .job import Job, JobMode, JobStatus
 from .pacing import PacingSettings
 from .queue import JobQueue, open_queue
 from .results import custom_id
-from .submit import DEFAULT_MARGIN, parse_duration, submit_file
+from .submit import parse_duration, submit_file
 from .worker import Worker, WorkerSettings, WorkerStats, worker_router
 
 STATS_EVERY_S = 0.5
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 ConfigOption = Annotated[
     Path | None,
@@ -38,10 +41,21 @@ QueueOption = Annotated[
     typer.Option("--queue", help="A SQLite path or redis:// URL (default: queue.db in the data home)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+MarginOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Room beyond the Batches API's 24 h window for auto (default: [queue] batches_api_margin_s)."
+    ),
+]
 
 
 async def _queue(settings: Settings, target: str | None) -> JobQueue:
     return await open_queue(target, settings.queue)
+
+
+def _margin(settings: Settings, option: str | None) -> timedelta:
+    """The `--margin` given, else the configured one."""
+    return parse_duration(option) if option else timedelta(seconds=settings.queue.batches_api_margin_s)
 
 
 # ---- worker ------------------------------------------------------------------------------------
@@ -56,9 +70,14 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Drain what is queued, then exit.")] = False,
     concurrency: Annotated[int, typer.Option(min=1, help="The most requests in flight at once.")] = 64,
     chunk: Annotated[int, typer.Option(min=1, help="Jobs claimed at a time.")] = 50,
+    margin: MarginOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Run queued jobs through the router into the ledger, pacing to the API's rate limits."""
+    """Run queued jobs through the router into the ledger, pacing to the API's rate limits.
+
+    SIGTERM or Ctrl-C stops it cleanly: nothing more is claimed, requests in flight finish,
+    unfinished jobs go back to the queue at once, and it exits 0. A second signal ends it at once.
+    """
     settings = Settings.load(config)
     pacing = PacingSettings(initial=min(8, concurrency), maximum=concurrency)
     worker_settings = WorkerSettings(
@@ -67,11 +86,12 @@ def worker(
         lease_s=settings.queue.lease_s,
         max_attempts=settings.queue.max_attempts,
         pacing=pacing,
+        margin=_margin(settings, margin),
     )
     stats = asyncio.run(_run_worker(settings, queue, ledger, worker_settings))
     Console(stderr=True).print(
         f"done {stats.done}, failed {stats.failed}, requeued {stats.requeued}, "
-        f"429s {stats.throttled}, cost ${stats.cost_usd:.6f}"
+        f"released {stats.released}, 429s {stats.throttled}, cost ${stats.cost_usd:.6f}"
     )
 
 
@@ -105,12 +125,33 @@ async def _run_worker(
 
                 watcher = asyncio.create_task(_watch(queue, run, show))
                 try:
-                    return await run.run()
+                    with _stop_on_signals(run):
+                        return await run.run()
                 finally:
                     watcher.cancel()
-                    show(run.stats, 0 if worker_settings.once else None)
+                    show(run.stats, 0 if worker_settings.once and not run.stopping else None)
     finally:
         await queue.close()
+
+
+@contextmanager
+def _stop_on_signals(run: Worker) -> Iterator[None]:
+    """SIGTERM and SIGINT stop `run` cleanly; a second one gets the default behaviour (exit now)."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+        Console(stderr=True).print("[yellow]stopping: finishing requests in flight, releasing the rest[/]")
+        run.stop()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop)
+    try:
+        yield
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
 
 
 async def _watch(queue: JobQueue, run: Worker, show: Any) -> None:
@@ -155,7 +196,7 @@ def submit(
     customer: Annotated[str | None, typer.Option(help="Who the requests are for (in the ledger).")] = None,
     tag: Annotated[list[str] | None, typer.Option(help="A tag for every request (repeatable).")] = None,
     batch_id: Annotated[str | None, typer.Option(help="Name the batch; resubmitting it is a no-op.")] = None,
-    margin: Annotated[str, typer.Option(help="Room kept beyond the Batches API's 24 h window.")] = "1h",
+    margin: MarginOption = None,
     queue: QueueOption = None,
     json_out: JsonOption = False,
     config: ConfigOption = None,
@@ -174,7 +215,7 @@ def submit(
                 deadline=deadline,
                 customer=customer,
                 tags=tag or (),
-                margin=parse_duration(margin) if margin else DEFAULT_MARGIN,
+                margin=_margin(settings, margin),
             )
         finally:
             await q.close()

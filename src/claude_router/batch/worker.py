@@ -291,6 +291,8 @@ class Worker:
         request = RouterRequest(job.params, job_meta(job))
         for _ in range(MAX_THROTTLED_TRIES):
             async with self.pacer:
+                if self._stopping.is_set():  # not sent yet: it is released, not run
+                    return
                 (outcome,) = await self.router.map([request], concurrency=1)
             if isinstance(outcome, RoutedResponse):
                 self.pacer.succeeded(self.router.upstream.rate_limits(outcome.model_used))

@@ -21,7 +21,7 @@ from rich.table import Table
 from ..classify.base import Classifier
 from ..classify.local import LocalClassifier, model_version
 from ..config import CONFIG_ENV, ClassifierSettings, Settings
-from ..errors import RouterError
+from ..errors import ConfigError, RouterError
 from ..paths import data_home
 from ..pricing import Tier
 from ..types import LABELS, Decision
@@ -272,24 +272,47 @@ def eval_routing(
 
 
 def calibrate(
-    data: Annotated[Path, typer.Option("--data", help="Your traffic, JSONL: {prompt, system?} a line.")],
-    target: Annotated[
-        str, typer.Option("--target", help="Shares for the dearer tiers, e.g. opus=0.10,sonnet=0.40.")
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="Your traffic, JSONL: {prompt, system?} a line (--quality: {request, response} a line).",
+        ),
     ],
+    target: Annotated[
+        str | None,
+        typer.Option("--target", help="Shares for the dearer tiers, e.g. opus=0.10,sonnet=0.40."),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
             "--config", "-c", help=f"The TOML file to update (else ${CONFIG_ENV}, else ./{CONFIG_FILE})."
         ),
     ] = None,
+    quality: Annotated[
+        bool, typer.Option("--quality", help="Calibrate the answer-quality cascade's threshold instead.")
+    ] = False,
+    target_escalation: Annotated[
+        float | None,
+        typer.Option(
+            "--target-escalation", help="With --quality: the share of answers to re-run, e.g. 0.15."
+        ),
+    ] = None,
 ) -> None:
-    """Choose the local classifier's thresholds for the tier shares you want, and write them."""
+    """Choose the local classifier's thresholds for the tier shares you want (or, with --quality,
+    the answer-quality cascade's threshold for the escalation share you want), and write them."""
     from .calibrate import calibrate as run_calibration
     from .calibrate import load_traffic, parse_targets, with_thresholds
 
     err = Console(stderr=True)
     path = config or Path(os.environ.get(CONFIG_ENV) or CONFIG_FILE)
+    if quality or target_escalation is not None:
+        well_formed = quality and target is None
+        _calibrate_quality(data, target_escalation if well_formed else None, path)
+        return
     try:
+        if target is None:
+            raise ConfigError("--target is required (or --quality with --target-escalation)")
         targets = parse_targets(target)
         current = Settings.load(path) if path.is_file() else Settings()
         classifier = LocalClassifier.from_file(current.classifier.local_model_path)
@@ -309,6 +332,24 @@ def calibrate(
     for estimate in reversed(result.estimates):
         tier = Tier.for_label(estimate.label).value
         _say(console, f"  {tier:<7}{estimate.share:7.1%}  ({estimate.low:.1%} - {estimate.high:.1%})")
+
+
+def _calibrate_quality(data: Path, share: float | None, path: Path) -> None:
+    """`calibrate --quality`: the cascade's threshold from recorded answers, scored locally."""
+    from . import calibrate_quality as cq
+
+    try:
+        if share is None:
+            raise ConfigError(
+                "the quality threshold takes --quality --target-escalation <share>, not --target"
+            )
+        result = cq.calibrate_quality(cq.load_answers(data), cq.parse_share(share))
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        _write_atomic(path, cq.with_quality_threshold(text, result.threshold))
+        Settings.load(path)  # what was written must read back
+    except RouterError as exc:
+        raise _fail(Console(stderr=True), exc) from None
+    cq.report(result, path, Console())
 
 
 def print_cascade(cascade: CascadeComparison, console: Console) -> None:

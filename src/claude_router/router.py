@@ -15,6 +15,7 @@ the caller as the SDK's own exceptions, unchanged.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -32,11 +33,14 @@ from .accounting import Leg, Outcome, new_record
 from .cache_affinity import CacheAffinity
 from .classify import Classifier, build_classifier, classifier_input
 from .config import Settings
+from .errors import RouterError
 from .policy import ModelArg, ModelArgKind, Policy
 from .pricing import PriceTable
 from .quality import Checked, QualityCascade
 from .types import NO_USAGE, ClassifierSource, Decision, Label, RequestMeta, Route, UsageRecord
 from .upstream import StreamResult, Upstream, UpstreamResult, UpstreamStream, failure_of, routed_params
+
+logger = logging.getLogger(__name__)
 
 NO_META = RequestMeta()
 RECENT_RECORDS = 1_000
@@ -291,9 +295,10 @@ class Router:
             async with gate:
                 try:
                     return await self.create(meta=request.meta, **request.params)
-                except (anthropic.APIError, ValueError, TypeError) as exc:
+                except (anthropic.APIError, RouterError, ValueError, TypeError) as exc:
                     return RoutedError(exc, request.meta.task_id, _failure_record(exc))
-                except Exception as exc:  # noqa: BLE001 - one request's bug must not sink the batch
+                except Exception as exc:  # one request's bug must not sink the batch: logged here
+                    logger.exception("request %s failed unexpectedly", request.meta.task_id or "(no task id)")
                     return RoutedError(exc, request.meta.task_id)
 
         return list(await asyncio.gather(*(one(item) for item in requests)))

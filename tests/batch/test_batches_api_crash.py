@@ -4,6 +4,7 @@ polls that same Message Batch instead of sending (and paying for) the requests a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import sys
@@ -107,3 +108,51 @@ async def test_a_worker_killed_while_its_message_batch_runs_is_resumed_not_resen
         assert row.batch
         assert row.status == "ok"
         assert row.cost_usd == prices.cost(row.model_used or "", row.usage, batch=True) > 0
+
+
+async def test_a_worker_stopped_while_its_message_batch_runs_hands_it_over_at_once(
+    connect: OpenQueue, queue_settings: QueueSettings, tmp_path: Path
+) -> None:
+    from claude_router.batch.batches_api import BatchesApiSettings
+    from claude_router.batch.worker import Worker, WorkerSettings, worker_router
+
+    from .test_worker import settings_for
+
+    queue = await connect()
+    jobs = batch_jobs("b1", JOBS)
+    await queue.submit("b1", jobs)
+    options = WorkerSettings(
+        once=True,
+        lease_s=60,  # far longer than the test: only a release lets the second worker in
+        collect_s=0,
+        batches_api=BatchesApiSettings(poll_first_s=0.05, poll_max_s=0.2),
+    )
+    slow = EmulatorConfig(batch_seconds_per_request=0.3)
+    async with (
+        running_emulator(slow) as base_url,
+        worker_router(await settings_for(base_url)) as router,
+        await open_ledger(tmp_path / "ledger.db") as ledger,
+    ):
+        first = Worker(await connect(), router, ledger, options)
+        running = asyncio.create_task(first.run())
+        async with asyncio.timeout(20):
+            while True:
+                if all(job.message_batch for job in await queue.results("b1")):
+                    break
+                await asyncio.sleep(0.02)
+        first.stop()
+        stats = await running
+        assert stats.released == JOBS
+        assert await queue.batch_status("b1") == StatusCounts(queued=JOBS)
+
+        second = Worker(await connect(), router, ledger, dataclasses.replace(options, consumer="second"))
+        second_stats = await second.run()
+        assert second_stats.done == JOBS
+        assert len(first.batches.submitted) == 1
+        assert second.batches.submitted == []  # it polled the first one's Message Batch
+        rows = await ledger.rows()
+
+    assert await queue.batch_status("b1") == StatusCounts(done=JOBS)
+    assert {job.attempts for job in await queue.results("b1")} == {1}  # a release costs no attempt
+    assert sorted(row.request_id for row in rows) == sorted(job.id for job in jobs)
+    assert all(row.batch for row in rows)

@@ -129,7 +129,7 @@ async def _run_worker(
                         return await run.run()
                 finally:
                     watcher.cancel()
-                    show(run.stats, 0 if worker_settings.once and not run.stopping else None)
+                    show(run.stats, 0 if worker_settings.once and not run.stop_requested else None)
     finally:
         await queue.close()
 

@@ -149,14 +149,12 @@ class Worker:
         self._finished: list[_Finished] = []
         self._wake_committer = asyncio.Event()
         self._stopping = asyncio.Event()
+        self.stop_requested = False  # stop() was called (the run did not end by itself)
 
     def stop(self) -> None:
         """Claim no more; finish the requests in flight, release the rest, then return from `run`."""
+        self.stop_requested = True
         self._stopping.set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stopping.is_set()
 
     async def run(self) -> WorkerStats:
         committer = asyncio.create_task(self._commit_loop(), name="worker commits")
@@ -164,7 +162,9 @@ class Worker:
         try:
             while not self._stopping.is_set():
                 if len(self._in_hand) - len(self._held) < max(self.pacer.current, self.settings.chunk // 2):
-                    jobs = await self.queue.claim(self.settings.consumer, self.settings.chunk)
+                    jobs = await self.queue.claim(
+                        self.settings.consumer, self.settings.chunk, self.settings.lease_s
+                    )
                     self._take(jobs)
                     if len(jobs) == self.settings.chunk and not self._batch_due():
                         continue
@@ -206,6 +206,8 @@ class Worker:
     def _take(self, jobs: list[Job]) -> None:
         resumed: dict[str, list[Job]] = {}
         for job in jobs:
+            if job.id in self._in_hand:  # its lease lapsed and came back to us: it is in hand already
+                continue
             self._in_hand[job.id] = job
             if job.message_batch is not None:  # sent already, by a worker that is gone: poll it
                 self._held[job.id] = job
@@ -355,7 +357,8 @@ class Worker:
 
     async def _settle(self, item: _Finished) -> None:
         if item.result is not None:
-            await self.queue.ack(item.job.id, item.result)
+            if not await self.queue.ack(item.job.id, item.result):
+                return  # done already (by another worker that took it over): counted there
             self.stats.done += 1
             if item.record is not None:
                 self.stats.cost_usd += item.record.total_cost_usd

@@ -130,7 +130,7 @@ def keys_list(
     table = Table("key id", "customer", "key", "budget", "rpm", "tpm", "created", "revoked")
     for info in infos:
         row = info.as_json()
-        budget = f"${row['budget_usd']}/{row['period']}" if row["budget_usd"] else ""
+        budget = f"${info.budget_usd.normalize():f}/{row['period']}" if info.budget_usd is not None else ""
         table.add_row(
             info.key_id,
             escape(info.customer),

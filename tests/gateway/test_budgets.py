@@ -4,6 +4,7 @@ budget-aware routing one tier lower, and a 429 naming the budget when even that 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -200,3 +201,39 @@ def test_customer_budget_json() -> None:
         "budget_usd": "50",
         "period": "month",
     }
+
+
+class TestACustomerBudgetOnPostgres:
+    """Keys, budgets and the ledger in the local PostgreSQL server; two keys of one customer."""
+
+    @pytest.fixture
+    def gateway_sections(self, postgres_url: str) -> dict[str, Any]:
+        return {"gateway": {"auth": True}, "ledger": {"url": postgres_url}}
+
+    async def test_concurrent_requests_overspend_by_at_most_one(self, gateway: Gateway) -> None:
+        state = gateway.state
+        assert state.keys is not None
+        assert state.worst_case is not None
+        customer = f"globex-{uuid.uuid4().hex[:8]}"
+        body = ask(SIMPLE, max_tokens=64)
+        size = len(httpx2.Request("POST", "http://x", json=body).content)
+        worst = state.worst_case.cost(body, size, RequestMeta())
+        budget_usd = (worst * Decimal("2.5")).quantize(Decimal("0.000001"))
+        await state.keys.set_customer_budget(customer, budget_usd, Period.DAY)
+        keys = [await state.keys.create(customer), await state.keys.create(customer)]
+        async with httpx2.AsyncClient(base_url=gateway.url, timeout=30) as http:
+            responses = await asyncio.gather(
+                *(
+                    http.post("/v1/messages", json=body, headers={"x-api-key": keys[i % 2].key})
+                    for i in range(30)
+                )
+            )
+        ok = [r for r in responses if r.status_code == 200]
+        assert 2 <= len(ok) < 30
+        refused = [r for r in responses if r.status_code != 200]
+        assert all(f"customer {customer}'s budget" in r.json()["error"]["message"] for r in refused)
+        await state.ledger.flush()  # type: ignore[union-attr]
+        spent = await ledger_spend(state.keys.engine)(CUSTOMER, customer, None)
+        records = [r for r in state.router.recent if r.customer == customer]
+        assert spent == sum((r.total_cost_usd for r in records), Decimal(0))
+        assert spent <= budget_usd + worst

@@ -183,17 +183,18 @@ def test_keys_create_rejects_a_bad_budget(tmp_path: Path) -> None:
 
 
 async def test_customer_budgets_are_set_read_and_removed(store: KeyStore) -> None:
-    assert await store.customer_budget("acme") is None
-    await store.set_customer_budget("acme", Decimal("500"), Period.MONTH)
+    customer = f"acme-{uuid.uuid4().hex[:8]}"
+    assert await store.customer_budget(customer) is None
+    await store.set_customer_budget(customer, Decimal("500"), Period.MONTH)
     store._customers.clear()  # read it back from the database, not the cache
-    found = await store.customer_budget("acme")
+    found = await store.customer_budget(customer)
     assert found is not None
     assert (found.budget_usd, found.period) == (Decimal("500"), Period.MONTH)
-    assert [b.customer for b in await store.customer_budgets()] == ["acme"]
-    await store.set_customer_budget("acme", None)
-    assert await store.customer_budget("acme") is None
+    assert customer in [b.customer for b in await store.customer_budgets()]
+    await store.set_customer_budget(customer, None)
+    assert await store.customer_budget(customer) is None
     with pytest.raises(ValueError, match="positive"):
-        await store.set_customer_budget("acme", Decimal("0"))
+        await store.set_customer_budget(customer, Decimal("0"))
 
 
 def test_keys_budget_sets_a_customer_budget(tmp_path: Path) -> None:

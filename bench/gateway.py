@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/gateway.py [--quick]
 
-Four processes besides this one: a zero-latency upstream stub, a bare uvicorn pass-through (the
-Python floor: read the body, forward it with one pooled HTTP client, return the bytes), the
+Five processes besides this one: a zero-latency upstream stub, a bare uvicorn pass-through (the
+Python floor: read the body, forward it with one pooled HTTP client, return the bytes), the same
+pass-through through the official SDK's client (the floor for anything that stays on it), the
 gateway (one uvicorn worker, ledger on a temporary SQLite file, authentication off), and the load
 generator. Each target is measured at concurrency 1 and 50, in rounds that take the targets in
 turn (so a burst of load from elsewhere on the machine falls on all of them), and each figure is
@@ -129,6 +130,24 @@ def serve_passthrough(port: int, upstream: str) -> None:
         return Response(
             upstream_response.content, upstream_response.status_code, media_type="application/json"
         )
+
+    _uvicorn(Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])]), port)
+
+
+def serve_sdk_passthrough(port: int, upstream: str) -> None:
+    """The official SDK's floor: the same pass-through, through `AsyncAnthropic`'s raw responses."""
+    import anthropic
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    client = anthropic.AsyncAnthropic(base_url=upstream, api_key=KEY, max_retries=0)
+
+    async def messages(request: Request) -> Response:
+        body = json.loads(await request.body())
+        raw = await client.messages.with_raw_response.create(**body)
+        return Response(raw.http_response.content, media_type="application/json")
 
     _uvicorn(Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])]), port)
 
@@ -287,11 +306,13 @@ def main() -> None:
         ledger = str(Path(scratch) / "ledger.db")
         with (
             process(serve_passthrough, stub) as bare,
+            process(serve_sdk_passthrough, stub) as sdk,
             process(serve_gateway, stub, ledger) as gateway,
         ):
             targets = {
                 "upstream (direct)": (stub, HAIKU),
                 "bare pass-through": (bare, HAIKU),
+                "SDK pass-through": (sdk, HAIKU),
                 "gateway, model id": (gateway, HAIKU),
                 "gateway, auto (local)": (gateway, "auto"),
             }

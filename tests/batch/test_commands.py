@@ -138,6 +138,23 @@ def test_auto_mode_follows_the_deadline_and_the_margin(
     assert result["modes"] == {mode: 2}
 
 
+@pytest.mark.parametrize(
+    ("options", "mode"),
+    [
+        ((), "realtime"),  # 25 h against 24 h plus the configured 2 h (the default 1 h would fit)
+        (("--margin", "30m"), "batches-api"),  # the option overrides the setting
+    ],
+)
+def test_the_margin_comes_from_the_queue_settings_unless_given(
+    tmp_path: Path, options: tuple[str, ...], mode: str
+) -> None:
+    source = write_jsonl(tmp_path / "r.jsonl", [request("q1")])
+    env = {"CLAUDE_ROUTER_QUEUE__BATCHES_API_MARGIN_S": "7200"}
+    args = ("batch", "submit", str(source), "--json", "--deadline", "25h", *options)
+    result = json.loads(ok(run_cli(*args, home=tmp_path, env_extra=env)))
+    assert result["modes"] == {mode: 1}
+
+
 def test_cancel_stops_what_has_not_run_and_results_say_so(tmp_path: Path) -> None:
     source = write_jsonl(tmp_path / "r.jsonl", [request(f"q{i}") for i in range(4)])
     batch_id = ok(run_cli("batch", "submit", str(source), home=tmp_path)).strip()

@@ -198,10 +198,13 @@ class Worker:
 
     async def _release_in_hand(self) -> None:
         """Jobs claimed and not finished go back to the queue now, not when their leases expire."""
-        if self._in_hand:
-            released = await self.queue.release(self.settings.consumer, list(self._in_hand))
-            self.stats.released += released
-            self._in_hand.clear()
+        if not self._in_hand:
+            return
+        try:
+            self.stats.released += await self.queue.release(self.settings.consumer, list(self._in_hand))
+        except QueueError as exc:  # their leases run out instead
+            log.warning("could not release %d jobs: %s", len(self._in_hand), exc)
+        self._in_hand.clear()
 
     def _take(self, jobs: list[Job]) -> None:
         resumed: dict[str, list[Job]] = {}

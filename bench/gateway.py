@@ -84,7 +84,12 @@ def free_port() -> int:
 
 
 def _uvicorn(app: Any, port: int) -> None:
+    """Serve a baseline as `claude-router serve` serves the gateway (start-up objects frozen)."""
+    import gc
+
     import uvicorn
+
+    gc.freeze()
 
     uvicorn.run(app, host=HOST, port=port, log_level="error", access_log=False, lifespan="on")
 
@@ -155,6 +160,7 @@ def serve_sdk_passthrough(port: int, upstream: str) -> None:
 def serve_gateway(port: int, upstream: str, ledger: str) -> None:
     from claude_router.config import Settings
     from claude_router.gateway import create_app
+    from claude_router.gateway.server import serve
 
     settings = Settings(
         upstream={"base_url": upstream, "api_key": KEY, "max_retries": 0},
@@ -162,7 +168,7 @@ def serve_gateway(port: int, upstream: str, ledger: str) -> None:
         ledger={"url": ledger},
         gateway={"auth": False},
     )
-    _uvicorn(create_app(settings), port)
+    serve(create_app(settings), host=HOST, port=port, log_level="error")  # as `claude-router serve` runs
 
 
 @contextmanager

@@ -183,3 +183,35 @@ class TestThroughTheRouter:
         assert raw.headers["x-router-request-id"] == record.request_id
         assert raw.headers["x-router-model"] == record.model_used
         assert message.usage.output_tokens == record.usage.output_tokens
+
+
+class TestCacheAwareStreams:
+    """A streamed conversation stays on the tier whose prompt cache is warm, as `Router.stream` does."""
+
+    @pytest.fixture
+    def gateway_sections(self) -> dict[str, Any]:
+        return {"gateway": {"auth": False}, "policy": {"cache_aware": True}}
+
+    async def test_the_second_turn_stays_warm(self, gateway: Gateway) -> None:
+        manual = " ".join(
+            f"Clause {i}: the parties agree to act in good faith in matter {i}." for i in range(800)
+        )
+        system = [{"type": "text", "text": manual, "cache_control": {"type": "ephemeral"}}]
+        turns: list[dict[str, Any]] = [{"role": "user", "content": COMPLEX}]
+        seen = []
+        async with httpx2.AsyncClient(base_url=gateway.url, timeout=30) as http:
+            for text in (None, SIMPLE):
+                if text is not None:
+                    turns += [{"role": "assistant", "content": "Noted."}, {"role": "user", "content": text}]
+                body = {**ask("", stream=True, system=system), "messages": list(turns)}
+                async with http.stream(
+                    "POST", "/v1/messages", json=body, headers={"x-router-session": "s1"}
+                ) as r:
+                    assert r.status_code == 200
+                    seen.append((r.headers["x-router-model"], r.headers["x-router-reason"]))
+                    async for _ in r.aiter_raw():
+                        pass
+        (first_model, first_reason), (second_model, second_reason) = seen
+        assert first_reason == "label"
+        assert second_model == first_model  # a simple turn, kept on the warm complex tier
+        assert second_reason != "label"

@@ -5,6 +5,7 @@ go back as the upstream sent them.
 failed); `PlainRelay` is the non-streaming one, `streaming.SSERelay` the streamed one. The plain
 relay serves a request when nothing needs the parsed `Message` (`relays_raw`): no quality
 cascade, cache-aware routing, response observers or speculation; otherwise `Router.create` does.
+Streams heed cache-aware routing as `Router.stream` does.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import anthropic
 from ..accounting import Leg, Outcome, new_record
 from ..policy import ModelArgKind
 from ..router import Router, error_type
-from ..types import NO_USAGE, Decision, RequestMeta, Route, UsageRecord
+from ..types import NO_USAGE, Decision, RequestMeta, Route, TokenUsage, UsageRecord
 from ..upstream import RawUpstreamResult, failure_of, routed_params
 from .tracing import NO_TRACING, Span, Tracing
 
@@ -71,6 +72,8 @@ class Relay:
             now=self._now,
             downgrade=self._meta.downgrade,
         )
+        if router.cache_affinity is not None:  # stay on a tier whose prompt cache is warm
+            self.route = await router.cache_affinity.adjust(self.route, self._params, self._meta)
         return self.route
 
     def _body(self, route: Route) -> dict[str, Any]:
@@ -93,6 +96,12 @@ class Relay:
             error_type=error_type(exc),
         )
         await self._keep(outcome)
+
+    async def _observe_cache(self, model_used: str | None, usage: TokenUsage) -> None:
+        """Tell cache-aware routing which tier now holds this prompt's cache."""
+        affinity = self._router.cache_affinity
+        if affinity is not None and model_used is not None and self.route is not None:
+            await affinity.observe(self._body(self.route), self._meta, model_used, usage)
 
     async def _keep(self, outcome: Outcome) -> None:
         self.record = new_record(

@@ -106,6 +106,7 @@ class SSERelay(Relay):
             if failed and result.error is not None
             else ("cancelled" if result.cancelled else None),
         )
+        await self._observe_cache(result.model_used, result.usage)
         await self._keep(outcome)
 
 

@@ -27,6 +27,8 @@ from ..config import Settings
 from ..demo import upstream_settings
 from ..errors import RouterError
 from ..ledger import open_ledger
+from ..ledger.verdicts import VerdictStore
+from ..monitor import attach_monitor
 from ..router import RecordSink, Router
 from .auth import authenticate
 from .batches import batch_results, cancel_batch, create_batch, delete_batch, list_batches, retrieve_batch
@@ -123,12 +125,16 @@ async def _build_state(
         )
         if emulated:
             log.warning("no upstream API key or base URL: serving from the embedded emulator")
+        opened = None
         if ledger is None:
             opened = await open_ledger(settings.ledger.url)
             stack.push_async_callback(opened.close)
             ledger = opened
         router = Router(settings_used, ledger=ledger)
         stack.push_async_callback(router.aclose)
+        if opened is not None and settings.monitor.enabled:
+            # Quality monitoring samples answers in the background; verdicts go beside the ledger.
+            attach_monitor(router, VerdictStore(opened.store.engine))
     if shared is None and keys is not None and settings.gateway.redis_url:
         from .redis_state import SharedState  # the optional `redis` extra
 

@@ -14,6 +14,7 @@ times formatted exactly as SQLAlchemy stores them, so either path reads the othe
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -53,12 +54,24 @@ class DriverStatement:
         compiled = stmt.compile(dialect=dialect)
         self.sql = str(compiled)
         names = list(compiled.positiontup or ())
-        self._plan = [(name, _sqlite_converter(table.c[name])) for name in names]
+        # One C-level lookup of every column per row; only the few columns that need it are converted.
+        self._get = operator.itemgetter(*names)
+        self._convert = [
+            (i, conv)
+            for i, name in enumerate(names)
+            if (conv := _sqlite_converter(table.c[name])) is not None
+        ]
+        self._single = len(names) == 1
+
+    def _params(self, row: Row) -> tuple[Any, ...]:
+        got = self._get(row)
+        values = [got] if self._single else list(got)
+        for i, conv in self._convert:
+            values[i] = conv(values[i])
+        return tuple(values)
 
     async def executemany(self, conn: AsyncConnection, rows: Sequence[Row]) -> None:
-        plan = self._plan
-        params = [tuple(row[n] if conv is None else conv(row[n]) for n, conv in plan) for row in rows]
-        await conn.exec_driver_sql(self.sql, params)
+        await conn.exec_driver_sql(self.sql, [self._params(row) for row in rows])
 
 
 def upsert(table: sa.Table, dialect_insert: Callable[[sa.Table], Any]) -> Any:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import AsyncIterator
 from urllib.parse import urlparse
 
 import pytest
+
+from claude_router.emulator.config import EmulatorConfig
+from claude_router.emulator.server import running_emulator
 
 POSTGRES_URL = os.environ.get("CLAUDE_ROUTER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CLAUDE_ROUTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -41,3 +45,16 @@ def postgres_url() -> str:
 def redis_url() -> str:
     """A live Redis server URL (database 15, flushed by the tests that use it)."""
     return _require(REDIS_URL, 6379, "Redis")
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    """The emulator's configuration; override in a module for latency, limits or faults."""
+    return EmulatorConfig()
+
+
+@pytest.fixture
+async def emulator_url(emulator_config: EmulatorConfig) -> AsyncIterator[str]:
+    """The project's emulator served over real HTTP on a free port, for the test's duration."""
+    async with running_emulator(emulator_config) as url:
+        yield url

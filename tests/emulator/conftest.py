@@ -8,21 +8,9 @@ import anthropic
 import pytest
 
 from claude_router.emulator.config import EmulatorConfig
-from claude_router.emulator.server import emulator_thread, running_emulator
+from claude_router.emulator.server import emulator_thread
 
 from .support import API_KEY
-
-
-@pytest.fixture
-def emulator_config() -> EmulatorConfig:
-    """Override in a module to serve another configuration."""
-    return EmulatorConfig()
-
-
-@pytest.fixture
-async def emulator_url(emulator_config: EmulatorConfig) -> AsyncIterator[str]:
-    async with running_emulator(emulator_config) as url:
-        yield url
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from claude_router.config import Settings
-from claude_router.emulator.config import EmulatorConfig
-from claude_router.emulator.server import running_emulator
 from claude_router.gateway import create_app
 from claude_router.gateway.server import running_gateway
 from claude_router.gateway.state import GatewayState
@@ -52,17 +50,6 @@ class Gateway:
 
     def sync_client(self, **options: Any) -> anthropic.Anthropic:
         return anthropic.Anthropic(base_url=self.url, api_key="unused", max_retries=0, **options)
-
-
-@pytest.fixture
-def emulator_config() -> EmulatorConfig:
-    return EmulatorConfig()
-
-
-@pytest.fixture
-async def emulator_url(emulator_config: EmulatorConfig) -> AsyncIterator[str]:
-    async with running_emulator(emulator_config) as url:
-        yield url
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ from typing import Any
 import pytest
 
 from claude_router.config import MonitorSettings
-from claude_router.emulator.config import EmulatorConfig
-from claude_router.emulator.server import running_emulator
 from claude_router.ledger import SqlLedger
 from claude_router.ledger.verdicts import VerdictStore
 from claude_router.monitor import QualityMonitor, attach_monitor
@@ -18,18 +16,6 @@ from ledger.conftest import ledger_url, pg_url  # noqa: F401 - fixtures shared w
 from router.conftest import settings_for
 
 MonitoredRouter = Callable[..., tuple[Router, QualityMonitor]]
-
-
-@pytest.fixture
-def emulator_config() -> EmulatorConfig:
-    """Override in a module for latency or faults."""
-    return EmulatorConfig()
-
-
-@pytest.fixture
-async def emulator_url(emulator_config: EmulatorConfig) -> AsyncIterator[str]:
-    async with running_emulator(emulator_config) as url:
-        yield url
 
 
 @pytest.fixture

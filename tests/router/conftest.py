@@ -9,25 +9,11 @@ import pytest
 from pydantic import SecretStr
 
 from claude_router.config import Settings
-from claude_router.emulator.config import EmulatorConfig
-from claude_router.emulator.server import running_emulator
 from claude_router.router import Router
 
 TEST_KEY = "sk-ant-router-test-0123456789"
 
 RouterFactory = Callable[..., Router]
-
-
-@pytest.fixture
-def emulator_config() -> EmulatorConfig:
-    """Override in a module for latency, limits or faults."""
-    return EmulatorConfig()
-
-
-@pytest.fixture
-async def emulator_url(emulator_config: EmulatorConfig) -> AsyncIterator[str]:
-    async with running_emulator(emulator_config) as url:
-        yield url
 
 
 def settings_for(base_url: str, **sections: dict[str, Any]) -> Settings:

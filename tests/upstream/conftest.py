@@ -19,8 +19,6 @@ from anthropic import APIRequest, AsyncAPIResponse, AsyncCallNext, Middleware
 from pydantic import SecretStr
 
 from claude_router.config import HAIKU, OPUS, SONNET, UpstreamSettings
-from claude_router.emulator.config import EmulatorConfig
-from claude_router.emulator.server import running_emulator
 from claude_router.upstream import Upstream
 
 __all__ = ["HAIKU", "OPUS", "SONNET", "fault_on"]
@@ -52,18 +50,6 @@ class ModelFaults(Middleware):
         if fault and wanted and (times is None or request.retries_taken < int(str(times))):
             headers["x-emulator-fault"] = fault
         return await call_next(request.copy(headers=headers))
-
-
-@pytest.fixture
-def emulator_config() -> EmulatorConfig:
-    """Override in a test module for latency, limits or faults."""
-    return EmulatorConfig()
-
-
-@pytest.fixture
-async def emulator_url(emulator_config: EmulatorConfig) -> AsyncIterator[str]:
-    async with running_emulator(emulator_config) as base_url:
-        yield base_url
 
 
 UpstreamFactory = Callable[..., Upstream]

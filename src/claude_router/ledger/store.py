@@ -9,7 +9,6 @@ and models, not with the number of requests.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -17,20 +16,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..types import UsageRecord
-from .aggregate import (
-    backfill_rollups,
-    rollup,
-    rollup_key_names,
-    rollup_measures,
-    row_key,
-    usage_key_columns,
-    usage_measures,
-)
+from .aggregate import backfill_rollups, rollup_measures, usage_key_columns, usage_measures
 from .base import Dimension, Group, Key, Totals
-from .engine import SQLITE_BEGIN, create_engine, describe, ensure_wal, resolve_url
+from .engine import create_engine, describe, ensure_wal, resolve_url
 from .migrations import migrate
 from .rows import record_to_row, row_to_record
 from .schema import alert_state, usage, usage_daily, usage_daily_tags, usage_tags
@@ -77,23 +68,7 @@ class SqlLedger:
             first.setdefault(row["request_id"], row)
         if not first:
             return 0
-        async with self.engine.connect() as raw:
-            conn = await raw.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-            async with conn.begin():
-                new = await self._writer.insert_new(conn, list(first.values()))
-                if new:
-                    await self._add_to_rollups(conn, new)
-        return len(new)
-
-    async def _add_to_rollups(self, conn: AsyncConnection, rows: Sequence[Row]) -> None:
-        await self._writer.add(conn, usage_daily, rollup(((row_key(r), r) for r in rows), _keys(False)))
-        tagged = [(row, tag) for row in rows if row["tags"] != "[]" for tag in json.loads(row["tags"])]
-        if not tagged:
-            return
-        tag_rows = [{"request_id": row["request_id"], "tag": tag} for row, tag in tagged]
-        await self._writer.insert(conn, usage_tags, tag_rows)
-        sums = rollup(((row_key(row, tag), row) for row, tag in tagged), _keys(True))
-        await self._writer.add(conn, usage_daily_tags, sums)
+        return await self._writer.write(self.engine, list(first.values()))
 
     async def rebuild_rollups(self) -> None:
         """Recompute the daily rollups from `usage` (after a bulk import that bypassed `write`)."""
@@ -176,10 +151,6 @@ class SqlLedger:
         if Dimension.TAG in dims:
             stmt = stmt.select_from(usage.join(usage_tags, usage_tags.c.request_id == usage.c.request_id))
         return _filtered(stmt, lo, hi, customer).group_by(*(keys[d.value] for d in dims))
-
-
-def _keys(tagged: bool) -> tuple[str, ...]:
-    return rollup_key_names(tagged=tagged)
 
 
 def _filtered(

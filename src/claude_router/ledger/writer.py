@@ -9,26 +9,30 @@ SQLite serialises writers (`BEGIN IMMEDIATE`), so reading which ids already exis
 inserting the rest is exact; and its driver's C `executemany` is several times faster than
 SQLAlchemy's per-row parameter processing, which dominated a batch's cost. There the same
 Core statements are compiled once and executed at driver level with plain tuples (dates and
-times formatted exactly as SQLAlchemy stores them, so either path reads the other's rows).
+times formatted exactly as SQLAlchemy stores them, so either path reads the other's rows), all
+in one call into the driver's worker thread rather than a thread hop per statement.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping, Sequence
+import sqlite3
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
+import aiosqlite
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .aggregate import MEASURES
-from .schema import UtcDateTime, usage
+from .aggregate import MEASURES, batch_rollups
+from .schema import UtcDateTime, usage, usage_daily, usage_daily_tags, usage_tags
 
 Row = Mapping[str, Any]
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's own SQLite storage format
+_IDS_PER_QUERY = 500  # well under SQLite's bound-parameter limit
 
 
 def _sqlite_datetime(value: datetime | None) -> str | None:
@@ -70,8 +74,8 @@ class DriverStatement:
             values[i] = conv(values[i])
         return tuple(values)
 
-    async def executemany(self, conn: AsyncConnection, rows: Sequence[Row]) -> None:
-        await conn.exec_driver_sql(self.sql, [self._params(row) for row in rows])
+    def executemany(self, db: sqlite3.Connection, rows: Sequence[Row]) -> None:
+        db.executemany(self.sql, [self._params(row) for row in rows])
 
 
 def upsert(table: sa.Table, dialect_insert: Callable[[sa.Table], Any]) -> Any:
@@ -84,31 +88,58 @@ def upsert(table: sa.Table, dialect_insert: Callable[[sa.Table], Any]) -> Any:
 
 
 class SqliteWriter:
+    """A whole batch is one call into the driver's worker thread: the transaction's statements run
+    there back to back, and the event loop stays free (to queue the next batch) meanwhile."""
+
     def __init__(self, dialect: Dialect) -> None:
-        self._dialect = dialect
-        self._statements: dict[str, DriverStatement] = {}
+        insert = sqlite.insert
+        self._usage = DriverStatement(insert(usage).on_conflict_do_nothing(), usage, dialect)
+        self._tags = DriverStatement(insert(usage_tags).on_conflict_do_nothing(), usage_tags, dialect)
+        self._daily = DriverStatement(upsert(usage_daily, insert), usage_daily, dialect)
+        self._daily_tags = DriverStatement(upsert(usage_daily_tags, insert), usage_daily_tags, dialect)
+        self._known = f"SELECT request_id FROM {usage.name} WHERE request_id IN "
 
-    def _statement(self, table: sa.Table, *, rollup: bool) -> DriverStatement:
-        key = f"{table.name}:{rollup}"
-        if key not in self._statements:
-            stmt = upsert(table, sqlite.insert) if rollup else sqlite.insert(table).on_conflict_do_nothing()
-            self._statements[key] = DriverStatement(stmt, table, self._dialect)
-        return self._statements[key]
+    async def write(self, engine: AsyncEngine, rows: Sequence[Row]) -> int:
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert isinstance(driver, aiosqlite.Connection)
+            try:
+                # aiosqlite's own way of running a function in its thread (SQLAlchemy uses it too).
+                run = cast(Callable[..., Awaitable[int]], driver._execute)
+                return await run(self._transaction, driver._conn, rows)
+            except sqlite3.Error as exc:  # as SQLAlchemy would raise it, so retries see the same types
+                raise sa.exc.DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
 
-    async def insert_new(self, conn: AsyncConnection, batch: Sequence[Row]) -> list[Row]:
-        ids = [row["request_id"] for row in batch]
-        known = await conn.execute(sa.select(usage.c.request_id).where(usage.c.request_id.in_(ids)))
-        existing = set(known.scalars())
-        new = [row for row in batch if row["request_id"] not in existing]
+    def _transaction(self, db: sqlite3.Connection, rows: Sequence[Row]) -> int:
+        """Runs in the driver's thread. `BEGIN IMMEDIATE` takes the write lock first, so reading
+        which ids exist and then inserting the rest is exact."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            new = self._insert_new(db, rows)
+            if new:
+                daily, tag_rows, tag_sums = batch_rollups(new)
+                self._daily.executemany(db, daily)
+                if tag_rows:
+                    self._tags.executemany(db, tag_rows)
+                    self._daily_tags.executemany(db, tag_sums)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return len(new)
+
+    def _insert_new(self, db: sqlite3.Connection, rows: Sequence[Row]) -> list[Row]:
+        ids = [row["request_id"] for row in rows]
+        existing: set[str] = set()
+        for i in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[i : i + _IDS_PER_QUERY]
+            query = self._known + f"({', '.join('?' * len(chunk))})"
+            existing.update(found for (found,) in db.execute(query, chunk))
+        new = [row for row in rows if row["request_id"] not in existing] if existing else list(rows)
         if new:
-            await self.insert(conn, usage, new)
+            self._usage.executemany(db, new)
         return new
-
-    async def insert(self, conn: AsyncConnection, table: sa.Table, rows: Sequence[Row]) -> None:
-        await self._statement(table, rollup=False).executemany(conn, rows)
-
-    async def add(self, conn: AsyncConnection, table: sa.Table, rows: Sequence[Row]) -> None:
-        await self._statement(table, rollup=True).executemany(conn, rows)
 
 
 def _unnest_insert(table: sa.Table) -> Any:
@@ -133,17 +164,28 @@ class PostgresWriter:
         self._inserts: dict[str, Any] = {}
         self._upserts: dict[str, Any] = {}
 
-    async def insert_new(self, conn: AsyncConnection, batch: Sequence[Row]) -> list[Row]:
+    async def write(self, engine: AsyncEngine, rows: Sequence[Row]) -> int:
+        async with engine.begin() as conn:
+            new = await self._insert_new(conn, rows)
+            if new:
+                daily, tag_rows, tag_sums = batch_rollups(new)
+                await self._add(conn, usage_daily, daily)
+                if tag_rows:
+                    await self._insert(conn, usage_tags, tag_rows)
+                    await self._add(conn, usage_daily_tags, tag_sums)
+        return len(new)
+
+    async def _insert_new(self, conn: AsyncConnection, batch: Sequence[Row]) -> list[Row]:
         result = await conn.execute(self._new, _arrays(usage, batch))
         inserted = set(result.scalars())
         return [row for row in batch if row["request_id"] in inserted]
 
-    async def insert(self, conn: AsyncConnection, table: sa.Table, rows: Sequence[Row]) -> None:
+    async def _insert(self, conn: AsyncConnection, table: sa.Table, rows: Sequence[Row]) -> None:
         if table.name not in self._inserts:
             self._inserts[table.name] = _unnest_insert(table).on_conflict_do_nothing()
         await conn.execute(self._inserts[table.name], _arrays(table, rows))
 
-    async def add(self, conn: AsyncConnection, table: sa.Table, rows: Sequence[Row]) -> None:
+    async def _add(self, conn: AsyncConnection, table: sa.Table, rows: Sequence[Row]) -> None:
         if table.name not in self._upserts:
             self._upserts[table.name] = upsert(table, _unnest_insert)
         await conn.execute(self._upserts[table.name], _arrays(table, rows))

@@ -5,7 +5,6 @@ Python over a batch of freshly inserted rows (to keep the rollups in step with `
 from __future__ import annotations
 
 import json
-import operator
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -61,36 +60,37 @@ def rollup_measures(table: sa.Table) -> list[sa.ColumnElement[Any]]:
     return [sa.func.coalesce(sa.func.sum(table.c[name]), 0).label(name) for name in MEASURES]
 
 
+def row_measures(row: Row) -> dict[str, Any]:
+    """One `usage` row's contribution to its rollup row."""
+    out: dict[str, Any] = {"requests": 1}
+    for name in SUMMED:
+        out[name] = row[name]
+    for name, col in FLAGS.items():
+        out[name] = 1 if row[col] else 0
+    out["errors"] = 0 if row["status"] == "ok" else 1
+    out["latency_s"] = row["latency_s"]
+    return out
+
+
 def row_key(row: Row, tag: str | None = None) -> RollupKey:
     """The rollup key of a `usage` row (with `tag` for the tag rollup)."""
     key = (row["day"], row["customer"] or "", row["model_used"] or "", row["label"] or "", row["batch"])
     return key if tag is None else (key[0], tag, *key[1:])
 
 
-#: The `usage` columns a rollup row sums, in `MEASURES` order after `requests` (flags sum as 0/1).
-_SUMMED_COLUMNS = operator.itemgetter(*SUMMED, *FLAGS.values())
-
-
 def rollup(rows: Iterable[tuple[RollupKey, Row]], key_names: Sequence[str]) -> list[dict[str, Any]]:
     """Sum rows' measures per key; the result is sorted by key, so concurrent writers take the
-    rollup rows' locks in the same order (no deadlock on PostgreSQL). Rows are grouped first and
-    each group summed column by column, in row order (so float sums match a row-by-row loop)."""
-    groups: dict[RollupKey, list[Row]] = {}
+    rollup rows' locks in the same order (no deadlock on PostgreSQL)."""
+    sums: dict[RollupKey, dict[str, Any]] = {}
     for key, row in rows:
-        group = groups.get(key)
-        if group is None:
-            groups[key] = [row]
+        measures = row_measures(row)
+        acc = sums.get(key)
+        if acc is None:
+            sums[key] = measures
         else:
-            group.append(row)
-    out = []
-    for key in sorted(groups, key=_sortable):
-        group = groups[key]
-        sums = [int(sum(column)) for column in zip(*map(_SUMMED_COLUMNS, group), strict=True)]
-        errors = sum(1 for row in group if row["status"] != "ok")
-        latency = sum(row["latency_s"] for row in group)
-        measures = (len(group), *sums, errors, latency)
-        out.append(dict(zip((*key_names, *MEASURES), (*key, *measures), strict=True)))
-    return out
+            for name, value in measures.items():
+                acc[name] += value
+    return [dict(zip(key_names, key, strict=True), **sums[key]) for key in sorted(sums, key=_sortable)]
 
 
 Rows = list[dict[str, Any]]

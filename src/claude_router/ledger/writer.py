@@ -97,7 +97,8 @@ class SqliteWriter:
         self._tags = DriverStatement(insert(usage_tags).on_conflict_do_nothing(), usage_tags, dialect)
         self._daily = DriverStatement(upsert(usage_daily, insert), usage_daily, dialect)
         self._daily_tags = DriverStatement(upsert(usage_daily_tags, insert), usage_daily_tags, dialect)
-        self._known = f"SELECT request_id FROM {usage.name} WHERE request_id IN "
+        rid = usage.c.request_id.name
+        self._known = f"SELECT {rid} FROM {usage.name} WHERE {rid} IN "
 
     async def write(self, engine: AsyncEngine, rows: Sequence[Row]) -> int:
         async with engine.connect() as conn:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlparse
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.emulator.server import running_emulator
@@ -58,3 +62,26 @@ async def emulator_url(emulator_config: EmulatorConfig) -> AsyncIterator[str]:
     """The project's emulator served over real HTTP on a free port, for the test's duration."""
     async with running_emulator(emulator_config) as url:
         yield url
+
+
+@pytest.fixture
+async def pg_url(postgres_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the local PostgreSQL server, dropped after the test."""
+    name = f"cr_test_{uuid.uuid4().hex[:12]}"
+    admin = make_url(postgres_url)
+    conn = await asyncpg.connect(admin.set(drivername="postgresql").render_as_string(hide_password=False))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that takes this runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.db")
+    url: str = request.getfixturevalue("pg_url")
+    return url

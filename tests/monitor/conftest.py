@@ -12,14 +12,13 @@ from claude_router.ledger import SqlLedger
 from claude_router.ledger.verdicts import VerdictStore
 from claude_router.monitor import QualityMonitor, attach_monitor
 from claude_router.router import Router
-from ledger.conftest import ledger_url, pg_url  # noqa: F401 - fixtures shared with the ledger tests
 from router.conftest import settings_for
 
 MonitoredRouter = Callable[..., tuple[Router, QualityMonitor]]
 
 
 @pytest.fixture
-async def store(ledger_url: str) -> AsyncIterator[SqlLedger]:  # noqa: F811 - the imported fixture
+async def store(ledger_url: str) -> AsyncIterator[SqlLedger]:
     ledger = await SqlLedger.open(ledger_url)
     yield ledger
     await ledger.close()

@@ -29,7 +29,7 @@ from ..errors import ConfigError
 from ..pricing import Tier
 from ..types import LABELS, Label
 from .classifier_eval import percentile
-from .dataset import DatasetError
+from .dataset import DatasetError, read_text_lines
 
 #: Target names as a user writes them, and the label each one routes.
 TIER_LABELS = {Tier.for_label(label).value: label for label in LABELS}
@@ -44,12 +44,7 @@ class _Line(BaseModel):
 
 def load_traffic(path: Path) -> list[ClassifierInput]:
     """Prompts from a JSONL file; `DatasetError` naming the line if one is not a prompt."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise DatasetError(f"traffic file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"cannot read {path}: {exc}") from None
+    lines = read_text_lines(path, "traffic file")
     items = []
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():

@@ -33,7 +33,7 @@ from rich.console import Console
 from ..errors import ConfigError
 from ..quality import LocalChecks
 from .classifier_eval import percentile
-from .dataset import DatasetError
+from .dataset import DatasetError, describe_error, read_text_lines
 
 #: "Escalate nothing": no score is under 0.
 NEVER = 0.0
@@ -71,20 +71,9 @@ class RecordedAnswer:
     escalate: bool | None = None  # the human verdict: should this answer have been re-run?
 
 
-def _describe(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else first["msg"]
-
-
 def load_answers(path: Path) -> list[RecordedAnswer]:
     """Recorded answers from a JSONL file; `DatasetError` naming the line if one is malformed."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise DatasetError(f"answers file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"cannot read {path}: {exc}") from None
+    lines = read_text_lines(path, "answers file")
     answers = []
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
@@ -94,7 +83,7 @@ def load_answers(path: Path) -> list[RecordedAnswer]:
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{path}, line {number}: not JSON ({exc.msg})") from None
         except ValidationError as exc:
-            raise DatasetError(f"{path}, line {number}: {_describe(exc)}") from None
+            raise DatasetError(f"{path}, line {number}: {describe_error(exc)}") from None
         verdict = line.escalate if line.escalate is not None else line.label
         answers.append(RecordedAnswer(line.request, line.response, verdict))
     if not answers:

@@ -58,7 +58,8 @@ class _Line(BaseModel):
     domain: str | None = None
 
 
-def _describe(exc: ValidationError) -> str:
+def describe_error(exc: ValidationError) -> str:
+    """A pydantic validation error as one line: `field: message; ...`."""
     parts = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
@@ -77,25 +78,29 @@ def parse_lines(lines: Iterable[str], source: str) -> list[LabelledPrompt]:
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{source}, line {number}: not valid JSON ({exc.msg})") from None
         except ValidationError as exc:
-            raise DatasetError(f"{source}, line {number}: {_describe(exc)}") from None
+            raise DatasetError(f"{source}, line {number}: {describe_error(exc)}") from None
         items.append(LabelledPrompt(line.prompt, line.label, line.system or None, line.lang, line.domain))
     if not items:
         raise DatasetError(f"{source}: no labelled prompts")
     return items
 
 
-def load_labelled(path: Path | str) -> list[LabelledPrompt]:
-    """Read a labelled JSONL file."""
+def read_text_lines(path: Path | str, what: str) -> list[str]:
+    """The lines of a UTF-8 text file; `DatasetError` (one clear line) when it cannot be read."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise DatasetError(f"labelled data file not found: {path}") from None
+        raise DatasetError(f"{what} not found: {path}") from None
     except UnicodeDecodeError:
         raise DatasetError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
-        raise DatasetError(f"cannot read {path}: {exc.strerror}") from None
-    return parse_lines(text.splitlines(), str(path))
+        raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def load_labelled(path: Path | str) -> list[LabelledPrompt]:
+    """Read a labelled JSONL file."""
+    return parse_lines(read_text_lines(path, "labelled data file"), str(path))
 
 
 def write_labelled(path: Path | str, items: Iterable[LabelledPrompt]) -> None:
@@ -128,9 +133,11 @@ def folds(count: int, k: int, seed: int) -> list[list[int]]:
 __all__ = [
     "DatasetError",
     "LabelledPrompt",
+    "describe_error",
     "folds",
     "load_labelled",
     "parse_lines",
+    "read_text_lines",
     "stratified_split",
     "write_labelled",
 ]

@@ -18,7 +18,7 @@ import anthropic
 from anthropic.types import Message
 
 from ._attempts import CallTrace, attach_failure
-from ._streaming import StreamResult, StreamUsage
+from ._streaming import StreamResult, StreamUsage, stream_result
 
 
 class SpeculativeLeg:
@@ -57,20 +57,14 @@ class SpeculativeLeg:
         return self._trace.spend_limited
 
     def result(self) -> StreamResult:
-        ended = self._ended_at if self._ended_at is not None else time.perf_counter()
-        return StreamResult(
+        return stream_result(
+            self._trace,
+            self._accounting,
             model_used=self.model,
-            usage=self._accounting.usage,
-            retries=self._trace.retries,
-            latency_s=ended - self._trace.started_at,
-            ttft_s=self._accounting.ttft_s,
-            request_id=self._trace.request_id,
-            completed=self._accounting.completed,
+            requested=self.model,
+            ended_at=self._ended_at,
             cancelled=self._cancelled,
             error=self._error,
-            stop_reason=self._accounting.stop_reason,
-            rate_limits=self._trace.rate_limits,
-            attempts=tuple(self._trace.attempts),
         )
 
 

@@ -292,21 +292,43 @@ class UpstreamStream(Generic[ItemT]):
         return self._accounting.usage
 
     def result(self) -> StreamResult:
-        ended = self._ended_at if self._ended_at is not None else time.perf_counter()
-        fell_back = self._model_used is not None and self._model_used != self._requested
-        return StreamResult(
+        return stream_result(
+            self._trace,
+            self._accounting,
             model_used=self._model_used,
-            usage=self._accounting.usage,
-            retries=self._trace.retries,
-            fallback=fell_back,
-            fallback_from=self._requested if fell_back else None,
-            latency_s=ended - self._trace.started_at,
-            ttft_s=self._accounting.ttft_s,
-            request_id=self._trace.request_id,
-            completed=self._accounting.completed,
+            requested=self._requested,
+            ended_at=self._ended_at,
             cancelled=self._cancelled,
             error=self._error,
-            stop_reason=self._accounting.stop_reason,
-            rate_limits=self._trace.rate_limits,
-            attempts=tuple(self._trace.attempts),
         )
+
+
+def stream_result(
+    trace: CallTrace,
+    accounting: StreamUsage,
+    *,
+    model_used: str | None,
+    requested: str | None,
+    ended_at: float | None,
+    cancelled: bool,
+    error: BaseException | None,
+) -> StreamResult:
+    """The accounting of a streamed call from its trace and the usage its events reported."""
+    ended = ended_at if ended_at is not None else time.perf_counter()
+    fell_back = model_used is not None and requested is not None and model_used != requested
+    return StreamResult(
+        model_used=model_used,
+        usage=accounting.usage,
+        retries=trace.retries,
+        fallback=fell_back,
+        fallback_from=requested if fell_back else None,
+        latency_s=ended - trace.started_at,
+        ttft_s=accounting.ttft_s,
+        request_id=trace.request_id,
+        completed=accounting.completed,
+        cancelled=cancelled,
+        error=error,
+        stop_reason=accounting.stop_reason,
+        rate_limits=trace.rate_limits,
+        attempts=tuple(trace.attempts),
+    )

@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/gateway.py [--quick]
 
-Five processes besides this one: a zero-latency upstream stub, a bare uvicorn pass-through (the
-Python floor: read the body, forward it with one pooled HTTP client, return the bytes), the same
-pass-through through the official SDK's client (the floor for anything that stays on it), the
+Five processes besides this one: a zero-latency upstream stub (`_wire.py`: raw asyncio, so the
+stub and the load generator cost a few microseconds a request and leave the CPU to what is
+measured), a bare uvicorn pass-through (the Python floor: read the body, forward it with one pooled
+aiohttp session, return the bytes), the same pass-through through the official SDK's client (the
+floor for anything that stays on it, on the SDK's aiohttp transport as the gateway uses it), the
 gateway (one uvicorn worker, ledger on a temporary SQLite file, authentication off), and the load
 generator. Each target is measured at concurrency 1 and 50, in rounds that take the targets in
 turn (so a burst of load from elsewhere on the machine falls on all of them), and each figure is
@@ -14,7 +16,8 @@ shared machine mislead.
 
 Memory: 500 streams held open at once through a fresh gateway (the stub sends the first events,
 then waits), the gateway process's resident set size read while they are all open, against its
-own size at rest (most of which is the `anthropic` package's own import).
+own size at rest (most of which is the `anthropic` package's own import). The streams are opened
+twice, each time through a fresh gateway: all 500 in the same instant, and 50 at a time.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ MESSAGE = {
 }
 BODY = {"model": HAIKU, "max_tokens": 16, "messages": [{"role": "user", "content": "Say hi."}]}
 STREAMS = 500
+# Opened all in the same instant, and in waves: a burst's requests are all in flight together
+# before their first byte, and the allocator keeps much of that peak after it has passed.
+WAVES = (STREAMS, 50)
 STREAM_HOLD_S = 60.0  # how long the stub keeps a stream open after its first events
 ROUNDS = 3
 
@@ -95,63 +101,64 @@ def _uvicorn(app: Any, port: int) -> None:
 
 
 def serve_stub(port: int) -> None:
-    """The upstream: a fixed Message, at once."""
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response, StreamingResponse
-    from starlette.routing import Route
+    """The upstream: a fixed Message at once, or a stream held open after its first events."""
+    from _wire import StubAnswers
+    from _wire import serve_stub as serve
 
-    payload = json.dumps(MESSAGE).encode()
     head, tail = stream_events()
-
-    async def held_stream() -> Any:
-        yield head
-        await asyncio.sleep(STREAM_HOLD_S)
-        yield tail
-
-    async def messages(request: Request) -> Response:
-        body = await request.body()
-        if b'"stream":true' in body.replace(b" ", b""):
-            return StreamingResponse(held_stream(), media_type="text/event-stream")
-        return Response(payload, media_type="application/json", headers={"request-id": "req_bench"})
-
-    _uvicorn(Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])]), port)
+    serve(HOST, port, StubAnswers(json.dumps(MESSAGE).encode(), head, tail, STREAM_HOLD_S))
 
 
 def serve_passthrough(port: int, upstream: str) -> None:
-    """The floor: the least a Python proxy on uvicorn can do."""
-    import httpx2
+    """The floor: the least a Python proxy on uvicorn can do (aiohttp, the fastest common client)."""
+    import aiohttp
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
 
-    client = httpx2.AsyncClient(base_url=upstream, limits=httpx2.Limits(max_connections=100))
+    session: aiohttp.ClientSession | None = None
+    url = f"{upstream}/v1/messages"
 
     async def messages(request: Request) -> Response:
-        upstream_response = await client.post(
-            "/v1/messages", content=await request.body(), headers={"content-type": "application/json"}
-        )
-        return Response(
-            upstream_response.content, upstream_response.status_code, media_type="application/json"
-        )
+        nonlocal session
+        if session is None:  # bound to the server's event loop
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
+        body = await request.body()
+        async with session.post(url, data=body, headers={"content-type": "application/json"}) as answer:
+            content = await answer.read()
+        return Response(content, answer.status, media_type="application/json")
 
     _uvicorn(Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])]), port)
 
 
 def serve_sdk_passthrough(port: int, upstream: str) -> None:
-    """The official SDK's floor: the same pass-through, through `AsyncAnthropic`'s raw responses."""
+    """The official SDK's floor: the same pass-through through `AsyncAnthropic`'s own request path
+    in raw-response mode (the body sent as the bytes received), on the transport the gateway uses
+    (aiohttp) and without the SDK's no-op spans, as the gateway calls it."""
     import anthropic
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
 
-    client = anthropic.AsyncAnthropic(base_url=upstream, api_key=KEY, max_retries=0)
+    client = anthropic.AsyncAnthropic(
+        base_url=upstream,
+        api_key=KEY,
+        max_retries=0,
+        open_telemetry=False,
+        http_client=anthropic.DefaultAioHttpClient(),
+    )
+
+    options: anthropic.RequestOptions = {"headers": {"content-type": "application/json"}}
 
     async def messages(request: Request) -> Response:
-        body = json.loads(await request.body())
-        raw = await client.messages.with_raw_response.create(**body)
+        raw = await client.post(
+            "/v1/messages",
+            content=await request.body(),
+            options=options,
+            cast_to=anthropic.AsyncAPIResponse[bytes],
+        )
         return Response(raw.http_response.content, media_type="application/json")
 
     _uvicorn(Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])]), port)
@@ -205,39 +212,12 @@ def started(target: Callable[..., None], *args: Any) -> Iterator[tuple[str, int]
 
 
 def load(url: str, model: str, concurrency: int, requests: int, out: Any) -> None:
-    out.send(asyncio.run(_load(url, model, concurrency, requests)))
-
-
-async def _load(url: str, model: str, concurrency: int, requests: int) -> dict[str, float]:
-    import httpx2
+    from _wire import request_bytes, run_load
 
     body = json.dumps({**BODY, "model": model}).encode()
     headers = {"content-type": "application/json", "x-api-key": KEY, "anthropic-version": "2023-06-01"}
-    latencies: list[float] = []
-    remaining = requests
-    async with httpx2.AsyncClient(base_url=url, limits=httpx2.Limits(max_connections=concurrency)) as http:
-        for _ in range(min(20, requests)):  # warm-up: connections, caches
-            await http.post("/v1/messages", content=body, headers=headers)
-
-        async def worker() -> None:
-            nonlocal remaining
-            while remaining > 0:
-                remaining -= 1
-                started = time.perf_counter()
-                response = await http.post("/v1/messages", content=body, headers=headers)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 200:
-                    raise RuntimeError(f"{url}: {response.status_code} {response.text[:200]}")
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - began
-    latencies.sort()
-    return {
-        "p50": statistics.median(latencies),
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-        "rps": len(latencies) / elapsed,
-    }
+    wire = request_bytes(url, "/v1/messages", body, headers)
+    out.send(run_load(url, wire, concurrency, requests).as_dict())
 
 
 def measure(url: str, model: str, concurrency: int, requests: int) -> dict[str, float]:
@@ -246,17 +226,21 @@ def measure(url: str, model: str, concurrency: int, requests: int) -> dict[str, 
         target=load, args=(url, model, concurrency, requests, child)
     )
     proc.start()
+    while not parent.poll(1.0):
+        if not proc.is_alive():
+            raise RuntimeError(f"the load generator against {url} failed (exit code {proc.exitcode})")
     result: dict[str, float] = parent.recv()
     proc.join()
     return result
 
 
-def hold_streams(url: str, count: int, conn: Any) -> None:
-    asyncio.run(_hold_streams(url, count, conn))
+def hold_streams(url: str, count: int, wave: int, conn: Any) -> None:
+    asyncio.run(_hold_streams(url, count, wave, conn))
 
 
-async def _hold_streams(url: str, count: int, conn: Any) -> None:
-    """Open `count` streams, tell the parent once each has its first event, hold until told to stop."""
+async def _hold_streams(url: str, count: int, wave: int, conn: Any) -> None:
+    """Open `count` streams, `wave` at a time (each wave's first events in before the next wave
+    starts), tell the parent once all are open, hold them until told to stop."""
     import httpx2
 
     body = json.dumps({**BODY, "stream": True}).encode()
@@ -273,7 +257,8 @@ async def _hold_streams(url: str, count: int, conn: Any) -> None:
             )
             await anext(response.aiter_raw())
 
-        await asyncio.gather(*(open_one() for _ in range(count)))
+        for opened in range(0, count, wave):
+            await asyncio.gather(*(open_one() for _ in range(min(wave, count - opened))))
         conn.send("open")
         await asyncio.get_running_loop().run_in_executor(None, conn.recv)
 
@@ -285,11 +270,11 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def measure_streams(url: str, pid: int, count: int) -> dict[str, float]:
+def measure_streams(url: str, pid: int, count: int, wave: int) -> dict[str, float]:
     """The gateway's RSS at rest, then with `count` streams open through it."""
     at_rest = rss_mb(pid)
     parent, child = multiprocessing.get_context("spawn").Pipe()
-    proc = multiprocessing.get_context("spawn").Process(target=hold_streams, args=(url, count, child))
+    proc = multiprocessing.get_context("spawn").Process(target=hold_streams, args=(url, count, wave, child))
     proc.start()
     try:
         if not parent.poll(STREAM_HOLD_S):
@@ -327,14 +312,19 @@ def main() -> None:
                     for name, (url, model) in targets.items():
                         figures = measure(url, model, c, n1 if c == 1 else n50)
                         runs.setdefault(name, {}).setdefault(c, []).append(figures)
-        # A fresh gateway: its memory owes nothing to the requests above.
-        with started(serve_gateway, stub, str(Path(scratch) / "streams.db")) as (fresh, pid):
-            memory = measure_streams(fresh, pid, STREAMS)
+        # A fresh gateway for each: its memory owes nothing to the requests before.
+        memory: dict[int, dict[str, float]] = {}
+        for wave in WAVES:
+            with started(serve_gateway, stub, str(Path(scratch) / f"streams-{wave}.db")) as (fresh, pid):
+                memory[wave] = measure_streams(fresh, pid, STREAMS, wave)
     report(runs)
-    print(
-        f"\n{STREAMS} streams open: gateway RSS {memory['open']:.0f} MB "
-        f"({memory['open'] / memory['rest']:.2f}x its {memory['rest']:.0f} MB at rest)"
-    )
+    print()
+    for wave, figures in memory.items():
+        how = "all at once" if wave >= STREAMS else f"{wave} at a time"
+        print(
+            f"{STREAMS} streams open ({how}): gateway RSS {figures['open']:.0f} MB "
+            f"({figures['open'] / figures['rest']:.2f}x its {figures['rest']:.0f} MB at rest)"
+        )
 
 
 def report(runs: dict[str, dict[int, list[dict[str, float]]]]) -> None:

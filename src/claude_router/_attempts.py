@@ -192,7 +192,7 @@ class AttemptObserver(Middleware):
 
     async def handle_async(self, request: APIRequest, call_next: AsyncCallNext) -> AsyncAPIResponse[Any]:
         trace = _CURRENT.get()
-        model = _model_of(request)
+        model = _model_of(request, trace)
         began = time.perf_counter()
         try:
             response = await call_next(request)
@@ -221,9 +221,13 @@ class AttemptObserver(Middleware):
         self._hook(attempt, limits)
 
 
-def _model_of(request: APIRequest) -> str | None:
+def _model_of(request: APIRequest, trace: CallTrace | None) -> str | None:
+    """The model an attempt asks for: from its JSON body, else (a body sent as bytes) the model
+    its call is trying."""
     body = request.json
     model = body.get("model") if isinstance(body, Mapping) else None
+    if model is None and trace is not None and trace.models_tried:
+        model = trace.models_tried[-1]
     return model if isinstance(model, str) else None
 
 

@@ -54,6 +54,10 @@ class BudgetExceededError(RouterError):
     error_type = "rate_limit_error"
     status_code = 429
 
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s  # until the budget's period starts again; None: never
+
 
 class RateLimitedError(RouterError):
     error_type = "rate_limit_error"

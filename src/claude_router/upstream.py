@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import anthropic
-from anthropic import AsyncStream
+import httpx2
+from anthropic import AsyncAPIResponse, AsyncStream
 from anthropic.types import Message, RawMessageStreamEvent
 
 from ._attempts import (
@@ -60,6 +61,8 @@ from ._streaming import (
     WireSource,
 )
 from .config import UpstreamSettings
+from .errors import ConfigError
+from .otel import tracing_configured
 from .types import Decision, Route, TokenUsage
 
 __all__ = [
@@ -157,6 +160,21 @@ def routed_params(params: Mapping[str, Any], route: Route) -> dict[str, Any]:
     return with_cached_system(body) if route.cache_system else body
 
 
+_JSON_BODY: anthropic.RequestOptions = {"headers": {"content-type": "application/json"}}
+
+
+def _http_client(kind: str) -> httpx2.AsyncClient | None:
+    """The SDK's HTTP client for `[upstream] http_client` (None: its default, httpx)."""
+    if kind != "aiohttp":
+        return None
+    try:
+        return anthropic.DefaultAioHttpClient()
+    except RuntimeError as exc:  # the SDK's `aiohttp` extra is not installed
+        raise ConfigError(
+            "[upstream] http_client = 'aiohttp' needs aiohttp: pip install 'claude-router[gateway]'"
+        ) from exc
+
+
 class Upstream:
     """The official async client plus fallback, cooldown, streaming and speculation."""
 
@@ -174,6 +192,8 @@ class Upstream:
                 max_retries=settings.max_retries,
                 timeout=settings.timeout_s,
                 middleware=[observer],
+                http_client=_http_client(settings.http_client),
+                open_telemetry=None if tracing_configured() else False,
             )
         else:  # a copy that shares the caller's connection pool and adds the observer
             self.client = client.with_options(middleware=[*client.middleware, observer])
@@ -206,14 +226,19 @@ class Upstream:
     async def create_raw(
         self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
     ) -> RawUpstreamResult:
-        """As `create`, through the SDK's raw-response interface: the answer's bytes, never parsed
-        into a `Message` (only its `usage` is read), for a proxy that relays them."""
-        body = _sdk_kwargs(params, self._create_args)
+        """As `create`, for a proxy that relays the answer: the body goes out as JSON bytes and the
+        answer comes back as the upstream's bytes, through the client's own request path (its
+        retries, headers and middleware) but without the SDK's per-field handling of either side,
+        which costs more CPU than the rest of the call. Only the answer's `usage` is read."""
+        fields = {k: v for k, v in params.items() if k not in ("model", "stream")}
 
         async def call(candidate: str) -> bytes:
-            raw = await self.client.messages.with_raw_response.create(**body, model=candidate, stream=False)
-            content: bytes = raw.http_response.content
-            return content
+            body = json.dumps({**fields, "model": candidate}, ensure_ascii=False).encode()
+            # A response class as `cast_to` is the SDK's raw-response mode (as `with_raw_response`).
+            raw = await self.client.post(
+                "/v1/messages", content=body, options=_JSON_BODY, cast_to=AsyncAPIResponse[bytes]
+            )
+            return raw.http_response.content
 
         trace = CallTrace()
         with trace.active():

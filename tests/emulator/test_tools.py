@@ -127,3 +127,25 @@ async def test_a_call_that_does_not_fit_max_tokens_is_cut(sdk: anthropic.AsyncAn
     assert message.stop_reason == "max_tokens"
     assert message.usage.output_tokens <= 3
     assert calls(message) == []
+
+
+async def test_a_required_list_with_non_names_is_read_for_its_names(sdk: anthropic.AsyncAnthropic) -> None:
+    odd = {
+        "name": "tag",
+        "description": "Tag a thing.",
+        "input_schema": {
+            "type": "object",
+            "properties": {"label": {"type": "string"}, "note": {"type": "string"}},
+            "required": [["label"], 3, "label"],  # found by the body fuzz: a 500 before
+        },
+    }
+    message = await sdk.messages.create(
+        model=SONNET,
+        max_tokens=200,
+        tools=[odd],
+        tool_choice={"type": "tool", "name": "tag"},
+        messages=user("Tag it."),
+    )
+    (call,) = calls(message)
+    assert isinstance(call.input, dict)
+    assert isinstance(call.input["label"], str)

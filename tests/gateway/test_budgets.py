@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import anthropic
 import httpx2
 import pytest
 
 from claude_router.errors import BudgetExceededError
-from claude_router.gateway.budgets import CUSTOMER, KEY, Budget, BudgetBook, ledger_spend, period_start
+from claude_router.gateway.budgets import (
+    CUSTOMER,
+    KEY,
+    Budget,
+    BudgetBook,
+    ledger_spend,
+    period_end,
+    period_start,
+)
 from claude_router.gateway.keys import CustomerBudget, Period
 from claude_router.types import RequestMeta, UsageRecord
 
@@ -139,6 +148,47 @@ class TestThroughTheGateway:
                 assert "customer acme's budget of $0.000001 per day" in refused.json()["error"]["message"]
             answered = await http.post("/v1/messages", json=ask(SIMPLE), headers={"x-api-key": other.key})
             assert answered.status_code == 200
+
+    async def test_a_refusal_says_not_to_retry_until_the_period_starts_again(self, gateway: Gateway) -> None:
+        keys = gateway.state.keys
+        assert keys is not None
+        daily = await keys.create("acme", budget_usd=Decimal("0.000001"), period=Period.DAY)
+        forever = await keys.create("acme", budget_usd=Decimal("0.000001"), period=Period.TOTAL)
+        async with httpx2.AsyncClient(base_url=gateway.url, timeout=30) as http:
+            refused = await http.post("/v1/messages", json=ask(SIMPLE), headers={"x-api-key": daily.key})
+            never = await http.post("/v1/messages", json=ask(SIMPLE), headers={"x-api-key": forever.key})
+        now = datetime.now(UTC)
+        to_midnight = (period_start(Period.DAY, now) + timedelta(days=1) - now).total_seconds()
+        assert refused.status_code == never.status_code == 429
+        assert refused.headers["x-should-retry"] == never.headers["x-should-retry"] == "false"
+        assert abs(int(refused.headers["retry-after"]) - to_midnight) <= 5
+        assert "retry-after" not in never.headers
+
+        # The official SDK obeys it: one attempt, however many retries it is allowed.
+        sdk = anthropic.AsyncAnthropic(base_url=gateway.url, api_key=daily.key, max_retries=3)
+        sent = 0
+
+        async def count(request: httpx2.Request) -> None:
+            nonlocal sent
+            sent += 1
+
+        async with sdk.with_options(
+            http_client=httpx2.AsyncClient(event_hooks={"request": [count]})
+        ) as client:
+            with pytest.raises(anthropic.RateLimitError):
+                await client.messages.create(**ask(SIMPLE))
+        assert sent == 1
+
+
+def test_a_month_ends_at_the_next_month_and_a_year_at_january() -> None:
+    assert period_end(Period.MONTH, datetime(2026, 11, 25, 18, tzinfo=UTC)) == datetime(
+        2026, 12, 1, tzinfo=UTC
+    )
+    assert period_end(Period.MONTH, datetime(2026, 12, 31, 23, tzinfo=UTC)) == datetime(
+        2027, 1, 1, tzinfo=UTC
+    )
+    assert period_end(Period.DAY, datetime(2026, 2, 28, 1, tzinfo=UTC)) == datetime(2026, 3, 1, tzinfo=UTC)
+    assert period_end(Period.TOTAL, datetime(2026, 2, 28, tzinfo=UTC)) is None
 
 
 class TestBudgetAwareRouting:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -25,8 +26,11 @@ class OverloadModel(Middleware):
         self.model = model
 
     def _prepare(self, request: APIRequest) -> APIRequest:
-        body = request.json if isinstance(request.json, Mapping) else {}
-        if str(body.get("model", "")).startswith(self.model):
+        body = request.json
+        content = request.options.content
+        if body is None and isinstance(content, bytes):  # the raw relay sends its body as bytes
+            body = json.loads(content)
+        if str(body.get("model", "") if isinstance(body, Mapping) else "").startswith(self.model):
             return request.copy(headers={**dict(request.headers), "x-emulator-fault": "529"})
         return request
 

@@ -56,7 +56,8 @@ def _object(schema: dict[str, Any], rng: random.Random, words: list[str], depth:
     if not isinstance(properties, dict):
         return {}
     required = schema.get("required")
-    wanted = set(required) if isinstance(required, list) else set()
+    # Only names count: a schema may list anything here (`[["a"]]`), and the API does not check.
+    wanted = {name for name in required if isinstance(name, str)} if isinstance(required, list) else set()
     out: dict[str, Any] = {}
     for name, sub in properties.items():
         if name in wanted or rng.random() < 0.5:

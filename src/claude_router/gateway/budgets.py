@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -43,6 +43,20 @@ def period_start(period: Period, now: datetime) -> datetime | None:
     if period is Period.MONTH:
         return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     return None
+
+
+def period_end(period: Period, now: datetime) -> datetime | None:
+    """When the budget period containing `now` ends (None: never)."""
+    start = period_start(period, now)
+    if start is None:
+        return None
+    if period is Period.DAY:
+        return start + timedelta(days=1)
+    return (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +112,16 @@ def ledger_spend(engine: AsyncEngine) -> SpentSince:
     return spent
 
 
-def refusal(budget: Budget, committed: Decimal, amount: Decimal) -> BudgetExceededError:
+def refusal(
+    budget: Budget, committed: Decimal, amount: Decimal, now: datetime | None = None
+) -> BudgetExceededError:
+    """The 429 for `budget`; its retry-after is the time left in the budget's period."""
+    now = now or datetime.now(UTC)
+    end = period_end(budget.period, now)
     return BudgetExceededError(
         f"{budget.describe()} would be exceeded: ${committed.quantize(CENTS)} spent or reserved, "
-        f"and this request may cost up to ${amount.quantize(CENTS)}"
+        f"and this request may cost up to ${amount.quantize(CENTS)}",
+        retry_after_s=(end - now).total_seconds() if end is not None else None,
     )
 
 

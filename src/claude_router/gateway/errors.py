@@ -17,7 +17,7 @@ from typing import Any
 import anthropic
 from starlette.responses import Response
 
-from ..errors import RateLimitedError, RouterError
+from ..errors import BudgetExceededError, RateLimitedError, RouterError
 
 JSON = "application/json"
 REDACTED = "[redacted]"
@@ -66,8 +66,7 @@ def error_response(exc: BaseException, secrets: Iterable[str] = ()) -> Response:
     if isinstance(exc, GatewayError):
         return json_error(exc.status_code, exc.error_type, exc.message, secrets=secrets)
     if isinstance(exc, RouterError):
-        headers = _retry_after(exc.retry_after_s) if isinstance(exc, RateLimitedError) else None
-        return json_error(exc.status_code, exc.error_type, exc.message, secrets=secrets, headers=headers)
+        return json_error(exc.status_code, exc.error_type, exc.message, secrets=secrets, headers=_hints(exc))
     if isinstance(exc, anthropic.APIStatusError):
         return _relayed(exc, secrets)
     if isinstance(exc, anthropic.APITimeoutError):
@@ -103,6 +102,20 @@ def _relayed(exc: anthropic.APIStatusError, secrets: tuple[str, ...]) -> Respons
 
 def _is_error_body(body: object) -> bool:
     return isinstance(body, dict) and body.get("type") == "error" and isinstance(body.get("error"), dict)
+
+
+def _hints(exc: RouterError) -> dict[str, str] | None:
+    """When a client may try again. A spent budget is not lifted by the SDK's quick retries, so
+    it says not to retry (`x-should-retry`, which the official SDKs obey before anything else) and,
+    for a daily or monthly budget, when the period starts again."""
+    if isinstance(exc, RateLimitedError):
+        return _retry_after(exc.retry_after_s)
+    if isinstance(exc, BudgetExceededError):
+        hints = {"x-should-retry": "false"}
+        if exc.retry_after_s is not None:
+            hints.update(_retry_after(exc.retry_after_s))
+        return hints
+    return None
 
 
 def _retry_after(seconds: float) -> dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -150,8 +149,7 @@ async def _stream(
 def _meta(request: Request) -> RequestMeta:
     key = request_key(request)
     customer, key_id = (key.customer, key.key_id) if key is not None else (None, None)
-    meta = request_meta(request.headers, customer=customer, key_id=key_id)
-    return replace(meta, request_id=_request_id())
+    return request_meta(request.headers, customer=customer, key_id=key_id, request_id=_request_id())
 
 
 def _routing_headers(

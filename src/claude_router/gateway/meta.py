@@ -18,10 +18,15 @@ from .errors import invalid_request
 MAX_HEADER_CHARS = 256
 
 
-def request_meta(headers: Headers, *, customer: str | None = None, key_id: str | None = None) -> RequestMeta:
+def request_meta(
+    headers: Headers, *, customer: str | None = None, key_id: str | None = None, request_id: str | None = None
+) -> RequestMeta:
     """The meta the headers carry; `customer` / `key_id` (from the virtual key) override the headers'."""
-    tags = frozenset(t.strip() for t in _get(headers, "x-router-tags", "").split(",") if t.strip())
-    floor_text = _get(headers, "x-router-floor", "").strip().lower()
+    found = _router_headers(headers)
+    if not found:  # the common case: a plain Anthropic request
+        return RequestMeta(customer=customer, key_id=key_id, request_id=request_id)
+    tags = frozenset(t.strip() for t in _get(found, "x-router-tags").split(",") if t.strip())
+    floor_text = _get(found, "x-router-floor").strip().lower()
     floor: Label | None = None
     if floor_text:
         try:
@@ -30,18 +35,29 @@ def request_meta(headers: Headers, *, customer: str | None = None, key_id: str |
             allowed = ", ".join(label.value for label in Label)
             raise invalid_request(f"x-router-floor must be one of {allowed}") from None
     return RequestMeta(
-        task_id=_get(headers, "x-router-task-id") or None,
-        customer=customer or _get(headers, "x-router-customer") or None,
+        task_id=_get(found, "x-router-task-id") or None,
+        customer=customer or _get(found, "x-router-customer") or None,
         key_id=key_id,
         tags=tags,
         floor=floor,
-        force_model=_get(headers, "x-router-force-model") or None,
-        session=_get(headers, "x-router-session") or None,
+        force_model=_get(found, "x-router-force-model") or None,
+        session=_get(found, "x-router-session") or None,
+        request_id=request_id,
     )
 
 
-def _get(headers: Headers, name: str, default: str = "") -> str:
-    value = headers.get(name, default)
+def _router_headers(headers: Headers) -> dict[str, str]:
+    """The `x-router-*` headers in one pass over the raw list (names arrive lower-cased); the
+    first of a repeated header wins, as `Headers.get` has it."""
+    found: dict[str, str] = {}
+    for name, value in headers.raw:
+        if name.startswith(b"x-router-"):
+            found.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return found
+
+
+def _get(found: dict[str, str], name: str) -> str:
+    value = found.get(name, "")
     if len(value) > MAX_HEADER_CHARS:
         raise invalid_request(f"{name} is longer than {MAX_HEADER_CHARS} characters")
     return value

@@ -17,7 +17,10 @@ STARTUP_TIMEOUT_S = 15.0
 
 
 def uvicorn_config(app: ASGIApp, *, log_level: str = "info", access_log: bool = False) -> uvicorn.Config:
-    return uvicorn.Config(app, log_level=log_level, access_log=access_log, server_header=False, lifespan="on")
+    # No WebSocket routes: `ws="none"` keeps uvicorn from importing a WebSocket library at all.
+    return uvicorn.Config(
+        app, log_level=log_level, access_log=access_log, server_header=False, lifespan="on", ws="none"
+    )
 
 
 def serve(app: ASGIApp, *, host: str, port: int, log_level: str = "info") -> None:

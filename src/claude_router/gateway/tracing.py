@@ -10,8 +10,9 @@ The request span carries `gen_ai.system` / `gen_ai.provider.name` ("anthropic"),
 model that answered), `gen_ai.usage.input_tokens` / `output_tokens`, and the router's own
 `claude_router.label`, `claude_router.reason`, `claude_router.cost_usd`.
 
-The spans go to the tracer provider given to `create_app`, else OpenTelemetry's global one (a
-no-op until an application configures one). Without the `otel` extra nothing is traced.
+The spans go to the tracer provider given to `create_app`, else OpenTelemetry's global one when
+an application has set one by the time the gateway starts (`opentelemetry-instrument` does);
+otherwise, and without the `otel` extra, nothing is traced and no span is built.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from ..otel import tracing_configured
 from ..types import Decision, UsageRecord
 
 if TYPE_CHECKING:
@@ -46,7 +48,7 @@ class Tracing:
 
     def __init__(self, provider: Any | None = None) -> None:
         """Spans go to `provider`, else the global provider; `NO_TRACING` turns them off."""
-        enabled = otel is not None and provider is not NO_TRACING
+        enabled = otel is not None and provider is not NO_TRACING and tracing_configured(provider)
         self._tracer = otel.get_tracer(INSTRUMENTATION, tracer_provider=provider) if enabled else None
 
     def request(self, model: object) -> Span | None:

@@ -7,7 +7,9 @@ spans and the `anthropic` SDK's call spans are made only when a provider is set,
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
 
 try:
     from opentelemetry import trace
@@ -20,3 +22,19 @@ def tracing_configured(provider: Any | None = None) -> bool:
     if trace is None:
         return False
     return provider is not None or not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
+class Spans(Protocol):
+    """Where the router opens its child spans (`classify`, `upstream <model>`): the gateway's
+    tracer, or nothing. A span is yielded (None when nothing is traced) for its attributes."""
+
+    def child(self, name: str, **attributes: str) -> AbstractContextManager[Any | None]: ...
+
+
+class NoSpans:
+    @contextmanager
+    def child(self, name: str, **attributes: str) -> Iterator[None]:
+        yield None
+
+
+NO_SPANS: Spans = NoSpans()

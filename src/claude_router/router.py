@@ -34,6 +34,7 @@ from .cache_affinity import CacheAffinity
 from .classify import Classifier, build_classifier, classifier_input
 from .config import Settings
 from .errors import RouterError
+from .otel import NO_SPANS, Spans
 from .policy import ModelArg, ModelArgKind, Policy
 from .pricing import PriceTable
 from .quality import Checked, QualityCascade
@@ -159,6 +160,7 @@ class Router:
             classifier if classifier is not None else build_classifier(settings.classifier, self.upstream)
         )
         self.ledger = ledger
+        self.spans: Spans = NO_SPANS  # the gateway sets its tracer here
         self.observers: list[ResponseObserver] = []
         self.recent: deque[UsageRecord] = deque(maxlen=RECENT_RECORDS)
         self._clock = clock or _utcnow
@@ -254,7 +256,12 @@ class Router:
 
     async def classify(self, params: Mapping[str, Any]) -> Decision:
         """The classifier's decision for a Messages API body (what `create` would route on)."""
-        return await self.classifier.classify(classifier_input(params))
+        with self.spans.child("classify") as span:
+            decision = await self.classifier.classify(classifier_input(params))
+            if span is not None:
+                span.set_attribute("claude_router.label", decision.label.value)
+                span.set_attribute("claude_router.classifier_source", decision.source.value)
+        return decision
 
     def route(
         self, params: Mapping[str, Any], decision: Decision | None, meta: RequestMeta = NO_META
@@ -306,9 +313,10 @@ class Router:
     # ---- internals ---------------------------------------------------------------------------
 
     async def _send(self, params: Mapping[str, Any], route: Route) -> UpstreamResult:
-        return await self.upstream.create(
-            routed_params(params, route), model=route.model, fallbacks=route.fallbacks
-        )
+        with self.spans.child(f"upstream {route.model}", **{"gen_ai.request.model": route.model}):
+            return await self.upstream.create(
+                routed_params(params, route), model=route.model, fallbacks=route.fallbacks
+            )
 
     async def _speculate(
         self, params: Mapping[str, Any], meta: RequestMeta, arg: ModelArg, cheap: str, now: datetime

@@ -79,3 +79,34 @@ async def test_a_stream_span_ends_with_the_stream_and_a_refusal_is_an_error(
     failed = next(s for s in spans if s.name == "chat router:nope")
     assert failed.status.status_code.name == "ERROR"
     assert failed.attributes["http.response.status_code"] == 404
+
+
+class Seen:
+    """A response observer: with one attached, the gateway answers through `Router.create`."""
+
+    def __init__(self) -> None:
+        self.models: list[str] = []
+
+    def observe(self, params: Any, routed: Any) -> None:
+        self.models.append(routed.model_used)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_request_answered_through_the_router_has_the_same_children(
+    traced: Gateway, exporter: Any
+) -> None:
+    seen = Seen()
+    traced.state.router.add_observer(seen)
+    async with httpx2.AsyncClient(base_url=traced.url, timeout=30) as http:
+        answered = await http.post("/v1/messages", json=ask(SIMPLE))
+    assert answered.status_code == 200
+    model = answered.headers["x-router-model"]
+    assert seen.models == [model]  # it did go through `Router.create`
+    spans = by_name(exporter.get_finished_spans())
+    request = spans["chat auto"]
+    classify, upstream = spans["classify"], spans[f"upstream {model}"]
+    assert classify.parent.span_id == upstream.parent.span_id == request.context.span_id
+    assert classify.attributes["claude_router.label"] == answered.headers["x-router-label"]
+    assert upstream.attributes["gen_ai.request.model"] == model

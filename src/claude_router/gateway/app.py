@@ -74,6 +74,7 @@ def create_app(
         async with AsyncExitStack() as stack:
             state = await _build_state(stack, settings, router, ledger, metrics, keys, shared)
             state.tracing = Tracing(tracer_provider)
+            state.router.spans = state.tracing  # classify and upstream spans, on every path
             app.state.gateway = state
             yield
 

@@ -59,11 +59,7 @@ class Relay:
         """Classify (unless a model id was asked for) and route, under the request's downgrade."""
         router = self._router
         if self._arg.kind is not ModelArgKind.CONCRETE:
-            with self._tracing.child("classify") as span:
-                self.decision = decision = await router.classify(self._params)
-                if span is not None:
-                    span.set_attribute("claude_router.label", decision.label.value)
-                    span.set_attribute("claude_router.classifier_source", decision.source.value)
+            self.decision = await router.classify(self._params)  # its span: `Router.spans`
         self.route = router.policy.route(
             self.decision,
             self._meta,

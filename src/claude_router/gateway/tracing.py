@@ -1,9 +1,10 @@
 """OpenTelemetry spans for `POST /v1/messages`, after the GenAI semantic conventions.
 
-One span per request (`chat <model>`, kind SERVER) with the classifier (`classify`) and the routed
-upstream call (`upstream <model>`) as children. A request the router answers itself (speculation,
-a quality check) has no such children of ours; the `anthropic` SDK's own call spans, when it
-traces to the same provider, nest under the request span there and under these here.
+One span per request (`chat <model>`, kind SERVER) with the classifier (`classify`) and each
+routed upstream call (`upstream <model>`: a quality check's second call is a second one) as
+children; the router opens them through `Router.spans`, so every path has them but speculation's
+race, which is one child-less request span. The `anthropic` SDK's own call spans, when it traces
+to the same provider, nest under these.
 
 The request span carries `gen_ai.system` / `gen_ai.provider.name` ("anthropic"),
 `gen_ai.request.model` (as asked: "auto", an alias or a model id), `gen_ai.response.model` (the

@@ -1,10 +1,22 @@
 """`/v1/messages/batches*`: the Message Batches API through the router.
 
 At submission every request's "auto" (or `router:<alias>`) is classified and routed, so the
-upstream receives concrete models (and the route's `max_tokens` where a request had none).
-Listing, retrieving, cancelling and deleting are relayed as they are. When results are fetched,
-each answered request is accounted at batch prices under the id `batch:<batch id>:<custom id>`:
-the ledger keeps one row per id, so fetching twice never counts twice.
+upstream receives concrete models (and the route's `max_tokens` where a request had none). When
+results are fetched, each answered request is accounted at batch prices under the id
+`batch:<batch id>:<custom id>`: the ledger keeps one row per id, so fetching twice never counts twice.
+
+With authentication off, listing, retrieving, cancelling and deleting are relayed as they are.
+With it on, batches belong to the key that created them (`BatchOwners`, beside the keys):
+
+- Another key's batch (or one not created through the gateway) is a 404 `not_found_error`, and
+  nothing is sent upstream. A list pages through the calling key's own batches, newest first,
+  and retrieves each of them upstream. Results are accounted to the owner's key and customer.
+- A batch is admitted only when the worst case of all its requests, at their routed models and at
+  batch prices, fits what is left of every budget of the key and its customer; else a 429 naming
+  the budget. That worst case is held only while the batch is being submitted, and its real cost
+  counts when its results are fetched. So concurrent submissions are each checked against the
+  spend known at that moment, with no long-lived reservation: the overspend bound is per batch,
+  and a batch whose results are not yet fetched does not count against the next one.
 """
 
 from __future__ import annotations
@@ -12,8 +24,10 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, cast
 
+import anthropic
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,11 +37,16 @@ from ..policy import ModelArgKind
 from ..router import Router
 from ..types import RequestMeta, TokenUsage
 from ..upstream import routed_params
+from .batch_owners import BatchOwner, BatchOwners
 from .body import MessagesBody, check, read_json
-from .errors import JSON
-from .state import gateway_state, request_key
+from .budgets import Reservation, budgets_of
+from .errors import JSON, GatewayError, invalid_request
+from .keys import KeyInfo
+from .state import GatewayState, gateway_state, request_key
 
 CLASSIFY_CONCURRENCY = 8
+RETRIEVE_CONCURRENCY = 8
+DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT = 20, 1000
 
 
 class _BatchItem(BaseModel):
@@ -48,53 +67,147 @@ async def create_batch(request: Request) -> Response:
     for i, item in enumerate(body["requests"]):
         check(item["params"], MessagesBody, prefix=f"requests.{i}.params.")
     gate = asyncio.Semaphore(CLASSIFY_CONCURRENCY)
+    meta = _meta(request)
 
     async def resolve(item: dict[str, Any]) -> dict[str, Any]:
         async with gate:
-            return {**item, "params": await _routed(state.router, item["params"], _meta(request))}
+            return {**item, "params": await _routed(state.router, item["params"], meta)}
 
     requests = await asyncio.gather(*(resolve(item) for item in body["requests"]))
-    batches = state.router.upstream.client.messages.batches
-    raw = await batches.with_raw_response.create(requests=cast(Any, requests))
+    key = request_key(request)
+    held = await _hold(state, key, requests, meta)
+    try:
+        batches = state.router.upstream.client.messages.batches
+        raw = await batches.with_raw_response.create(requests=cast(Any, requests))
+        if key is not None and state.keys is not None:
+            await state.keys.batches.record(raw.http_response.json()["id"], key.key_id, key.customer)
+    finally:
+        if held is not None:
+            await held.release()
     return _relay_batch(request, raw.http_response)
 
 
 async def list_batches(request: Request) -> Response:
-    client = gateway_state(request).router.upstream.client
-    query = {k: v for k, v in request.query_params.items() if k in ("limit", "before_id", "after_id")}
-    raw = await client.messages.batches.with_raw_response.list(**query)  # type: ignore[arg-type]
-    return _relay_batch(request, raw.http_response)
+    state = gateway_state(request)
+    client = state.router.upstream.client
+    owners, key = _owners(state), request_key(request)
+    if owners is None or key is None:
+        query = {k: v for k, v in request.query_params.items() if k in ("limit", "before_id", "after_id")}
+        raw = await client.messages.batches.with_raw_response.list(**query)  # type: ignore[arg-type]
+        return _relay_batch(request, raw.http_response)
+    limit, before_id, after_id = _page_query(request)
+    page = await owners.page(key.key_id, limit, before_id=before_id, after_id=after_id)
+    gate = asyncio.Semaphore(RETRIEVE_CONCURRENCY)
+
+    async def fetch(batch_id: str) -> dict[str, Any] | None:
+        async with gate:
+            try:
+                raw = await client.messages.batches.with_raw_response.retrieve(batch_id)
+            except anthropic.NotFoundError:
+                return None  # gone upstream: expired, or deleted there directly
+            found: dict[str, Any] = raw.http_response.json()
+            return found
+
+    data = [batch for batch in await asyncio.gather(*map(fetch, page.ids)) if batch is not None]
+    _link_results(request, data)
+    # The cursors are the page's own ids, so paging goes on past a batch gone upstream.
+    first, last = (page.ids[0], page.ids[-1]) if page.ids else (None, None)
+    listed = {"data": data, "has_more": page.has_more, "first_id": first, "last_id": last}
+    return Response(json.dumps(listed).encode(), media_type=JSON)
 
 
 async def retrieve_batch(request: Request) -> Response:
+    await _owner(request)
     client = gateway_state(request).router.upstream.client
     raw = await client.messages.batches.with_raw_response.retrieve(request.path_params["batch_id"])
     return _relay_batch(request, raw.http_response)
 
 
 async def cancel_batch(request: Request) -> Response:
+    await _owner(request)
     client = gateway_state(request).router.upstream.client
     raw = await client.messages.batches.with_raw_response.cancel(request.path_params["batch_id"])
     return _relay_batch(request, raw.http_response)
 
 
 async def delete_batch(request: Request) -> Response:
-    client = gateway_state(request).router.upstream.client
-    raw = await client.messages.batches.with_raw_response.delete(request.path_params["batch_id"])
+    owner = await _owner(request)
+    state = gateway_state(request)
+    raw = await state.router.upstream.client.messages.batches.with_raw_response.delete(
+        request.path_params["batch_id"]
+    )
+    owners = _owners(state)
+    if owner is not None and owners is not None:
+        await owners.forget(owner.batch_id)
     return _relay(raw.http_response)
 
 
 async def batch_results(request: Request) -> Response:
-    """The results as the upstream sent them; each succeeded request is accounted at batch prices."""
+    """The results as the upstream sent them; each succeeded request is accounted at batch prices,
+    to the key and customer that own the batch (with authentication on)."""
+    owner = await _owner(request)
     state = gateway_state(request)
     batch_id = request.path_params["batch_id"]
     raw = await state.router.upstream.client.messages.batches.with_raw_response.results(batch_id)
     content = await raw.read()  # a streamed (binary) response: read it whole
-    meta = _meta(request)
+    meta = RequestMeta(customer=owner.customer, key_id=owner.key_id) if owner else _meta(request)
     for line in content.splitlines():
         if line.strip():
             await _account(state.router, batch_id, json.loads(line), meta)
     return _relay(raw.http_response)
+
+
+def _owners(state: GatewayState) -> BatchOwners | None:
+    """Who owns which batch; None when authentication is off (every batch is everyone's)."""
+    return state.keys.batches if state.keys is not None else None
+
+
+async def _owner(request: Request) -> BatchOwner | None:
+    """The batch's owner with authentication on (None with it off); a 404 for any other key, as
+    if the batch did not exist, so that nothing about it leaks."""
+    owners, key = _owners(gateway_state(request)), request_key(request)
+    if owners is None or key is None:
+        return None
+    batch_id = request.path_params["batch_id"]
+    owner = await owners.get(batch_id)
+    if owner is None or owner.key_id != key.key_id or owner.deleted_at is not None:
+        raise GatewayError(404, "not_found_error", f"Message Batch not found: {batch_id!r}")
+    return owner
+
+
+async def _hold(
+    state: GatewayState, key: KeyInfo | None, requests: list[dict[str, Any]], meta: RequestMeta
+) -> Reservation | None:
+    """Hold the batch's worst case (routed models, batch prices) against the key's and its
+    customer's budgets, or raise `BudgetExceededError` (a 429 naming the budget)."""
+    book, worst_case, keys = state.budgets, state.worst_case, state.keys
+    if key is None or book is None or worst_case is None or keys is None:
+        return None
+    budgets = budgets_of(key, await keys.customer_budget(key.customer))
+    if not budgets:
+        return None
+    params = [item["params"] for item in requests]
+    worst = sum((worst_case.cost(p, _size(p), meta, batch=True) for p in params), Decimal(0))
+    return await book.reserve(budgets, worst)
+
+
+def _size(params: dict[str, Any]) -> int:
+    """The request's size as JSON, for the worst case's input estimate."""
+    return len(json.dumps(params).encode())
+
+
+def _page_query(request: Request) -> tuple[int, str | None, str | None]:
+    query = request.query_params
+    try:
+        limit = int(query.get("limit", DEFAULT_PAGE_LIMIT))
+    except ValueError:
+        raise invalid_request("limit: must be an integer") from None
+    if not 1 <= limit <= MAX_PAGE_LIMIT:
+        raise invalid_request(f"limit: must be between 1 and {MAX_PAGE_LIMIT}, got {limit}")
+    before_id, after_id = query.get("before_id"), query.get("after_id")
+    if before_id is not None and after_id is not None:
+        raise invalid_request("before_id and after_id cannot be given together")
+    return limit, before_id, after_id
 
 
 async def _routed(router: Router, params: dict[str, Any], meta: RequestMeta) -> dict[str, Any]:
@@ -132,15 +245,20 @@ def _meta(request: Request) -> RequestMeta:
 
 
 def _relay_batch(request: Request, response: Any) -> Response:
-    """A batch (or a page of them) with `results_url` pointing here, so results are fetched (and
-    accounted) through the gateway rather than straight from the upstream."""
+    """A batch (or a page of them) relayed with its results linked through the gateway."""
     if response.status_code != 200:
         return _relay(response)
     body = response.json()
-    for batch in body.get("data", [body]) if isinstance(body, dict) else []:
+    _link_results(request, body.get("data", [body]) if isinstance(body, dict) else [])
+    return _relay(response, json.dumps(body).encode())
+
+
+def _link_results(request: Request, batches: list[Any]) -> None:
+    """Point `results_url` here, so results are fetched (and accounted) through the gateway rather
+    than straight from the upstream."""
+    for batch in batches:
         if isinstance(batch, dict) and batch.get("results_url"):
             batch["results_url"] = str(request.url_for("batch_results", batch_id=batch["id"]))
-    return _relay(response, json.dumps(body).encode())
 
 
 def _relay(response: Any, content: bytes | None = None) -> Response:

@@ -1,4 +1,5 @@
-"""The virtual keys table and its ordered, named migrations (recorded in `gateway_migrations`).
+"""The gateway's tables (virtual keys, customer budgets, batch owners) and their ordered, named
+migrations (recorded in `gateway_migrations`).
 
 Keys live in the ledger's database (SQLite by default, PostgreSQL when configured) but migrate
 on their own, so the ledger's schema history stays the ledger's. Only the SHA-256 of a key is
@@ -50,6 +51,18 @@ customer_budgets = sa.Table(
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
 
+batch_owners = sa.Table(
+    "batch_owners",
+    metadata,
+    sa.Column("batch_id", sa.String(100), primary_key=True),
+    sa.Column("key_id", sa.String(40), nullable=False),
+    sa.Column("customer", sa.String(200), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    # Set when deleted through the gateway; the row stays so its id still works as a list cursor.
+    sa.Column("deleted_at", UtcDateTime(), nullable=True),
+    sa.Index("ix_batch_owners_key_created", "key_id", "created_at", "batch_id"),
+)
+
 Migration = Callable[[AsyncConnection], Awaitable[None]]
 _PG_LOCK_KEY = 0x636C_6B65_7973  # "clkeys": one process migrates the keys at a time
 
@@ -64,7 +77,12 @@ async def m002_customer_budgets(conn: AsyncConnection) -> None:
     await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[customer_budgets]))
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_virtual_keys, m002_customer_budgets)
+async def m003_batch_owners(conn: AsyncConnection) -> None:
+    """The key (and customer) that created each Message Batch through the gateway."""
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[batch_owners]))
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_virtual_keys, m002_customer_budgets, m003_batch_owners)
 
 
 async def migrate(engine: AsyncEngine) -> list[str]:

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..ledger.engine import create_engine, resolve_url
 from ..ledger.money import from_nano, to_nano
+from .batch_owners import BatchOwners
 from .key_schema import customer_budgets, migrate, virtual_keys
 
 KEY_PREFIX = "sk-cr-"
@@ -102,6 +103,7 @@ class KeyStore:
         self._cache_s = cache_s
         self._cache: dict[str, tuple[float, KeyInfo]] = {}
         self._customers: dict[str, tuple[float, CustomerBudget | None]] = {}
+        self.batches = BatchOwners(engine)  # which key created each Message Batch
 
     @classmethod
     async def open(

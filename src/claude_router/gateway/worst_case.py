@@ -43,7 +43,11 @@ class WorstCase:
     def _unit_price(self, model: str) -> Decimal:
         return self._prices.cost(model, _UNIT)
 
-    def cost(self, body: Mapping[str, Any], body_bytes: int, meta: RequestMeta) -> Decimal:
+    def cost(
+        self, body: Mapping[str, Any], body_bytes: int, meta: RequestMeta, *, batch: bool = False
+    ) -> Decimal:
+        """USD; with `batch`, the answer at Message Batches prices (the classifier runs at submission,
+        in real time, so it stays at standard prices)."""
         arg = self._policy.resolve_model_arg(body.get("model"))
         concrete = arg.kind is ModelArgKind.CONCRETE
         max_tokens = body.get("max_tokens") or self._ceiling
@@ -54,7 +58,8 @@ class WorstCase:
         else:
             model = self._dearest
         input_tokens = body_bytes // CHARS_PER_TOKEN
-        total = self._prices.cost(model, TokenUsage(input_tokens=input_tokens, output_tokens=max_tokens))
+        answer = TokenUsage(input_tokens=input_tokens, output_tokens=max_tokens)
+        total = self._prices.cost(model, answer, batch=batch)
         if not concrete and meta.force_model is None:
             classifier = TokenUsage(input_tokens=input_tokens, output_tokens=self._classifier_tokens)
             total += self._prices.cost(self._classifier_model, classifier)

@@ -43,11 +43,11 @@ def _chunk(data: bytes) -> bytes:
     return f"{len(data):x}\r\n".encode() + data + b"\r\n"
 
 
-class _StubProtocol(asyncio.Protocol):
-    def __init__(self, answers: StubAnswers, json_response: bytes) -> None:
-        self._answers = answers
-        self._json_response = json_response
-        self._parser = httptools.HttpRequestParser(self)
+class _HttpProtocol(asyncio.Protocol):
+    """One connection fed to an httptools parser (which calls back `on_body` and the like)."""
+
+    def __init__(self, parser: httptools.HttpRequestParser | httptools.HttpResponseParser) -> None:
+        self._parser = parser
         self._body = bytearray()
         self._transport: asyncio.Transport | None = None
 
@@ -59,6 +59,13 @@ class _StubProtocol(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         self._body += body
+
+
+class _StubProtocol(_HttpProtocol):
+    def __init__(self, answers: StubAnswers, json_response: bytes) -> None:
+        super().__init__(httptools.HttpRequestParser(self))
+        self._answers = answers
+        self._json_response = json_response
 
     def on_message_complete(self) -> None:
         transport = self._transport
@@ -97,23 +104,12 @@ def serve_stub(host: str, port: int, answers: StubAnswers) -> None:
 # ---- the load generator -------------------------------------------------------------------------
 
 
-class _ClientProtocol(asyncio.Protocol):
+class _ClientProtocol(_HttpProtocol):
     """One keep-alive connection: `request` sends the prepared bytes and waits for the whole answer."""
 
     def __init__(self) -> None:
-        self._parser = httptools.HttpResponseParser(self)
-        self._transport: asyncio.Transport | None = None
+        super().__init__(httptools.HttpResponseParser(self))
         self._done: asyncio.Future[int] | None = None
-        self._body = bytearray()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)  # uvloop's is one, not a subclass
-
-    def data_received(self, data: bytes) -> None:
-        self._parser.feed_data(data)
-
-    def on_body(self, body: bytes) -> None:
-        self._body += body
 
     def on_message_complete(self) -> None:
         if self._done is not None and not self._done.done():

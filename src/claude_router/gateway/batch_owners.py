@@ -1,10 +1,13 @@
 """Which virtual key created each Message Batch, so that a key only ever sees its own.
 
 owners = keys.batches                                   # beside the keys, in the same database
-await owners.record(batch_id, key_id, customer)
+await owners.record(batch_id, key_id, customer, worst)  # worst case held, in nano-dollars
 owner = await owners.get(batch_id)                      # None: not created through the gateway
 page = await owners.page(key_id, 20, after_id=last_id)  # newest first, like the API's list
+await owners.account(batch_id)                          # True once: results accounted, hold over
 await owners.forget(batch_id)                           # deleted: hidden, still a cursor
+
+A batch's worst case counts as spent (`budgets.ledger_spend`) until the first of those two.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ class BatchOwner:
     customer: str
     created_at: datetime
     deleted_at: datetime | None = None
+    worst_nusd: int = 0
+    accounted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +48,15 @@ class BatchOwners:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def record(self, batch_id: str, key_id: str, customer: str) -> BatchOwner:
-        owner = BatchOwner(batch_id, key_id, customer, datetime.now(UTC))
-        row = {"batch_id": batch_id, "key_id": key_id, "customer": customer, "created_at": owner.created_at}
+    async def record(self, batch_id: str, key_id: str, customer: str, worst_nusd: int = 0) -> BatchOwner:
+        owner = BatchOwner(batch_id, key_id, customer, datetime.now(UTC), worst_nusd=worst_nusd)
+        row = {
+            "batch_id": batch_id,
+            "key_id": key_id,
+            "customer": customer,
+            "created_at": owner.created_at,
+            "worst_nusd": worst_nusd,
+        }
         async with self.engine.begin() as conn:
             await conn.execute(sa.insert(_T), [row])
         return owner
@@ -55,12 +66,26 @@ class BatchOwners:
             row = (await conn.execute(sa.select(_T).where(_T.c.batch_id == batch_id))).first()
         return _owner(row._mapping) if row is not None else None
 
-    async def forget(self, batch_id: str) -> None:
-        """Mark a batch deleted; its row stays, so a page cursor naming it keeps working."""
+    async def account(self, batch_id: str) -> bool:
+        """Mark the batch's results accounted; True only for the call that did (so its hold is
+        released once however often, and however concurrently, the results are fetched)."""
+        held = sa.and_(_T.c.batch_id == batch_id, _T.c.accounted_at.is_(None), _T.c.deleted_at.is_(None))
         async with self.engine.begin() as conn:
-            await conn.execute(
-                sa.update(_T).where(_T.c.batch_id == batch_id).values(deleted_at=datetime.now(UTC))
+            done = await conn.execute(sa.update(_T).where(held).values(accounted_at=datetime.now(UTC)))
+        return bool(done.rowcount)
+
+    async def forget(self, batch_id: str) -> bool:
+        """Mark a batch deleted; its row stays, so a page cursor naming it keeps working. True when
+        this ended its hold: it was neither deleted nor accounted before."""
+        now, mine = datetime.now(UTC), sa.and_(_T.c.batch_id == batch_id, _T.c.deleted_at.is_(None))
+        async with self.engine.begin() as conn:
+            # Row-level: a concurrent `account` either sees this deletion or is seen by it.
+            held = await conn.execute(
+                sa.update(_T).where(mine, _T.c.accounted_at.is_(None)).values(deleted_at=now)
             )
+            if not held.rowcount:
+                await conn.execute(sa.update(_T).where(mine).values(deleted_at=now))
+        return bool(held.rowcount)
 
     async def page(
         self, key_id: str, limit: int, *, before_id: str | None = None, after_id: str | None = None
@@ -103,4 +128,12 @@ def _newer_than(created: datetime, ident: str) -> sa.ColumnElement[bool]:
 
 
 def _owner(row: Any) -> BatchOwner:
-    return BatchOwner(row["batch_id"], row["key_id"], row["customer"], row["created_at"], row["deleted_at"])
+    return BatchOwner(
+        row["batch_id"],
+        row["key_id"],
+        row["customer"],
+        row["created_at"],
+        row["deleted_at"],
+        row["worst_nusd"],
+        row["accounted_at"],
+    )

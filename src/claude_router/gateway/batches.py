@@ -3,7 +3,8 @@
 At submission every request's "auto" (or `router:<alias>`) is classified and routed, so the
 upstream receives concrete models (and the route's `max_tokens` where a request had none). When
 results are fetched, each answered request is accounted at batch prices under the id
-`batch:<batch id>:<custom id>`: the ledger keeps one row per id, so fetching twice never counts twice.
+`batch:<batch id>:<custom id>`: the ledger keeps one row per id, so fetching twice never counts twice
+(and with authentication on, only the first fetch is accounted at all).
 
 With authentication off, listing, retrieving, cancelling and deleting are relayed as they are.
 With it on, batches belong to the key that created them (`BatchOwners`, beside the keys):
@@ -13,10 +14,11 @@ With it on, batches belong to the key that created them (`BatchOwners`, beside t
   and retrieves each of them upstream. Results are accounted to the owner's key and customer.
 - A batch is admitted only when the worst case of all its requests, at their routed models and at
   batch prices, fits what is left of every budget of the key and its customer; else a 429 naming
-  the budget. That worst case is held only while the batch is being submitted, and its real cost
-  counts when its results are fetched. So concurrent submissions are each checked against the
-  spend known at that moment, with no long-lived reservation: the overspend bound is per batch,
-  and a batch whose results are not yet fetched does not count against the next one.
+  the budget. Once created, it holds that worst case against those budgets (`batch_holds`) until
+  its results are fetched and accounted (once, however often they are fetched) or it is deleted
+  through the gateway; a cancelled batch keeps holding until then. So batches whose results are
+  not fetched yet count against the next one, and the real cost replaces the worst case when the
+  results come in.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, cast
 
 import anthropic
@@ -33,15 +34,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..accounting import Outcome, new_record
+from ..ledger.money import to_nano
 from ..policy import ModelArgKind
 from ..router import Router
 from ..types import RequestMeta, TokenUsage
 from ..upstream import routed_params
+from . import batch_holds
 from .batch_owners import BatchOwner, BatchOwners
 from .body import MessagesBody, check, read_json
-from .budgets import Reservation, budgets_of
 from .errors import JSON, GatewayError, invalid_request
-from .keys import KeyInfo
 from .state import GatewayState, gateway_state, request_key
 
 CLASSIFY_CONCURRENCY = 8
@@ -66,6 +67,10 @@ async def create_batch(request: Request) -> Response:
     check(body, _BatchBody)
     for i, item in enumerate(body["requests"]):
         check(item["params"], MessagesBody, prefix=f"requests.{i}.params.")
+    if (key := request_key(request)) is not None:
+        # One request against the key's requests-per-minute, before any classifier call; its
+        # tokens are the Batches API's own (asynchronous) business, not the per-minute limit's.
+        await state.limiter.check(key, 0)
     gate = asyncio.Semaphore(CLASSIFY_CONCURRENCY)
     meta = _meta(request)
 
@@ -74,16 +79,18 @@ async def create_batch(request: Request) -> Response:
             return {**item, "params": await _routed(state.router, item["params"], meta)}
 
     requests = await asyncio.gather(*(resolve(item) for item in body["requests"]))
-    key = request_key(request)
-    held = await _hold(state, key, requests, meta)
+    worst = batch_holds.worst_case(state, key, requests, meta)
+    admitted = await batch_holds.admit(state, key, worst)
     try:
         batches = state.router.upstream.client.messages.batches
         raw = await batches.with_raw_response.create(requests=cast(Any, requests))
         if key is not None and state.keys is not None:
-            await state.keys.batches.record(raw.http_response.json()["id"], key.key_id, key.customer)
+            batch_id = raw.http_response.json()["id"]
+            owner = await state.keys.batches.record(batch_id, key.key_id, key.customer, to_nano(worst))
+            await batch_holds.hold(state, owner)  # before the reservation goes: never uncounted
     finally:
-        if held is not None:
-            await held.release()
+        if admitted is not None:
+            await admitted.release()
     return _relay_batch(request, raw.http_response)
 
 
@@ -137,23 +144,30 @@ async def delete_batch(request: Request) -> Response:
         request.path_params["batch_id"]
     )
     owners = _owners(state)
-    if owner is not None and owners is not None:
-        await owners.forget(owner.batch_id)
+    if owner is not None and owners is not None and await owners.forget(owner.batch_id):
+        await batch_holds.release(state, owner)
     return _relay(raw.http_response)
 
 
 async def batch_results(request: Request) -> Response:
     """The results as the upstream sent them; each succeeded request is accounted at batch prices,
-    to the key and customer that own the batch (with authentication on)."""
+    to the key and customer that own the batch (with authentication on), whose hold then ends."""
     owner = await _owner(request)
     state = gateway_state(request)
     batch_id = request.path_params["batch_id"]
     raw = await state.router.upstream.client.messages.batches.with_raw_response.results(batch_id)
     content = await raw.read()  # a streamed (binary) response: read it whole
+    owners = _owners(state)
+    # Only the fetch that marks an owned batch accounted keeps its records: the ledger would drop
+    # a repeat, but the budget books would count it again (and release the hold twice).
+    if owner is not None and owners is not None and not await owners.account(batch_id):
+        return _relay(raw.http_response)
     meta = RequestMeta(customer=owner.customer, key_id=owner.key_id) if owner else _meta(request)
     for line in content.splitlines():
         if line.strip():
             await _account(state.router, batch_id, json.loads(line), meta)
+    if owner is not None:  # the real cost is counted now, so the worst case goes
+        await batch_holds.release(state, owner)
     return _relay(raw.http_response)
 
 
@@ -173,27 +187,6 @@ async def _owner(request: Request) -> BatchOwner | None:
     if owner is None or owner.key_id != key.key_id or owner.deleted_at is not None:
         raise GatewayError(404, "not_found_error", f"Message Batch not found: {batch_id!r}")
     return owner
-
-
-async def _hold(
-    state: GatewayState, key: KeyInfo | None, requests: list[dict[str, Any]], meta: RequestMeta
-) -> Reservation | None:
-    """Hold the batch's worst case (routed models, batch prices) against the key's and its
-    customer's budgets, or raise `BudgetExceededError` (a 429 naming the budget)."""
-    book, worst_case, keys = state.budgets, state.worst_case, state.keys
-    if key is None or book is None or worst_case is None or keys is None:
-        return None
-    budgets = budgets_of(key, await keys.customer_budget(key.customer))
-    if not budgets:
-        return None
-    params = [item["params"] for item in requests]
-    worst = sum((worst_case.cost(p, _size(p), meta, batch=True) for p in params), Decimal(0))
-    return await book.reserve(budgets, worst)
-
-
-def _size(params: dict[str, Any]) -> int:
-    """The request's size as JSON, for the worst case's input estimate."""
-    return len(json.dumps(params).encode())
 
 
 def _page_query(request: Request) -> tuple[int, str | None, str | None]:

@@ -6,7 +6,11 @@ every open reservation plus its own would pass the budget. Its real cost is adde
 is kept (`BudgetSink`, in front of the ledger), and only then is its reservation released, so at no
 moment is money in flight uncounted: N concurrent requests against a nearly spent budget overspend
 by at most what one admitted request could cost. A period's spend before the books were opened is
-read once per budget and period from the ledger's `usage` table.
+read once per budget and period from the ledger's `usage` table (`ledger_spend`).
+
+A Message Batch's worst case counts as spent from its submission until its results are accounted
+(or it is deleted): `ledger_spend` adds the batches held in `batch_owners`, and `adjust` moves the
+books' running totals when a batch starts or stops holding.
 
 `BudgetBook` keeps the books in this process; `RedisBudgetBook` (`redis_state`) keeps them in Redis
 so that every gateway replica enforces the same budgets. Both answer to `Budgets`.
@@ -29,6 +33,7 @@ from ..ledger.money import from_nano
 from ..ledger.schema import usage
 from ..router import RecordSink
 from ..types import ZERO, UsageRecord
+from .key_schema import batch_owners
 from .keys import CustomerBudget, KeyInfo, Period
 
 KEY, CUSTOMER = "key", "customer"
@@ -98,14 +103,21 @@ def record_scopes(record: UsageRecord) -> tuple[tuple[str, str], ...]:
 
 
 def ledger_spend(engine: AsyncEngine) -> SpentSince:
-    """What a key or customer spent since a time, from the ledger's `usage` rows."""
+    """What a key or customer spent since a time: the ledger's `usage` rows, plus the worst case of
+    their batches created since then that are neither accounted nor deleted."""
     columns = {KEY: usage.c.key_id, CUSTOMER: usage.c.customer}
+    owners = {KEY: batch_owners.c.key_id, CUSTOMER: batch_owners.c.customer}
+    b = batch_owners.c
 
     async def spent(kind: str, ident: str, since: datetime | None) -> Decimal:
         total = sa.func.coalesce(sa.func.sum(usage.c.cost_nusd + usage.c.classifier_cost_nusd), 0)
-        query = sa.select(total).where(columns[kind] == ident)
+        used = sa.select(total).where(columns[kind] == ident)
+        held = sa.select(sa.func.coalesce(sa.func.sum(b.worst_nusd), 0)).where(
+            owners[kind] == ident, b.accounted_at.is_(None), b.deleted_at.is_(None)
+        )
         if since is not None:
-            query = query.where(usage.c.created_at >= since)
+            used, held = used.where(usage.c.created_at >= since), held.where(b.created_at >= since)
+        query = sa.select(used.scalar_subquery() + held.scalar_subquery())
         async with engine.connect() as conn:
             return from_nano(int((await conn.execute(query)).scalar_one()))
 
@@ -142,6 +154,12 @@ class Budgets(Protocol):
 
     async def spend(self, record: UsageRecord) -> None:
         """Count a kept record's cost against its key's and its customer's current periods."""
+        ...
+
+    async def adjust(self, scopes: Sequence[tuple[str, str]], amount: Decimal, at: datetime) -> None:
+        """Add `amount` (negative: take it back) to what each (kind, id) scope has spent in the
+        periods containing `at`, where the books already hold that spend: a batch's worst case as
+        it starts or stops holding. Spend read from the ledger later sees it (`ledger_spend`)."""
         ...
 
 
@@ -197,6 +215,15 @@ class BudgetBook:
             account = self._accounts.get(f"{kind}:{ident}")
             if account is not None:
                 account.spent += record.total_cost_usd
+
+    async def adjust(self, scopes: Sequence[tuple[str, str]], amount: Decimal, at: datetime) -> None:
+        for kind, ident in scopes:
+            account = self._accounts.get(f"{kind}:{ident}")
+            if account is None or (account.start is not None and at < account.start):
+                continue  # not in the books, or from an earlier period than the one held
+            if amount < 0 and not account.loaded.is_set():
+                continue  # its ledger read, under way, may already leave it out: err toward counting
+            account.spent += amount
 
     async def _account(self, budget: Budget) -> _Account:
         start = period_start(budget.period, self._clock())

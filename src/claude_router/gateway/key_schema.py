@@ -1,5 +1,6 @@
 """The gateway's tables (virtual keys, customer budgets, batch owners) and their ordered, named
-migrations (recorded in `gateway_migrations`).
+migrations (recorded in `gateway_migrations`). A released migration never changes: a schema
+change is a new function appended to `MIGRATIONS`.
 
 Keys live in the ledger's database (SQLite by default, PostgreSQL when configured) but migrate
 on their own, so the ledger's schema history stays the ledger's. Only the SHA-256 of a key is
@@ -60,7 +61,12 @@ batch_owners = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     # Set when deleted through the gateway; the row stays so its id still works as a list cursor.
     sa.Column("deleted_at", UtcDateTime(), nullable=True),
+    # The batch's worst case (nano-dollars), counted as spent by its key and customer until...
+    sa.Column("worst_nusd", sa.BigInteger(), nullable=False, server_default="0"),
+    # ...its results are accounted (set once, by the fetch that accounts them) or it is deleted.
+    sa.Column("accounted_at", UtcDateTime(), nullable=True),
     sa.Index("ix_batch_owners_key_created", "key_id", "created_at", "batch_id"),
+    sa.Index("ix_batch_owners_customer_created", "customer", "created_at"),
 )
 
 Migration = Callable[[AsyncConnection], Awaitable[None]]
@@ -82,7 +88,29 @@ async def m003_batch_owners(conn: AsyncConnection) -> None:
     await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[batch_owners]))
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_virtual_keys, m002_customer_budgets, m003_batch_owners)
+async def m004_batch_holds(conn: AsyncConnection) -> None:
+    """Each batch's worst case and when its results were accounted, and an index for reading a
+    customer's held batches."""
+
+    def upgrade(sync: sa.Connection) -> None:
+        # A database created since has these already: m003 creates the table as defined now.
+        have = {column["name"] for column in sa.inspect(sync).get_columns(batch_owners.name)}
+        for column in (batch_owners.c.worst_nusd, batch_owners.c.accounted_at):
+            if column.name not in have:
+                spec = sa.schema.CreateColumn(column).compile(dialect=sync.dialect)
+                sync.execute(sa.text(f"ALTER TABLE {batch_owners.name} ADD COLUMN {spec}"))
+        for index in batch_owners.indexes:
+            index.create(sync, checkfirst=True)
+
+    await conn.run_sync(upgrade)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_virtual_keys,
+    m002_customer_budgets,
+    m003_batch_owners,
+    m004_batch_holds,
+)
 
 
 async def migrate(engine: AsyncEngine) -> list[str]:

@@ -3,13 +3,14 @@
 Layout under a prefix P (default `claude-router:gw`)::
 
     P:rate:<key id>:<rpm|tpm>                    HASH    level, updated (ms): one token bucket
-    P:budget:<kind>:<id>:<period tag>:spent      STRING  nano-dollars spent in the period
+    P:budget:<kind>:<id>:<period tag>:spent      STRING  nano-dollars spent (or held by batches)
     P:budget:<kind>:<id>:<period tag>:held       HASH    reservation id -> nano-dollars held
     P:budget:<kind>:<id>:<period tag>:expires    ZSET    reservation id, scored by when it lapses (ms)
 
 `<kind>` is `key` or `customer`; the period tag is `day:2026-11-25`, `month:2026-11` or `total`.
 A `spent` counter is seeded from the ledger the first time a replica needs it (SET NX), then
-only ever incremented. A reservation whose replica died lapses after `HOLD_TTL_MS`.
+only changed by `budget_spend.lua`: up by kept records' costs and by batches' worst cases, down
+when a batch stops holding. A reservation whose replica died lapses after `HOLD_TTL_MS`.
 """
 
 from __future__ import annotations

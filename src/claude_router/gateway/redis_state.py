@@ -2,8 +2,10 @@
 
 Each check-and-charge is one Lua script, so replicas never race: the token buckets of
 `rate_admit.lua` (the server's clock, so replicas need not agree on theirs) and the budget holds
-of `budget_reserve.lua`, in integer nano-dollars. Key names live in `redis_keys`. Redis being
-unreachable refuses the request (503) rather than letting it past a limit unchecked.
+of `budget_reserve.lua`, in integer nano-dollars. Kept records' costs, and batches' worst cases
+while they hold, go into each period's `spent` counter through `budget_spend.lua`. Key names live
+in `redis_keys`. Redis being unreachable refuses the request (503) rather than letting it past a
+limit unchecked.
 """
 
 from __future__ import annotations
@@ -154,17 +156,28 @@ class RedisBudgetBook:
         return max(shares)
 
     async def spend(self, record: UsageRecord) -> None:
-        now = self._clock()
+        # On failure the ledger still gets the record; the next period's seed counts it.
+        await self._count(record_scopes(record), record.total_cost_usd, self._clock(), "a record's cost")
+
+    async def adjust(self, scopes: Sequence[tuple[str, str]], amount: Decimal, at: datetime) -> None:
+        # On failure the batch's row still says whether it holds; the next period's seed reads it.
+        await self._count(scopes, amount, at, "a batch's worst case")
+
+    async def _count(
+        self, scopes: Sequence[tuple[str, str]], amount: Decimal, at: datetime, what: str
+    ) -> None:
+        """Add `amount` to every seeded spent counter of the scopes' periods containing `at`, in
+        one script; an unseeded counter is skipped, as its seed will read the ledger."""
         keys = [
-            rk.budget_keys(self._shared.prefix, f"{kind}:{ident}", rk.period_tag(period, now))[0]
-            for kind, ident in record_scopes(record)
+            rk.budget_keys(self._shared.prefix, f"{kind}:{ident}", rk.period_tag(period, at))[0]
+            for kind, ident in scopes
             for period in rk.PERIODS
         ]
-        if keys and record.total_cost_usd:
+        if keys and amount:
             try:
-                await self._shared.run("budget_spend", keys, [to_nano(record.total_cost_usd)])
-            except GatewayError:  # the ledger still gets the record; the next period's seed counts it
-                log.warning("could not count a record's cost in Redis: the shared state is unavailable")
+                await self._shared.run("budget_spend", keys, [to_nano(amount)])
+            except GatewayError:
+                log.warning("could not count %s in Redis: the shared state is unavailable", what)
 
     async def _seed(self, budget: Budget, now: datetime) -> None:
         """The period's spend so far, from the ledger, unless another replica seeded it first."""

@@ -233,22 +233,17 @@ class Router:
             ttft_s=result.ttft_s,
             speculative=bool(extra) or route.speculative,
         )
-        record = new_record(
-            self.prices,
+        record = await self.settle(
+            outcome,
             request_id=request_id,
             model_requested=arg.model,
             meta=meta,
             decision=decision,
             route=route,
-            outcome=outcome,
             created_at=now,
+            sent=routed_params(params, route),
+            escalated=checked is not None and checked.escalated,
         )
-        record.escalated = checked is not None and checked.escalated
-        if self.cache_affinity is not None:
-            await self.cache_affinity.observe(
-                routed_params(params, route), meta, result.model_used, result.usage
-            )
-        await self._keep(record)
         routed = RoutedResponse(result.message, record, route, decision)
         for observer in self.observers:
             observer.observe(params, routed)
@@ -271,6 +266,38 @@ class Router:
         return self.policy.route(
             decision, meta, params, alias=arg.alias, now=self._clock(), downgrade=meta.downgrade
         )
+
+    async def settle(
+        self,
+        outcome: Outcome,
+        *,
+        request_id: str,
+        model_requested: str,
+        meta: RequestMeta,
+        decision: Decision | None,
+        route: Route | None,
+        created_at: datetime,
+        sent: Mapping[str, Any] | None = None,
+        escalated: bool = False,
+    ) -> UsageRecord:
+        """Price `outcome` into the request's record, tell cache-aware routing which tier now holds
+        the prompt's cache (`sent`: the routed body of an answered call) and keep the record: the
+        one accounting step of `create`, `stream` and the gateway's relays."""
+        record = new_record(
+            self.prices,
+            request_id=request_id,
+            model_requested=model_requested,
+            meta=meta,
+            decision=decision,
+            route=route,
+            outcome=outcome,
+            created_at=created_at,
+        )
+        record.escalated = escalated
+        if sent is not None and self.cache_affinity is not None and outcome.model_used is not None:
+            await self.cache_affinity.observe(sent, meta, outcome.model_used, outcome.answer)
+        await self._keep(record)
+        return record
 
     async def keep_record(self, record: UsageRecord) -> None:
         """Keep a record accounted outside `create` / `stream` (the SDK middleware's): recent and ledger."""
@@ -347,17 +374,6 @@ class Router:
         started: float,
         now: datetime,
     ) -> None:
-        failure = failure_of(exc)
-        legs = (Leg(failure.usage_model, failure.usage),) if failure and failure.usage_model else ()
-        outcome = Outcome(
-            model_used=None,
-            answer=NO_USAGE,
-            extra_legs=legs,
-            retries=failure.retries if failure else 0,
-            fallback=bool(failure and len(failure.models_tried) > 1),
-            latency_s=perf_counter() - started,
-            error_type=error_type(exc),
-        )
         record = new_record(
             self.prices,
             request_id=request_id,
@@ -365,7 +381,7 @@ class Router:
             meta=meta,
             decision=decision,
             route=route,
-            outcome=outcome,
+            outcome=failure_outcome(exc, started),
             created_at=now,
         )
         _attach_record(exc, record)
@@ -450,33 +466,45 @@ class RoutedStream:
             await self._account(self._upstream.result())
 
     async def _account(self, result: StreamResult) -> None:
-        error = result.error
-        outcome = Outcome(
-            model_used=result.model_used,
-            answer=result.usage,
-            retries=result.retries,
-            fallback=result.fallback,
-            latency_s=perf_counter() - self._started,
-            ttft_s=result.ttft_s,
-            error_type=error_type(error)
-            if error is not None
-            else ("cancelled" if result.cancelled else None),
-        )
-        self.record = new_record(
-            self._router.prices,
+        self.record = await self._router.settle(
+            stream_outcome(result, self._started),
             request_id=self._request_id,
             model_requested=self._arg.model,
             meta=self._meta,
             decision=self.decision,
             route=self.route,
-            outcome=outcome,
             created_at=self._now,
+            sent=routed_params(self._params, self.route) if self.route is not None else None,
         )
-        affinity = self._router.cache_affinity
-        if affinity is not None and result.model_used is not None and self.route is not None:
-            params = routed_params(self._params, self.route)
-            await affinity.observe(params, self._meta, result.model_used, result.usage)
-        await self._router._keep(self.record)
+
+
+def failure_outcome(exc: anthropic.APIError, started: float) -> Outcome:
+    """The outcome of a call that failed: no answer, but the tokens any attempt spent."""
+    failure = failure_of(exc)
+    legs = (Leg(failure.usage_model, failure.usage),) if failure and failure.usage_model else ()
+    return Outcome(
+        model_used=None,
+        answer=NO_USAGE,
+        extra_legs=legs,
+        retries=failure.retries if failure else 0,
+        fallback=bool(failure and len(failure.models_tried) > 1),
+        latency_s=perf_counter() - started,
+        error_type=error_type(exc),
+    )
+
+
+def stream_outcome(result: StreamResult, started: float) -> Outcome:
+    """The outcome of a stream, finished, failed midway or cancelled by its consumer."""
+    error = result.error
+    return Outcome(
+        model_used=result.model_used,
+        answer=result.usage,
+        retries=result.retries,
+        fallback=result.fallback,
+        latency_s=perf_counter() - started,
+        ttft_s=result.ttft_s,
+        error_type=error_type(error) if error is not None else ("cancelled" if result.cancelled else None),
+    )
 
 
 def error_type(exc: BaseException) -> str:

@@ -18,11 +18,11 @@ from typing import Any
 
 import anthropic
 
-from ..accounting import Leg, Outcome, new_record
+from ..accounting import Outcome
 from ..policy import ModelArgKind
-from ..router import Router, error_type
-from ..types import NO_USAGE, Decision, RequestMeta, Route, TokenUsage, UsageRecord
-from ..upstream import RawUpstreamResult, failure_of, routed_params
+from ..router import Router, failure_outcome
+from ..types import Decision, RequestMeta, Route, UsageRecord
+from ..upstream import RawUpstreamResult, routed_params
 from .tracing import NO_TRACING, Span, Tracing
 
 
@@ -80,37 +80,22 @@ class Relay:
         return self._tracing.child(f"upstream {route.model}", **{"gen_ai.request.model": route.model})
 
     async def _record_failure(self, exc: anthropic.APIError) -> None:
-        failure = failure_of(exc)
-        legs = (Leg(failure.usage_model, failure.usage),) if failure and failure.usage_model else ()
-        outcome = Outcome(
-            model_used=None,
-            answer=NO_USAGE,
-            extra_legs=legs,
-            retries=failure.retries if failure else 0,
-            fallback=bool(failure and len(failure.models_tried) > 1),
-            latency_s=perf_counter() - self._started,
-            error_type=error_type(exc),
-        )
-        await self._keep(outcome)
+        await self._keep(failure_outcome(exc, self._started))
 
-    async def _observe_cache(self, model_used: str | None, usage: TokenUsage) -> None:
-        """Tell cache-aware routing which tier now holds this prompt's cache."""
-        affinity = self._router.cache_affinity
-        if affinity is not None and model_used is not None and self.route is not None:
-            await affinity.observe(self._body(self.route), self._meta, model_used, usage)
-
-    async def _keep(self, outcome: Outcome) -> None:
-        self.record = new_record(
-            self._router.prices,
+    async def _keep(self, outcome: Outcome, *, answered: bool = False) -> None:
+        """Account the request (`Router.settle`); an `answered` call also tells cache-aware
+        routing where its prompt's cache now is."""
+        sent = self._body(self.route) if answered and self.route is not None else None
+        self.record = await self._router.settle(
+            outcome,
             request_id=self._request_id,
             model_requested=self._arg.model,
             meta=self._meta,
             decision=self.decision,
             route=self.route,
-            outcome=outcome,
             created_at=self._now,
+            sent=sent,
         )
-        await self._router.keep_record(self.record)
 
 
 class PlainRelay(Relay):

@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from time import perf_counter
-from typing import Any
 
 import anthropic
 import anyio
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ..accounting import Outcome
-from ..router import Router, error_type
-from ..types import Decision, RequestMeta, UsageRecord
+from ..router import stream_outcome
+from ..types import Decision, UsageRecord
 from ..upstream import UpstreamStream
 from .errors import upstream_error_event
 from .relay import Relay
-from .tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +32,8 @@ RecordHook = Callable[[UsageRecord, Decision | None], Awaitable[None]]
 class SSERelay(Relay):
     """One streamed request: `await relay.open()` (routing, first event), then `SSEResponse(relay)`."""
 
-    def __init__(
-        self,
-        router: Router,
-        params: Mapping[str, Any],
-        meta: RequestMeta,
-        request_id: str,
-        tracing: Tracing | None = None,
-    ) -> None:
-        super().__init__(router, params, meta, request_id, tracing)
-        self._stream: UpstreamStream[bytes] | None = None
-        self._closed = False
+    _stream: UpstreamStream[bytes] | None = None  # set by `open`
+    _closed = False
 
     @property
     def model_used(self) -> str | None:
@@ -93,21 +80,7 @@ class SSERelay(Relay):
 
     async def _account(self) -> None:
         assert self._stream is not None
-        result = self._stream.result()
-        failed = result.error is not None
-        outcome = Outcome(
-            model_used=result.model_used,
-            answer=result.usage,
-            retries=result.retries,
-            fallback=result.fallback,
-            latency_s=perf_counter() - self._started,
-            ttft_s=result.ttft_s,
-            error_type=error_type(result.error)
-            if failed and result.error is not None
-            else ("cancelled" if result.cancelled else None),
-        )
-        await self._observe_cache(result.model_used, result.usage)
-        await self._keep(outcome)
+        await self._keep(stream_outcome(self._stream.result(), self._started), answered=True)
 
 
 class SSEResponse(Response):

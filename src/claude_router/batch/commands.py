@@ -10,8 +10,8 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,8 +49,14 @@ MarginOption = Annotated[
 ]
 
 
-async def _queue(settings: Settings, target: str | None) -> JobQueue:
-    return await open_queue(target, settings.queue)
+@asynccontextmanager
+async def _queue(settings: Settings, target: str | None) -> AsyncIterator[JobQueue]:
+    """The queue at `target` (else the configured one), closed on the way out."""
+    queue = await open_queue(target, settings.queue)
+    try:
+        yield queue
+    finally:
+        await queue.close()
 
 
 def _margin(settings: Settings, option: str | None) -> timedelta:
@@ -101,37 +107,34 @@ async def _run_worker(
     from ..demo import upstream_settings
     from ..ledger import open_ledger
 
-    queue = await _queue(settings, queue_url)
-    try:
-        async with (
-            upstream_settings(settings, realistic=False) as (routed, _),
-            worker_router(routed) as router,
-            await open_ledger(ledger_url or settings.ledger.url) as ledger,
-        ):
-            with _progress() as progress:
-                task = progress.add_task("jobs", total=None, failed=0, cost="0", rate="-")
-                run = Worker(queue, router, ledger, worker_settings)
+    async with (
+        _queue(settings, queue_url) as queue,
+        upstream_settings(settings, realistic=False) as (routed, _),
+        worker_router(routed) as router,
+        await open_ledger(ledger_url or settings.ledger.url) as ledger,
+    ):
+        with _progress() as progress:
+            task = progress.add_task("jobs", total=None, failed=0, cost="0", rate="-")
+            run = Worker(queue, router, ledger, worker_settings)
 
-                def show(stats: WorkerStats, pending: int | None) -> None:
-                    total = stats.done + stats.failed + pending if pending is not None else None
-                    progress.update(
-                        task,
-                        completed=stats.done + stats.failed,
-                        total=total,
-                        failed=stats.failed,
-                        cost=f"{stats.cost_usd:.4f}",
-                        rate=f"{run.pacer.current}",
-                    )
+            def show(stats: WorkerStats, pending: int | None) -> None:
+                total = stats.done + stats.failed + pending if pending is not None else None
+                progress.update(
+                    task,
+                    completed=stats.done + stats.failed,
+                    total=total,
+                    failed=stats.failed,
+                    cost=f"{stats.cost_usd:.4f}",
+                    rate=f"{run.pacer.current}",
+                )
 
-                watcher = asyncio.create_task(_watch(queue, run, show))
-                try:
-                    with _stop_on_signals(run):
-                        return await run.run()
-                finally:
-                    watcher.cancel()
-                    show(run.stats, 0 if worker_settings.once and not run.stop_requested else None)
-    finally:
-        await queue.close()
+            watcher = asyncio.create_task(_watch(queue, run, show))
+            try:
+                with _stop_on_signals(run):
+                    return await run.run()
+            finally:
+                watcher.cancel()
+                show(run.stats, 0 if worker_settings.once and not run.stop_requested else None)
 
 
 @contextmanager
@@ -205,8 +208,7 @@ def submit(
     settings = Settings.load(config)
 
     async def run() -> dict[str, Any]:
-        q = await _queue(settings, queue)
-        try:
+        async with _queue(settings, queue) as q:
             result = await submit_file(
                 q,
                 requests,
@@ -217,8 +219,6 @@ def submit(
                 tags=tag or (),
                 margin=_margin(settings, margin),
             )
-        finally:
-            await q.close()
         return result.to_dict()
 
     result = asyncio.run(run())
@@ -241,17 +241,14 @@ def status(
     settings = Settings.load(config)
 
     async def run() -> dict[str, Any]:
-        q = await _queue(settings, queue)
-        try:
+        async with _queue(settings, queue) as q:
             if batch_id is None:
                 stats = await q.stats()
                 return {"queue": stats.location, "backend": stats.backend, **stats.counts.as_dict()}
             counts = await q.batch_status(batch_id)
-            if counts.total == 0:
-                raise InvalidJobError(f"no batch {batch_id!r} in this queue")
-            return {"batch_id": batch_id, **counts.as_dict(), "finished": counts.finished}
-        finally:
-            await q.close()
+        if counts.total == 0:
+            raise InvalidJobError(f"no batch {batch_id!r} in this queue")
+        return {"batch_id": batch_id, **counts.as_dict(), "finished": counts.finished}
 
     result = asyncio.run(run())
     if json_out:
@@ -273,11 +270,8 @@ def results(
     settings = Settings.load(config)
 
     async def run() -> list[Job]:
-        q = await _queue(settings, queue)
-        try:
+        async with _queue(settings, queue) as q:
             jobs = await q.results(batch_id)
-        finally:
-            await q.close()
         if not jobs:
             raise InvalidJobError(f"no batch {batch_id!r} in this queue")
         return jobs
@@ -319,13 +313,10 @@ def cancel(
     settings = Settings.load(config)
 
     async def run() -> int:
-        q = await _queue(settings, queue)
-        try:
+        async with _queue(settings, queue) as q:
             if (await q.batch_status(batch_id)).total == 0:
                 raise InvalidJobError(f"no batch {batch_id!r} in this queue")
             return await q.cancel(batch_id)
-        finally:
-            await q.close()
 
     typer.echo(f"canceled {asyncio.run(run())} requests of {batch_id}")
 

@@ -15,12 +15,28 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
-from claude_router.emulator.config import EmulatorConfig
+if TYPE_CHECKING:  # kept out of the import: processes that import this module stay lean
+    from claude_router.emulator.config import EmulatorConfig
 
 HOST = "127.0.0.1"
 BENCH_KEY = "sk-ant-bench-0123456789"
 STARTUP_TIMEOUT_S = 30.0
+
+
+def instant_message(model: str, *, input_tokens: int, output_tokens: int, id: str) -> dict[str, Any]:
+    """A finished one-word answer, as a zero-latency upstream stand-in returns it."""
+    return {
+        "id": id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": "simple"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+    }
 
 
 def free_port() -> int:

@@ -35,19 +35,11 @@ from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-HOST = "127.0.0.1"
+from _common import HOST, free_port, instant_message
+
 KEY = "sk-ant-bench-gateway"
 HAIKU = "claude-haiku-4-5"
-MESSAGE = {
-    "id": "msg_bench",
-    "type": "message",
-    "role": "assistant",
-    "model": HAIKU,
-    "content": [{"type": "text", "text": "simple"}],
-    "stop_reason": "end_turn",
-    "stop_sequence": None,
-    "usage": {"input_tokens": 12, "output_tokens": 1},
-}
+MESSAGE = instant_message(HAIKU, input_tokens=12, output_tokens=1, id="msg_bench")
 BODY = {"model": HAIKU, "max_tokens": 16, "messages": [{"role": "user", "content": "Say hi."}]}
 STREAMS = 500
 # Opened all in the same instant, and in waves: a burst's requests are all in flight together
@@ -81,12 +73,6 @@ def stream_events() -> tuple[bytes, bytes]:
         + sse("message_stop", {"type": "message_stop"})
     )
     return head, tail
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def _uvicorn(app: Any, port: int) -> None:

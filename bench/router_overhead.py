@@ -43,7 +43,7 @@ import httpx2
 from anthropic.types import Message
 from pydantic import SecretStr
 
-from _common import BENCH_KEY, emulator_process, fmt_ratio, median, percentile, ratio
+from _common import BENCH_KEY, emulator_process, fmt_ratio, instant_message, median, percentile, ratio
 from claude_router.config import HAIKU, OPUS, ClassifierSettings, Settings, UpstreamSettings
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.router import RoutedResponse, Router
@@ -154,16 +154,7 @@ async def http_overhead(base_url: str, rounds: int, per_block: int) -> dict[str,
 # ---- 2. in process, classifier cache hit -------------------------------------------------------
 
 ANSWER = Message.model_validate(
-    {
-        "id": "msg_01BenchInstantAnswer0000",
-        "type": "message",
-        "role": "assistant",
-        "model": HAIKU,
-        "content": [{"type": "text", "text": "simple"}],
-        "stop_reason": "end_turn",
-        "stop_sequence": None,
-        "usage": {"input_tokens": 24, "output_tokens": 2},
-    }
+    instant_message(HAIKU, input_tokens=24, output_tokens=2, id="msg_01BenchInstantAnswer0000")
 )
 ANSWER_BYTES = json.dumps(ANSWER.model_dump(mode="json")).encode()
 IN_MEMORY_URL = "http://upstream.invalid"

@@ -36,13 +36,13 @@ from typing import Any
 from pydantic import SecretStr
 
 from _common import BENCH_KEY, emulator_process
+from claude_router.catalog.pricing import PriceTable, Tier
 from claude_router.config import PolicySettings, Settings
 from claude_router.demo import demo_requests
 from claude_router.forecast import CohortKey, LabelPolicy, TierPolicy, read_ledger, replay
 from claude_router.ledger import SqlLedger
-from claude_router.pricing import PriceTable, Tier
 from claude_router.quality import LocalChecks
-from claude_router.router import RoutedResponse, Router
+from claude_router.routing.router import RoutedResponse, Router
 from claude_router.types import Label, UsageRecord
 from ledger import million_rows  # bench/ledger.py: the same generated month of traffic
 

@@ -36,10 +36,10 @@ import asyncpg
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
-from claude_router import pricing
+from claude_router.catalog import pricing
+from claude_router.catalog.pricing import Tier
 from claude_router.ledger import SqlLedger, open_ledger, record_to_row
 from claude_router.ledger.schema import usage
-from claude_router.pricing import Tier
 from claude_router.report import build_summary, render_html, render_summary
 from claude_router.types import ClassifierSource, Label, TokenUsage, UsageRecord
 

@@ -46,7 +46,7 @@ from pydantic import SecretStr
 from _common import BENCH_KEY, emulator_process, fmt_ratio, instant_message, median, percentile, ratio
 from claude_router.config import HAIKU, OPUS, ClassifierSettings, Settings, UpstreamSettings
 from claude_router.emulator.config import EmulatorConfig
-from claude_router.router import RoutedResponse, Router
+from claude_router.routing.router import RoutedResponse, Router
 from claude_router.types import ClassifierSource, RequestMeta, TokenUsage
 from claude_router.upstream import Upstream, UpstreamResult, routed_params
 

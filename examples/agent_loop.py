@@ -27,7 +27,7 @@ from anthropic.types import ContentBlock, Message
 from pydantic import SecretStr
 
 from claude_router.config import Settings
-from claude_router.router import RoutedResponse, Router
+from claude_router.routing.router import RoutedResponse, Router
 from claude_router.types import RequestMeta
 
 MAX_STEPS = 6  # a loop that keeps calling tools is cut off here

@@ -14,9 +14,9 @@ from types import ModuleType
 import pytest
 from pydantic import SecretStr
 
+from claude_router.catalog.pricing import PriceTable
 from claude_router.config import HAIKU, OPUS, SONNET, ClassifierSettings, Settings, UpstreamSettings
 from claude_router.emulator.server import running_emulator
-from claude_router.pricing import PriceTable
 from claude_router.types import ClassifierSource, Label
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "agent_loop.py"

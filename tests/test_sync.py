@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from claude_router.config import HAIKU, OPUS, SONNET, ClassifierSettings, Settings, UpstreamSettings
 from claude_router.emulator.server import emulator_thread
 from claude_router.errors import UnknownModelError
-from claude_router.router import RoutedError, RoutedResponse, RouterRequest
+from claude_router.routing.router import RoutedError, RoutedResponse, RouterRequest
 from claude_router.sync import EventLoopThread, LoopClosedError, SyncRouter
 from claude_router.types import ClassifierSource, Label, RequestMeta
 

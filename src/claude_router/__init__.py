@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     BudgetExceededError,
     ConfigError,
@@ -21,7 +24,31 @@ from .types import (
     UsageRecord,
 )
 
+if TYPE_CHECKING:
+    from .config import Settings
+    from .middleware import router_middleware
+    from .routing.router import RoutedResponse, Router
+    from .sync import SyncRouter
+
 __version__ = "0.1.0"
+
+# The library face, imported on first use: `import claude_router` (and the CLI's start) stays free
+# of the SDK and the drivers.
+_LAZY = {
+    "Router": "routing.router",
+    "RoutedResponse": "routing.router",
+    "SyncRouter": "sync",
+    "router_middleware": "middleware",
+    "Settings": "config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "BudgetExceededError",
@@ -34,9 +61,14 @@ __all__ = [
     "RateLimitedError",
     "RequestMeta",
     "Route",
+    "RoutedResponse",
+    "Router",
     "RouterError",
+    "Settings",
+    "SyncRouter",
     "TokenUsage",
     "UnknownModelError",
     "UsageRecord",
     "__version__",
+    "router_middleware",
 ]

@@ -22,8 +22,8 @@ from typing import Any
 import httpx2
 from anthropic import APIRequest
 
-from .accounting import Outcome, new_record
-from .router import Router
+from .routing.accounting import Outcome, new_record
+from .routing.router import Router
 from .types import NO_USAGE, ClassifierSource, Decision, RequestMeta, Route, TokenUsage, UsageRecord
 
 # What the router adds to every response it routed.

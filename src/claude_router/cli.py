@@ -87,8 +87,8 @@ def classify(
     json_out: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
 ) -> None:
     """Label one prompt simple / moderate / complex and show the model it would be routed to."""
-    from .demo import upstream_settings
-    from .router import Router
+    from .routing.router import Router
+    from .upstream.emulated import upstream_settings
 
     text = sys.stdin.read() if prompt == "-" else prompt
     params: dict[str, Any] = {"model": "auto", "messages": [{"role": "user", "content": text}]}

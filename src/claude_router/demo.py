@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
 from rich.markup import escape
 
 from .config import Settings
-from .router import RoutedError, RoutedResponse, Router, RouterRequest
+from .routing.router import RoutedError, RoutedResponse, Router, RouterRequest
 from .types import Label, RequestMeta
+from .upstream.emulated import upstream_settings
 
 DEMO_RESOURCE = "data/demo_requests.json"
-EMULATOR_KEY = "sk-emulator-demo"  # the emulator accepts any key; this one is only a placeholder
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,28 +42,6 @@ def demo_requests() -> list[DemoRequest]:
         params["model"] = "auto"
         requests.append(DemoRequest(item["task_id"], Label(item["expected_label"]), params))
     return requests
-
-
-@asynccontextmanager
-async def upstream_settings(
-    settings: Settings, *, realistic: bool = True
-) -> AsyncIterator[tuple[Settings, bool]]:
-    """`settings` as they are when they name an upstream, else pointed at an in-process emulator.
-
-    Yields the settings and whether the emulator is in use.
-    """
-    if settings.upstream.api_key is not None or settings.upstream.base_url is not None:
-        yield settings, False
-        return
-    from .emulator.config import EmulatorConfig
-    from .emulator.server import running_emulator
-
-    config = EmulatorConfig.realistic() if realistic else EmulatorConfig()
-    async with running_emulator(config) as base_url:
-        upstream = settings.upstream.model_copy(
-            update={"base_url": base_url, "api_key": SecretStr(EMULATOR_KEY)}
-        )
-        yield settings.model_copy(update={"upstream": upstream}), True
 
 
 async def run_demo(

@@ -52,7 +52,6 @@ import anthropic
 import httpx2
 from anthropic import APIRequest, APIResponse, AsyncAPIResponse, AsyncCallNext, CallNext, Middleware
 
-from ._attempts import is_spend_limit
 from ._middleware_call import (
     OVERLOADED,
     RoutedCall,
@@ -63,13 +62,14 @@ from ._middleware_call import (
     request_id_for,
     request_meta,
 )
-from ._sse_tap import AsyncTee, SSETap, SyncTee
-from .accounting import Outcome, new_record
-from .policy import ALIAS_PREFIX, AUTO, ModelArgKind
-from .router import Router, error_type
+from .routing.accounting import Outcome, new_record
+from .routing.policy import ALIAS_PREFIX, AUTO, ModelArgKind
+from .routing.router import Router, error_type
 from .sync import EventLoopThread, SyncRouter
 from .types import NO_USAGE, ClassifierSource, UsageRecord
 from .upstream import routed_params
+from .upstream.attempts import is_spend_limit
+from .upstream.sse_tap import AsyncTee, SSETap, SyncTee
 
 T = TypeVar("T")
 

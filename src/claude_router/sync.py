@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from .config import Settings
-from .router import RoutedError, RoutedResponse, Router, RouterRequest
+from .routing.router import RoutedError, RoutedResponse, Router, RouterRequest
 from .types import Decision, RequestMeta
 
 T = TypeVar("T")

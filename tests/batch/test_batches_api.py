@@ -13,10 +13,10 @@ import pytest
 from claude_router.batch import Job, JobMode, JobStatus
 from claude_router.batch.batches_api import BatchesApiSettings, batch_custom_id, split
 from claude_router.batch.job import utcnow
+from claude_router.catalog.pricing import PriceTable
 from claude_router.config import ClassifierSettings, QueueSettings
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.ledger import BufferedLedger, open_ledger
-from claude_router.pricing import PriceTable
 
 from .conftest import OpenQueue
 from .test_worker import body, drain, jobs_of

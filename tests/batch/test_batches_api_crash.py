@@ -13,11 +13,11 @@ from pathlib import Path
 import anthropic
 
 from claude_router.batch import Job, JobMode, StatusCounts
+from claude_router.catalog.pricing import PriceTable
 from claude_router.config import QueueSettings
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.emulator.server import running_emulator
 from claude_router.ledger import open_ledger
-from claude_router.pricing import PriceTable
 
 from .conftest import OpenQueue
 

@@ -61,7 +61,7 @@ async def test_stream_dropped_after_the_first_delta(sdk: anthropic.AsyncAnthropi
         async for event in stream:
             seen.append(event.type)
 
-    with pytest.raises(httpx2.RemoteProtocolError, match="incomplete chunked read"):
+    with pytest.raises(anthropic.APIConnectionError, match="incomplete chunked read"):
         await read_all()
 
     assert seen == ["message_start", "content_block_start", "content_block_delta"]

@@ -15,6 +15,7 @@ import typer
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from claude_router.catalog.pricing import PriceTable
 from claude_router.config import Settings, UpstreamSettings
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.emulator.server import emulator_thread
@@ -29,8 +30,7 @@ from claude_router.evaluate.calibrate_quality import (
 )
 from claude_router.evaluate.commands import calibrate as calibrate_command
 from claude_router.evaluate.dataset import DatasetError
-from claude_router.pricing import PriceTable
-from claude_router.quality import QualityCascade
+from claude_router.routing.quality_cascade import QualityCascade
 from claude_router.types import TokenUsage
 from claude_router.upstream import Upstream, UpstreamResult
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from claude_router.catalog.pricing import PriceTable
 from claude_router.classify.local import LocalClassifier
 from claude_router.evaluate.classifier_eval import build_report, evaluate, percentile, request_cost
 from claude_router.evaluate.dataset import LabelledPrompt, load_labelled
-from claude_router.pricing import PriceTable
 from claude_router.types import ClassifierSource, Decision, Label, TokenUsage
 
 S, M, C = Label.SIMPLE, Label.MODERATE, Label.COMPLEX

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import anthropic
 
+from claude_router.catalog.pricing import PriceTable, Tier
 from claude_router.classify.local import LocalClassifier
 from claude_router.config import CacheAffinitySettings, Settings
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.emulator.server import running_emulator
 from claude_router.forecast import PolicyForecast, candidate_policies, read_jsonl, read_lines, replay_planned
 from claude_router.forecast.jsonl_source import output_estimates
-from claude_router.pricing import PriceTable, Tier
 from claude_router.types import Label
 
 PRICES = PriceTable.default()

@@ -6,10 +6,10 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from claude_router.catalog.pricing import PriceTable, Tier
 from claude_router.config import PolicySettings, RuleSettings, Settings
 from claude_router.forecast import candidate_policies, needs_minutes, read_ledger, replay
 from claude_router.ledger import SqlLedger
-from claude_router.pricing import PriceTable, Tier
 from claude_router.types import ClassifierSource, Label, TokenUsage, UsageRecord
 
 PRICES = PriceTable.default()

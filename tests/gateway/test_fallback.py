@@ -13,7 +13,7 @@ from anthropic import APIRequest, APIResponse, AsyncAPIResponse, AsyncCallNext, 
 from claude_router.config import OPUS, SONNET, Settings
 from claude_router.gateway import create_app
 from claude_router.gateway.server import running_gateway
-from claude_router.router import Router
+from claude_router.routing.router import Router
 from claude_router.upstream import Upstream
 
 from .conftest import COMPLEX, UPSTREAM_KEY, Gateway, ask

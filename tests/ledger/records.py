@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from claude_router import pricing
-from claude_router.pricing import Tier
+from claude_router.catalog import pricing
+from claude_router.catalog.pricing import Tier
 from claude_router.types import ClassifierSource, Label, TokenUsage, UsageRecord
 
 HAIKU, SONNET, OPUS = "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"

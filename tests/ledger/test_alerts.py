@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from claude_router.alerts import SpendAlerts, open_configured_ledger
 from claude_router.config import AlertSettings, LedgerSettings, Settings
 from claude_router.errors import ConfigError
+from claude_router.ledger.alerts import SpendAlerts, open_configured_ledger
 from claude_router.types import TokenUsage, UsageRecord
 
 from .records import SONNET, T0, priced
@@ -85,7 +85,7 @@ async def test_customer_and_total_alerts_fire_once_per_day(
         daily_customer_usd=Decimal(12),
         customers={"big": Decimal(100)},
     )
-    caplog.set_level(logging.WARNING, logger="claude_router.alerts")
+    caplog.set_level(logging.WARNING, logger="claude_router.ledger.alerts")
     ledger = await open_configured_ledger(conf, path)
     await ledger.record(spend("a1", 500_000, "acme"))  # $7.50
     await ledger.record(spend("b1", 600_000, "big"))  # $9

@@ -5,8 +5,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from claude_router.catalog.pricing import PriceTable
 from claude_router.ledger import from_nano, to_nano
-from claude_router.pricing import PriceTable
 
 
 def test_every_per_token_price_on_the_sheet_is_whole_nano_dollars() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from claude_router import pricing
+from claude_router.catalog import pricing
 from claude_router.errors import LedgerError
 from claude_router.ledger import (
     Dimension,

@@ -11,8 +11,8 @@ from claude_router.config import MonitorSettings
 from claude_router.ledger import SqlLedger
 from claude_router.ledger.verdicts import VerdictStore
 from claude_router.monitor import QualityMonitor, attach_monitor
-from claude_router.router import Router
-from router.conftest import settings_for
+from claude_router.routing.router import Router
+from routing.conftest import settings_for
 
 MonitoredRouter = Callable[..., tuple[Router, QualityMonitor]]
 

@@ -7,7 +7,7 @@ import pytest
 from claude_router.emulator.config import EmulatorConfig, TierLatency
 from claude_router.ledger.verdicts import VerdictStore
 from claude_router.types import RequestMeta
-from router.conftest import SIMPLE, ask
+from routing.conftest import SIMPLE, ask
 
 from .conftest import MonitoredRouter
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from claude_router.catalog.pricing import PriceTable
 from claude_router.emulator.config import EmulatorConfig, FaultConfig
 from claude_router.emulator.server import running_emulator
 from claude_router.ledger.engine import create_engine, resolve_url
 from claude_router.ledger.verdicts import Better, Verdict, VerdictStore
 from claude_router.monitor import Judge, Rubric, is_sampled
-from claude_router.pricing import PriceTable
 from claude_router.types import RequestMeta
 from claude_router.upstream import Upstream
-from router.conftest import COMPLEX, SIMPLE, ask, settings_for
+from routing.conftest import COMPLEX, SIMPLE, ask, settings_for
 
 from .conftest import MonitoredRouter
 

@@ -10,7 +10,7 @@ from claude_router.config import Settings
 from claude_router.errors import ConfigError
 from claude_router.ledger.verdicts import VerdictStore
 from claude_router.monitor import attach_monitor
-from claude_router.router import Router
+from claude_router.routing.router import Router
 
 from .conftest import MonitoredRouter
 

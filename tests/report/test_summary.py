@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from claude_router import pricing
+from claude_router.catalog import pricing
 from claude_router.ledger import Dimension, SqlLedger, Totals, open_ledger
 from claude_router.report import build_summary
 from claude_router.report.summary import cache_savings

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from claude_router._cooldown import Cooldowns
 from claude_router.types import Label, Route
 from claude_router.upstream import routed_params, with_cached_system
+from claude_router.upstream.cooldown import Cooldowns
 
 EPHEMERAL = {"type": "ephemeral"}
 

@@ -23,10 +23,10 @@ from typing import Any
 import anthropic
 from anthropic.types.messages import MessageBatchIndividualResponse
 
-from ..accounting import Outcome, classifier_cost, new_record
 from ..errors import RouterError
-from ..policy import ModelArgKind
-from ..router import Router
+from ..routing.accounting import Outcome, classifier_cost, new_record
+from ..routing.policy import ModelArgKind
+from ..routing.router import Router
 from ..types import NO_USAGE, ClassifierSource, Decision, Label, Route, TokenUsage, UsageRecord
 from ..upstream import routed_params
 from .job import Job, JobError, MessageBatchRef, utcnow

@@ -104,8 +104,8 @@ def worker(
 async def _run_worker(
     settings: Settings, queue_url: str | None, ledger_url: str | None, worker_settings: WorkerSettings
 ) -> WorkerStats:
-    from ..demo import upstream_settings
     from ..ledger import open_ledger
+    from ..upstream.emulated import upstream_settings
 
     async with (
         _queue(settings, queue_url) as queue,

@@ -6,10 +6,10 @@ from typing import Any
 
 import anthropic
 
-from .._attempts import failure_of
 from ..errors import RouterError
-from ..router import RoutedResponse, error_type
+from ..routing.router import RoutedResponse, error_type
 from ..types import RequestMeta, UsageRecord
+from ..upstream.attempts import failure_of
 from .job import Job, JobError
 
 

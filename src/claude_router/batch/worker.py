@@ -41,11 +41,11 @@ from typing import Any, Protocol
 
 import anthropic
 
-from ..accounting import Outcome, new_record
 from ..classify import build_classifier
 from ..config import Settings
 from ..errors import QueueError
-from ..router import RoutedResponse, Router, RouterRequest
+from ..routing.accounting import Outcome, new_record
+from ..routing.router import RoutedResponse, Router, RouterRequest
 from ..types import NO_USAGE, UsageRecord
 from ..upstream import Upstream
 from .batches_api import BatchesApiRunner, BatchesApiSettings, BatchOutcome, SentBatch

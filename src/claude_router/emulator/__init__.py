@@ -2,7 +2,7 @@
 
 It shares no state with the router: it is a separate program that happens to live in the package.
 
-    from claude_router.emulator import EmulatorConfig, running_emulator
+    from . import EmulatorConfig, running_emulator
 
     async with running_emulator(EmulatorConfig.realistic()) as base_url:
         client = anthropic.AsyncAnthropic(base_url=base_url, api_key="any")

@@ -21,12 +21,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..catalog.pricing import Tier
 from ..classify.base import ClassifierInput
 from ..classify.local import LocalClassifier, Scores
 from ..classify.thresholds import thresholded_label
 from ..config import LabelThresholds
 from ..errors import ConfigError
-from ..pricing import Tier
 from ..types import LABELS, Label
 from .classifier_eval import percentile
 from .dataset import DatasetError, read_text_lines

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ..catalog.pricing import PriceTable, Tier
 from ..classify.base import Classifier
-from ..pricing import PriceTable, Tier
 from ..types import LABELS, ZERO, ClassifierSource, Decision, Label, TokenUsage
 from .dataset import LabelledPrompt
 from .train import expected_calibration_error

@@ -18,12 +18,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..catalog.pricing import Tier
 from ..classify.base import Classifier
 from ..classify.local import LocalClassifier, model_version
 from ..config import CONFIG_ENV, ClassifierSettings, Settings
 from ..errors import ConfigError, RouterError
 from ..paths import data_home
-from ..pricing import Tier
 from ..types import LABELS, Decision
 from .cascade_eval import CascadeComparison
 from .classifier_eval import ClassifierReport, evaluate
@@ -155,8 +155,8 @@ async def _run(
         return await evaluate(LocalClassifier.from_file(path), items, name=kind.value), None
     # Model-backed kinds run against the configured API, or the built-in emulator without a key.
     from ..classify.factory import build_classifier
-    from ..demo import upstream_settings
     from ..upstream import Upstream
+    from ..upstream.emulated import upstream_settings
 
     async with upstream_settings(settings, realistic=False) as (live, _):
         upstream = Upstream(live.upstream)

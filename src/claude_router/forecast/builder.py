@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..catalog.pricing import TIERS, PriceTable
 from ..config import PolicySettings, Settings
-from ..pricing import TIERS, PriceTable
 from .policies import CascadePolicy, ForecastPolicy, LabelPolicy, OraclePolicy, RecordedPolicy, TierPolicy
 
 CURRENT = "current"

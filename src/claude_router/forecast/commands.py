@@ -17,11 +17,11 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..catalog.pricing import PriceTable
 from ..classify.factory import local_predictor
 from ..config import Settings
 from ..errors import ConfigError, LedgerError
 from ..ledger import SqlLedger
-from ..pricing import PriceTable
 from ..report.commands import LEDGER_HELP, ledger_url
 from ..report.period import parse_since
 from .builder import candidate_policies, needs_minutes

@@ -20,12 +20,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..catalog.pricing import PriceTable, Tier
 from ..classify import classifier_input
 from ..classify.base import ClassifierInput
 from ..emulator import EmulatorConfig, EmulatorError, Engine
 from ..errors import ConfigError
-from ..policy import ALIAS_PREFIX
-from ..pricing import PriceTable, Tier
+from ..routing.policy import ALIAS_PREFIX
 from ..types import Decision, Label, TokenUsage
 from .planned import Planned, PlannedRequest
 from .workload import MAX_PROBLEMS, CohortKey, Workload, long_level, long_thresholds

@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..catalog.pricing import PriceTable
 from ..ledger import SqlLedger, from_nano
 from ..ledger.schema import TOKEN_COLUMNS, usage
-from ..pricing import PriceTable
 from ..types import Label, TokenUsage
 from .workload import CohortKey, Workload, long_thresholds
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..cache_affinity import CacheAffinity
+from ..catalog.pricing import PriceTable
 from ..config import CacheAffinitySettings
 from ..emulator import EmulatorConfig, EmulatorError, Engine
-from ..pricing import PriceTable
+from ..routing.cache_affinity import CacheAffinity
 from ..types import RequestMeta, Route, TokenUsage
 from .policies import ForecastPolicy, LabelPolicy, OraclePolicy, RecordedPolicy
 from .replay import Forecast, PolicyForecast, Pricer, add_cohort, add_leg, finish

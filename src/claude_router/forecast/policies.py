@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from ..catalog.pricing import TIERS, PriceTable, Tier
 from ..config import PolicySettings
 from ..errors import UnknownModelError
-from ..policy import Policy
-from ..pricing import TIERS, PriceTable, Tier
+from ..routing.policy import Policy
 from ..types import ClassifierSource, Decision, Label, RequestMeta
 from .workload import CohortKey
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape as markup_escape
 from rich.table import Table
 
-from ..pricing import TIERS
+from ..catalog.pricing import TIERS
 from ..report import html as report_html
 from ..report import svg
 from ..report.fmt import pct, tokens, usd

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..pricing import TIERS, PriceTable, Rates, Tier
+from ..catalog.pricing import TIERS, PriceTable, Rates, Tier
 from ..types import ZERO, TokenUsage
 from .policies import ForecastPolicy, OraclePolicy, RecordedPolicy
 from .workload import Cohort, Workload, long_thresholds

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..pricing import PriceTable
+from ..catalog.pricing import PriceTable
 from ..types import ZERO, Label, TokenUsage
 
 

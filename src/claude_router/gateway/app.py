@@ -25,12 +25,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..config import Settings
-from ..demo import upstream_settings
 from ..errors import RouterError
 from ..ledger import open_ledger
 from ..ledger.verdicts import VerdictStore
 from ..monitor import attach_monitor
-from ..router import RecordSink, Router
+from ..routing.router import RecordSink, Router
+from ..upstream.emulated import upstream_settings
 from .auth import authenticate
 from .batches import batch_results, cancel_batch, create_batch, delete_batch, list_batches, retrieve_batch
 from .errors import GatewayError, error_response, json_error

@@ -33,10 +33,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..accounting import Outcome, new_record
 from ..ledger.money import to_nano
-from ..policy import ModelArgKind
-from ..router import Router
+from ..routing.accounting import Outcome, new_record
+from ..routing.policy import ModelArgKind
+from ..routing.router import Router
 from ..types import RequestMeta, TokenUsage
 from ..upstream import routed_params
 from . import batch_holds

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..errors import BudgetExceededError
 from ..ledger.money import from_nano
 from ..ledger.schema import usage
-from ..router import RecordSink
+from ..routing.router import RecordSink
 from ..types import ZERO, UsageRecord
 from .key_schema import batch_owners
 from .keys import CustomerBudget, KeyInfo, Period

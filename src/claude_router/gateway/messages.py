@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..policy import ModelArgKind
+from ..routing.policy import ModelArgKind
 from ..types import Decision, RequestMeta, Route, UsageRecord
 from .admission import admit
 from .body import CountTokensBody, MessagesBody, check, read_json, read_sized_json

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..policy import ALIAS_PREFIX, AUTO
+from ..routing.policy import ALIAS_PREFIX, AUTO
 from .errors import GatewayError
 from .state import GatewayState, gateway_state
 

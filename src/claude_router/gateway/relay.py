@@ -18,9 +18,9 @@ from typing import Any
 
 import anthropic
 
-from ..accounting import Outcome
-from ..policy import ModelArgKind
-from ..router import Router, failure_outcome
+from ..routing.accounting import Outcome
+from ..routing.policy import ModelArgKind
+from ..routing.router import Router, failure_outcome
 from ..types import Decision, RequestMeta, Route, UsageRecord
 from ..upstream import RawUpstreamResult, routed_params
 from .tracing import NO_TRACING, Span, Tracing

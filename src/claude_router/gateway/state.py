@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from ..config import Settings
-from ..router import RecordSink, Router
+from ..routing.router import RecordSink, Router
 from .budgets import BudgetBook, Budgets, BudgetSink, ledger_spend
 from .keys import KeyInfo, KeyStore
 from .limits import RateLimiter, RateLimits

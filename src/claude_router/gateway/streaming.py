@@ -17,7 +17,7 @@ import anyio
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ..router import stream_outcome
+from ..routing.router import stream_outcome
 from ..types import Decision, UsageRecord
 from ..upstream import UpstreamStream
 from .errors import upstream_error_event

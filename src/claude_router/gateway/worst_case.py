@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from ..catalog.pricing import PriceTable
 from ..config import Settings
-from ..policy import ModelArgKind, Policy
-from ..pricing import PriceTable
+from ..routing.policy import ModelArgKind, Policy
 from ..types import LABELS, ClassifierSource, Decision, RequestMeta, TokenUsage
 from .limits import CHARS_PER_TOKEN
 

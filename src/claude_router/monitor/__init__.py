@@ -1,7 +1,7 @@
 """Quality monitoring: a reproducible sample of routed answers re-run on the tier above and judged.
 
-from claude_router.ledger.verdicts import VerdictStore
-from claude_router.monitor import attach_monitor
+from ..ledger.verdicts import VerdictStore
+from . import attach_monitor
 
 monitor = attach_monitor(router, VerdictStore(engine))   # None unless [monitor] enabled = true
 """

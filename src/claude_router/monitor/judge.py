@@ -21,11 +21,11 @@ from typing import Any
 import anthropic
 from anthropic.types import Message
 
+from ..catalog.pricing import PriceTable
 from ..classify.llm import describe_error
 from ..config import SONNET
 from ..errors import RouterError
 from ..ledger.verdicts import Better
-from ..pricing import PriceTable
 from ..types import ZERO, TokenUsage
 from ..upstream import Upstream
 from .rubric import Rubric

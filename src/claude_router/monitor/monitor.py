@@ -30,12 +30,12 @@ import anthropic
 from anthropic.types import Message
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..catalog.pricing import TIERS, PriceTable
 from ..classify.llm import describe_error
 from ..config import MonitorSettings
 from ..errors import LedgerError, RouterError, UnknownModelError
 from ..ledger.verdicts import Better, Verdict, VerdictSink
-from ..pricing import TIERS, PriceTable
-from ..router import RoutedResponse, Router
+from ..routing.router import RoutedResponse, Router
 from ..upstream import Upstream, routed_params
 from .judge import Judge, Judgement
 from .sampling import answer_order_swapped, is_sampled

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from .. import pricing
+from ..catalog import pricing
 from ..errors import UnknownModelError
 from ..ledger import Dimension, Group, Key, Ledger, Totals, merge_groups
 from ..ledger.verdicts import VerdictStore

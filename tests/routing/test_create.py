@@ -8,10 +8,10 @@ from decimal import Decimal
 import anthropic
 import pytest
 
+from claude_router.catalog.pricing import PriceTable
 from claude_router.demo import demo_requests
 from claude_router.errors import UnknownModelError
-from claude_router.pricing import PriceTable
-from claude_router.router import RoutedError, RoutedResponse, RouterRequest
+from claude_router.routing.router import RoutedError, RoutedResponse, RouterRequest
 from claude_router.types import ClassifierSource, Label, RequestMeta, TokenUsage
 
 from .conftest import COMPLEX, SIMPLE, TEST_KEY, RouterFactory, ask

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from .pricing import PriceTable, Tier
-from .types import ZERO, ClassifierSource, Decision, RequestMeta, Route, TokenUsage, UsageRecord
+from ..catalog.pricing import PriceTable, Tier
+from ..types import ZERO, ClassifierSource, Decision, RequestMeta, Route, TokenUsage, UsageRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,8 @@ from typing import Any
 import httpx2
 from anthropic._streaming import SSEDecoder  # the SDK's own SSE decoder, fed line by line here
 
-from ._streaming import StreamUsage
-from .types import TokenUsage
+from ..types import TokenUsage
+from .streaming import StreamUsage
 
 CONNECTION_ERROR = "connection_error"
 CANCELLED = "cancelled"

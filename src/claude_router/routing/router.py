@@ -29,17 +29,17 @@ from typing import Any, Protocol, Self
 import anthropic
 from anthropic.types import Message, RawMessageStreamEvent
 
+from ..catalog.pricing import PriceTable
+from ..classify import Classifier, build_classifier, classifier_input
+from ..config import Settings
+from ..errors import RouterError
+from ..otel import NO_SPANS, Spans
+from ..types import NO_USAGE, ClassifierSource, Decision, Label, RequestMeta, Route, UsageRecord
+from ..upstream import StreamResult, Upstream, UpstreamResult, UpstreamStream, failure_of, routed_params
 from .accounting import Leg, Outcome, new_record
 from .cache_affinity import CacheAffinity
-from .classify import Classifier, build_classifier, classifier_input
-from .config import Settings
-from .errors import RouterError
-from .otel import NO_SPANS, Spans
 from .policy import ModelArg, ModelArgKind, Policy
-from .pricing import PriceTable
-from .quality import Checked, QualityCascade
-from .types import NO_USAGE, ClassifierSource, Decision, Label, RequestMeta, Route, UsageRecord
-from .upstream import StreamResult, Upstream, UpstreamResult, UpstreamStream, failure_of, routed_params
+from .quality_cascade import Checked, QualityCascade
 
 logger = logging.getLogger(__name__)
 

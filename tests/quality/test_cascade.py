@@ -10,13 +10,13 @@ import pytest
 from anthropic.types import Message
 from pydantic import SecretStr
 
+from claude_router.catalog.pricing import PriceTable
 from claude_router.config import Settings
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.emulator.server import running_emulator
 from claude_router.ledger import SqlLedger
-from claude_router.pricing import PriceTable
 from claude_router.quality import LocalChecks
-from claude_router.router import RoutedResponse, Router
+from claude_router.routing.router import RoutedResponse, Router
 from claude_router.types import TokenUsage
 
 HAIKU, SONNET, OPUS = "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"

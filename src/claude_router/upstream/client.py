@@ -38,7 +38,11 @@ import httpx2
 from anthropic import AsyncAPIResponse, AsyncStream
 from anthropic.types import Message, RawMessageStreamEvent
 
-from ._attempts import (
+from ..config import UpstreamSettings
+from ..errors import ConfigError
+from ..otel import tracing_configured
+from ..types import Decision, Route, TokenUsage
+from .attempts import (
     Attempt,
     AttemptObserver,
     CallTrace,
@@ -49,9 +53,9 @@ from ._attempts import (
     failure_of,
     may_fall_back,
 )
-from ._cooldown import Cooldowns
-from ._speculation import SpeculativeLeg
-from ._streaming import (
+from .cooldown import Cooldowns
+from .speculation import SpeculativeLeg
+from .streaming import (
     EventSource,
     ItemT,
     OpenSource,
@@ -60,10 +64,6 @@ from ._streaming import (
     UpstreamStream,
     WireSource,
 )
-from .config import UpstreamSettings
-from .errors import ConfigError
-from .otel import tracing_configured
-from .types import Decision, Route, TokenUsage
 
 __all__ = [
     "Attempt",

@@ -28,8 +28,8 @@ from typing import Any
 from anthropic.types import MessageDeltaUsage, Usage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import ConfigError, PricingError, UnknownModelError
-from .types import Label, TokenUsage
+from ..errors import ConfigError, PricingError, UnknownModelError
+from ..types import Label, TokenUsage
 
 PRICES_RESOURCE = "prices.toml"
 _PER_TOKEN = Decimal(1) / Decimal(1_000_000)  # the sheet is per million tokens; exact
@@ -242,7 +242,7 @@ class PriceTable:
 
 @functools.cache
 def _default_table() -> PriceTable:
-    text = resources.files("claude_router").joinpath(PRICES_RESOURCE).read_text(encoding="utf-8")
+    text = resources.files(__package__).joinpath(PRICES_RESOURCE).read_text(encoding="utf-8")
     return PriceTable.from_toml_text(text, source=PRICES_RESOURCE)
 
 

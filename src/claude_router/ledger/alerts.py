@@ -21,9 +21,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from .config import AlertSettings, Settings
-from .ledger import BufferedLedger, Dimension, SqlLedger, merge_groups, open_ledger, to_nano
-from .types import UsageRecord
+from ..config import AlertSettings, Settings
+from ..types import UsageRecord
+from . import BufferedLedger, Dimension, SqlLedger, merge_groups, open_ledger, to_nano
 
 log = logging.getLogger(__name__)
 TOTAL = "total"

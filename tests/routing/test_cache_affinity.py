@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from claude_router.cache_affinity import REASON, CacheAffinity, MemoryAffinityStore, WarmCache
+from claude_router.catalog.pricing import PriceTable
 from claude_router.config import Settings
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.emulator.server import running_emulator
-from claude_router.pricing import PriceTable
-from claude_router.router import RoutedResponse, Router
+from claude_router.routing.affinity_store import MemoryAffinityStore, WarmCache
+from claude_router.routing.cache_affinity import REASON, CacheAffinity
+from claude_router.routing.router import RoutedResponse, Router
 from claude_router.types import Label, RequestMeta
 
 HAIKU, SONNET, OPUS = "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"
@@ -238,7 +239,7 @@ async def test_streamed_turns_stay_warm_too(emulator_url: str) -> None:
 
 @pytest.mark.redis
 async def test_a_foreign_value_in_redis_reads_as_nothing_warm(redis_url: str) -> None:
-    from claude_router.cache_affinity_redis import REDIS_PREFIX, RedisAffinityStore
+    from claude_router.routing.affinity_store_redis import REDIS_PREFIX, RedisAffinityStore
 
     store = RedisAffinityStore(redis_url)
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import anthropic
 import pytest
 
+from claude_router.catalog.pricing import PriceTable
 from claude_router.emulator.config import EmulatorConfig
-from claude_router.pricing import PriceTable
 from claude_router.types import Label, RequestMeta, TokenUsage
 
 from .conftest import COMPLEX, SIMPLE, RouterFactory, ask

@@ -19,15 +19,15 @@ from typing import Any
 
 import anthropic
 
-from ..accounting import Leg
+from ..catalog.pricing import TIERS, PriceTable
 from ..config import QualitySettings
-from ..policy import ModelArg, ModelArgKind
-from ..pricing import TIERS, PriceTable
+from ..quality.checks import LocalChecks
+from ..quality.judge import Judge
+from ..quality.score import Score
 from ..types import Route
 from ..upstream import Upstream, UpstreamResult
-from .checks import LocalChecks
-from .judge import Judge
-from .score import Score
+from .accounting import Leg
+from .policy import ModelArg, ModelArgKind
 
 Send = Callable[[Mapping[str, Any], Route], Awaitable[UpstreamResult]]
 

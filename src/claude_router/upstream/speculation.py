@@ -17,8 +17,8 @@ from typing import Any
 import anthropic
 from anthropic.types import Message
 
-from ._attempts import CallTrace, attach_failure
-from ._streaming import StreamResult, StreamUsage, stream_result
+from .attempts import CallTrace, attach_failure
+from .streaming import StreamResult, StreamUsage, stream_result
 
 
 class SpeculativeLeg:

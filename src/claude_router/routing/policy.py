@@ -34,10 +34,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from .config import AliasSettings, PolicySettings, RuleSettings
-from .errors import ConfigError, UnknownModelError
-from .pricing import TIERS, PriceTable
-from .types import LABELS, Decision, Label, RequestMeta, Route
+from ..catalog.pricing import TIERS, PriceTable
+from ..config import AliasSettings, PolicySettings, RuleSettings
+from ..errors import ConfigError, UnknownModelError
+from ..types import LABELS, Decision, Label, RequestMeta, Route
 
 AUTO = "auto"
 ALIAS_PREFIX = "router:"

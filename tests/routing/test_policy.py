@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from claude_router.catalog.pricing import PriceTable
 from claude_router.config import AliasSettings, PolicySettings, RuleSettings, Settings
 from claude_router.errors import ConfigError, UnknownModelError
-from claude_router.policy import ModelArgKind, Policy
-from claude_router.pricing import PriceTable
+from claude_router.routing.policy import ModelArgKind, Policy
 from claude_router.types import ClassifierSource, Decision, Label, RequestMeta
 
 HAIKU, SONNET, OPUS = "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"

@@ -22,8 +22,8 @@ from anthropic import AsyncStream
 from anthropic.lib.streaming import ParsedMessageStreamEvent
 from anthropic.types import RawMessageStreamEvent
 
-from ._attempts import Attempt, CallTrace, RateLimits, attach_failure, call_with_fallback
-from .types import NO_USAGE, TokenUsage
+from ..types import NO_USAGE, TokenUsage
+from .attempts import Attempt, CallTrace, RateLimits, attach_failure, call_with_fallback
 
 if TYPE_CHECKING:  # the type `AsyncStream.raw_events` yields
     from anthropic._streaming import ServerSentEvent

@@ -10,9 +10,9 @@ from anthropic.types import CacheCreation, MessageDeltaUsage, Usage
 from hypothesis import given
 from hypothesis import strategies as st
 
-from claude_router import pricing
+from claude_router.catalog import pricing
+from claude_router.catalog.pricing import PriceTable, Tier
 from claude_router.errors import ConfigError, PricingError, UnknownModelError
-from claude_router.pricing import PriceTable, Tier
 from claude_router.types import Label, TokenUsage
 
 D = Decimal

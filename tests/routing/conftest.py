@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from claude_router.config import Settings
-from claude_router.router import Router
+from claude_router.routing.router import Router
 
 TEST_KEY = "sk-ant-router-test-0123456789"
 

@@ -18,7 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from .cache_affinity import TTL_S, Entries, WarmCache
+from .affinity_store import TTL_S, Entries, WarmCache
 
 log = logging.getLogger(__name__)
 

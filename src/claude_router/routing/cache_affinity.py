@@ -29,72 +29,20 @@ import dataclasses
 import hashlib
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
-from .config import CacheAffinitySettings
-from .pricing import PriceTable
-from .types import RequestMeta, Route, TokenUsage
+from ..catalog.pricing import PriceTable
+from ..config import CacheAffinitySettings
+from ..types import RequestMeta, Route, TokenUsage
+from .affinity_store import TTL_S, AffinityStore, Entries, MemoryAffinityStore, WarmCache
 
-TTL_S = {"5m": 300.0, "1h": 3600.0}
 REASON = "cache_affinity"
 _CHARS_PER_TOKEN = 4  # a rough local estimate: the decision needs proportions, not exact counts
 #: Routes whose model the policy chose from the label; anything else (a forced model, a concrete
 #: model id, a rule) is what the caller or the operator asked for, and is kept.
 _LABEL_REASONS = ("label", "downgrade:", "floor:")
-
-
-@dataclass(frozen=True, slots=True)
-class WarmCache:
-    """A model's cached copy of a prefix: how many tokens, until when (monotonic seconds)."""
-
-    model: str
-    tokens: int
-    expires_at: float
-    ttl: str = "5m"
-
-
-Entries = dict[str, WarmCache]  # model family -> its warm cache
-
-
-class AffinityStore(Protocol):
-    """Where the warm caches of each conversation / prefix key are kept."""
-
-    async def load(self, key: str) -> Entries: ...
-
-    async def save(self, key: str, entries: Entries, *, now: float) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-
-class MemoryAffinityStore:
-    """A bounded LRU of keys, in this process only."""
-
-    def __init__(self, max_keys: int) -> None:
-        self.max_keys = max_keys
-        self._keys: OrderedDict[str, Entries] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    async def load(self, key: str) -> Entries:
-        entries = self._keys.get(key)
-        if entries is None:
-            return {}
-        self._keys.move_to_end(key)
-        return dict(entries)
-
-    async def save(self, key: str, entries: Entries, *, now: float) -> None:
-        self._keys[key] = dict(entries)
-        self._keys.move_to_end(key)
-        while len(self._keys) > self.max_keys:
-            self._keys.popitem(last=False)
-
-    async def aclose(self) -> None:
-        """Nothing to release."""
 
 
 class CacheAffinity:
@@ -111,7 +59,7 @@ class CacheAffinity:
         self.prices = prices
         self.settings = settings = settings or CacheAffinitySettings()
         if store is None and settings.redis_url:
-            from .cache_affinity_redis import RedisAffinityStore  # the optional `redis` extra
+            from .affinity_store_redis import RedisAffinityStore  # the optional `redis` extra
 
             store = RedisAffinityStore(settings.redis_url)
         self.store: AffinityStore = store or MemoryAffinityStore(settings.max_keys)

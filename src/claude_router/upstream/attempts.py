@@ -24,7 +24,7 @@ import anthropic
 import httpx2
 from anthropic import APIRequest, AsyncAPIResponse, AsyncCallNext, Middleware
 
-from .types import NO_USAGE, TokenUsage
+from ..types import NO_USAGE, TokenUsage
 
 T = TypeVar("T")
 

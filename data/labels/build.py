@@ -2,9 +2,11 @@
 
     .venv/bin/python data/labels/build.py
 
-Batches (`batches/*.jsonl`) are the source of truth. A prompt may embed a long document with
-`{{doc:NAME}}`, read from `docs/NAME.txt`, so that one document can carry instructions of every
-label. The split is stratified by label and fixed by SEED: the held-out file is never trained on.
+Batches (`batches/*.jsonl`) are the source of truth. A prompt, or any text of a request body, may
+embed a long document with `{{doc:NAME}}`, read from `docs/NAME.txt`, so that one document can
+carry instructions of every label. The split is stratified by label and fixed by SEED: the
+held-out file is never trained on. Prompts and whole requests (agent steps, terse API calls) are
+split separately, so adding requests leaves the prompts' split as it was.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from claude_router.evaluate.dataset import LabelledPrompt, load_labelled, stratified_split, write_labelled
 
@@ -23,11 +26,25 @@ HELDOUT_FRACTION = 0.2
 DOC = re.compile(r"\{\{doc:([\w.-]+)\}\}")
 
 
-def _expand(item: LabelledPrompt) -> LabelledPrompt:
-    def body(match: re.Match[str]) -> str:
-        return (HERE / "docs" / f"{match.group(1)}.txt").read_text(encoding="utf-8").strip()
+def _doc(match: re.Match[str]) -> str:
+    return (HERE / "docs" / f"{match.group(1)}.txt").read_text(encoding="utf-8").strip()
 
-    return LabelledPrompt(DOC.sub(body, item.prompt), item.label, item.system, item.lang, item.domain)
+
+def _expand_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return DOC.sub(_doc, value)
+    if isinstance(value, list):
+        return [_expand_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _expand_value(v) for k, v in value.items()}
+    return value
+
+
+def _expand(item: LabelledPrompt) -> LabelledPrompt:
+    extra = {"lang": item.lang, "domain": item.domain, "style": item.style}
+    if item.request is not None:
+        return LabelledPrompt.of_request(_expand_value(dict(item.request)), item.label, **extra)
+    return LabelledPrompt(DOC.sub(_doc, item.prompt), item.label, item.system, **extra)
 
 
 def _demo_prompts() -> set[str]:
@@ -35,14 +52,20 @@ def _demo_prompts() -> set[str]:
     return {message["content"] for request in json.loads(raw) for message in request["messages"]}
 
 
+def _key(item: LabelledPrompt) -> str:
+    if item.request is not None:
+        return json.dumps(item.request, sort_keys=True, ensure_ascii=False)
+    return json.dumps([item.prompt, item.system], ensure_ascii=False)
+
+
 def main() -> int:
     items: list[LabelledPrompt] = []
     for batch in sorted((HERE / "batches").glob("*.jsonl")):
         items.extend(_expand(item) for item in load_labelled(batch))
-    seen: set[tuple[str, str | None]] = set()
+    seen: set[str] = set()
     demo = _demo_prompts()
     for item in items:
-        key = (item.prompt, item.system)
+        key = _key(item)
         if key in seen:
             print(f"duplicate prompt: {item.prompt[:80]!r}", file=sys.stderr)
             return 1
@@ -50,12 +73,19 @@ def main() -> int:
             print(f"a demo prompt is in the labelled set: {item.prompt[:80]!r}", file=sys.stderr)
             return 1
         seen.add(key)
-    train, heldout = stratified_split(items, HELDOUT_FRACTION, SEED)
-    write_labelled(HERE / "train.jsonl", train)
-    write_labelled(HERE / "heldout.jsonl", heldout)
+    prompts = [item for item in items if item.request is None]
+    requests = [item for item in items if item.request is not None]
+    train, heldout = stratified_split(prompts, HELDOUT_FRACTION, SEED)
+    request_train, request_heldout = stratified_split(requests, HELDOUT_FRACTION, SEED)
+    write_labelled(HERE / "train.jsonl", train + request_train)
+    write_labelled(HERE / "heldout.jsonl", heldout + request_heldout)
     counts = {label: sum(1 for i in items if i.label == label) for label in ("simple", "moderate", "complex")}
     langs = sorted({i.lang or "?" for i in items})
-    print(f"{len(items)} prompts {counts}; train {len(train)}, held out {len(heldout)}; languages: {langs}")
+    print(
+        f"{len(items)} prompts {counts} ({len(requests)} whole requests); "
+        f"train {len(train) + len(request_train)}, held out {len(heldout) + len(request_heldout)}; "
+        f"languages: {langs}"
+    )
     return 0
 
 

@@ -60,6 +60,9 @@ _LENGTH_ASK = re.compile(
     re.IGNORECASE,
 )
 _COARSE_SIZES = ((200, "short"), (1500, "mid"))  # characters; beyond the last: "long"
+# Options of a multiple-choice question: "A. ...", "(B) ...", "c) ..." at the start of a line or
+# after a space.
+_OPTION = re.compile(r"(?:^|\n|\s)\(?([a-dA-D])[.)]\s")
 _CODE_MARKERS = ("```", "def ", "function ", "=>", "};", "):\n", "SELECT ", "select ", "#include")
 _NEWLINE = "\n"
 
@@ -215,6 +218,9 @@ def _meaning(text: str, edges: str) -> list[str]:
         asked[f"ask:{kind}:{_bucket(int(match.group(1)), 12)}"] = None
     found.extend(asked)
     found.append(f"sents:{_bucket(len(_SENTENCE_END.findall(edges)), 4)}")
+    options = {letter.lower() for letter in _OPTION.findall(text[-1500:])}
+    if len(options) >= 3:
+        found.append("choice:options")
     return found
 
 

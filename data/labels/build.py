@@ -5,8 +5,8 @@
 Batches (`batches/*.jsonl`) are the source of truth. A prompt, or any text of a request body, may
 embed a long document with `{{doc:NAME}}`, read from `docs/NAME.txt`, so that one document can
 carry instructions of every label. The split is stratified by label and fixed by SEED: the
-held-out file is never trained on. Prompts and whole requests (agent steps, terse API calls) are
-split separately, so adding requests leaves the prompts' split as it was.
+held-out file is never trained on. Each style (the first prompts, terse API calls, agent steps,
+chat tasks) is split on its own, so adding a batch leaves the other styles' split as it was.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ HERE = Path(__file__).resolve().parent
 SEED = 20260314
 HELDOUT_FRACTION = 0.2
 DOC = re.compile(r"\{\{doc:([\w.-]+)\}\}")
+#: Each style is split on its own, so a new batch of one style leaves the others' split as it was
+#: (None: the first 781 hand-written prompts).
+STYLES = (None, "api", "agent", "chat")
 
 
 def _doc(match: re.Match[str]) -> str:
@@ -73,17 +76,19 @@ def main() -> int:
             print(f"a demo prompt is in the labelled set: {item.prompt[:80]!r}", file=sys.stderr)
             return 1
         seen.add(key)
-    prompts = [item for item in items if item.request is None]
-    requests = [item for item in items if item.request is not None]
-    train, heldout = stratified_split(prompts, HELDOUT_FRACTION, SEED)
-    request_train, request_heldout = stratified_split(requests, HELDOUT_FRACTION, SEED)
-    write_labelled(HERE / "train.jsonl", train + request_train)
-    write_labelled(HERE / "heldout.jsonl", heldout + request_heldout)
+    train: list[LabelledPrompt] = []
+    heldout: list[LabelledPrompt] = []
+    for style in STYLES:
+        kept, held = stratified_split([i for i in items if i.style == style], HELDOUT_FRACTION, SEED)
+        train.extend(kept)
+        heldout.extend(held)
+    write_labelled(HERE / "train.jsonl", train)
+    write_labelled(HERE / "heldout.jsonl", heldout)
     counts = {label: sum(1 for i in items if i.label == label) for label in ("simple", "moderate", "complex")}
+    styles = {style or "prompt": sum(1 for i in items if i.style == style) for style in STYLES}
     langs = sorted({i.lang or "?" for i in items})
     print(
-        f"{len(items)} prompts {counts} ({len(requests)} whole requests); "
-        f"train {len(train) + len(request_train)}, held out {len(heldout) + len(request_heldout)}; "
+        f"{len(items)} prompts {counts} {styles}; train {len(train)}, held out {len(heldout)}; "
         f"languages: {langs}"
     )
     return 0

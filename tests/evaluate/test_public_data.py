@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from claude_router.evaluate.dataset import DatasetError, LabelledPrompt, load_labelled
-from claude_router.evaluate.public_data import PUBLIC_DATA_ENV, load_dataset, public_data_root
+from claude_router.evaluate.public_data import PUBLIC_DATA_ENV, load_dataset, public_data_root, source_of
 from claude_router.types import Label
+
+from .shared_data import require_public_data
 
 
 def _root(tmp_path: Path) -> Path:
@@ -132,3 +134,47 @@ def test_a_line_needs_one_prompt_or_one_request_with_user_text(
 
     with pytest.raises(DatasetError, match=r"bad\.jsonl, line 1"):
         load_labelled(path)
+
+
+LABELS = Path(__file__).resolve().parents[2] / "data" / "labels" / "public"
+#: The authors of self-instruct's user-oriented set ask that it never be trained on.
+EVALUATION_ONLY = {"self_instruct_user_oriented"}
+
+
+def _label_ids(folder: Path) -> dict[str, str]:
+    return {
+        row["id"]: row["label"]
+        for path in folder.glob("*.labels.jsonl")
+        for row in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+    }
+
+
+def test_the_second_held_out_set_shares_no_source_with_training() -> None:
+    train, heldout = _label_ids(LABELS / "train"), _label_ids(LABELS / "heldout")
+    train_sources = {source_of(i) for i in train}
+    heldout_sources = {source_of(i) for i in heldout}
+
+    assert not train_sources & heldout_sources
+    assert not EVALUATION_ONLY & train_sources
+    assert heldout_sources >= EVALUATION_ONLY
+
+
+def test_the_labelled_sets_are_large_enough_and_hold_every_label() -> None:
+    train, heldout = _label_ids(LABELS / "train"), _label_ids(LABELS / "heldout")
+
+    assert len(heldout) >= 300
+    assert len(train) >= 1500
+    assert set(heldout.values()) == set(train.values()) == {"simple", "moderate", "complex"}
+
+
+def test_no_held_out_prompt_text_is_in_the_training_data() -> None:
+    require_public_data("prompts")
+    repo = LABELS.parent
+    train = load_dataset([repo / "train.jsonl", LABELS / "train"])
+    heldout = load_dataset([LABELS / "heldout"])
+
+    def norm(text: str) -> str:
+        return " ".join(text.lower().split())
+
+    assert len(heldout) == len(_label_ids(LABELS / "heldout"))
+    assert not {norm(i.prompt) for i in train} & {norm(i.prompt) for i in heldout}

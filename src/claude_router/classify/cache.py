@@ -41,10 +41,14 @@ def _key(seed: hashlib._Hash, item: ClassifierInput) -> bytes:
 
 
 def _shape(item: ClassifierInput) -> str:
-    """The request-shape fields, when any differs from a plain single message; '' otherwise."""
+    """The request-shape fields, when any differs from a plain single message; '' otherwise.
+
+    `max_tokens` is left out: a count_tokens call has none, and the create call it precedes must
+    find the label it left in the cache.
+    """
     values: tuple[int | str, ...] = (item.tool_count, item.tool_results, item.turns, item.context_chars)
-    values += (item.thinking_tokens, item.effort or "", item.max_tokens)
-    if values == (0, 0, 1, 0, 0, "", 0):
+    values += (item.thinking_tokens, item.effort or "")
+    if values == (0, 0, 1, 0, 0, ""):
         return ""
     return "\x00".join(str(v) for v in values)
 

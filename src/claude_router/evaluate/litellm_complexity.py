@@ -46,7 +46,10 @@ def complexity_router() -> Any:
             },
         ]
     )
-    return router.registry().plugins("complexity")["auto"][0].strategy
+    registry = getattr(router, "registry", None)
+    if callable(registry):  # newer releases keep routing strategies in a plugin registry
+        return registry().plugins("complexity")["auto"][0].strategy
+    return router.complexity_routers["auto"][0].strategy  # e.g. 1.108: one list per model name
 
 
 def main() -> None:

@@ -39,6 +39,7 @@ def _routellm_data() -> None:
 
 @pytest.fixture(scope="module")
 def mmlu() -> list[Scored]:
+    require_public_data("routellm")  # module fixtures run before the autouse check
     return load_mmlu(DATA, limit_per_subject=25)
 
 

@@ -1,28 +1,26 @@
-"""The local classifier against a length-only baseline, side by side on the held-out prompts.
+"""The local classifier against a length-only baseline (and LiteLLM's router), on both held-out sets.
 
-    .venv/bin/python bench/classifier.py [--train data/labels/train.jsonl]
-                                         [--heldout data/labels/heldout.jsonl] [--rounds 7]
+    .venv/bin/python bench/classifier.py [--set NAME=PATH ...] [--train PATH ...] [--rounds 7]
                                          [--litellm-python /tmp/litellm-venv/bin/python]
 
-Each contender is a name and a function from `ClassifierInput` to `Label`, fitted on the training
-file only and scored on the held-out file (never trained on): accuracy and µs per prompt (best of
-`--rounds` timed passes, so another process's burst does not count). The length-only baseline
-labels by the prompt's character count, with the two thresholds that maximise its accuracy on the
-training file. Ratios are taken against it, measured in the same run.
+By default the two held-out sets of `data/labels`: the in-distribution split of the hand-written
+prompts, and the second held-out set, public prompts from sources never trained on (read from the
+shared collections, `--public-data` or $CLAUDE_ROUTER_PUBLIC_DATA). Each contender is scored on
+each set: accuracy, and time per prompt: the best of `--rounds` whole passes, and the 95th
+percentile of single calls over every pass after the first. The length-only baseline is fitted
+on the training files only; ratios are taken against it, measured in the same run.
 
-LiteLLM's rule-based `complexity_router` (its tiers mapped to ours, REASONING as complex) runs
-in LiteLLM's own environment, never this package's: `--litellm-python` (or
+LiteLLM's rule-based `complexity_router` (its tiers mapped to ours, REASONING as complex) runs in
+LiteLLM's own environment, never this package's: `--litellm-python` (or
 $CLAUDE_ROUTER_BENCH_LITELLM_PYTHON) names that environment's interpreter, e.g. after
-`python -m venv /tmp/litellm-venv && /tmp/litellm-venv/bin/pip install litellm`. Without one,
-its row is skipped with a message. Its time is measured in that process, by the same method.
+`python -m venv /tmp/litellm-venv && /tmp/litellm-venv/bin/pip install litellm`. Without one, its
+row is skipped with a message. Its time is measured in that process (whole passes only).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,12 +28,14 @@ from pathlib import Path
 
 from claude_router.classify.base import ClassifierInput
 from claude_router.classify.local import LocalClassifier
-from claude_router.evaluate.dataset import LabelledPrompt, load_labelled
-from claude_router.types import LABELS, Label
+from claude_router.evaluate.baselines import LITELLM_ENV, LengthBaseline, litellm_labels
+from claude_router.evaluate.classifier_eval import percentile
+from claude_router.evaluate.comparison import NamedSet, default_sets
+from claude_router.evaluate.dataset import LabelledPrompt
+from claude_router.evaluate.public_data import load_dataset
+from claude_router.types import Label
 
 LABELS_DIR = Path(__file__).resolve().parents[1] / "data" / "labels"
-LITELLM_HELPER = Path(__file__).resolve().parent / "_litellm_complexity.py"
-LITELLM_ENV = "CLAUDE_ROUTER_BENCH_LITELLM_PYTHON"
 
 Predict = Callable[[ClassifierInput], Label]
 
@@ -44,118 +44,80 @@ Predict = Callable[[ClassifierInput], Label]
 class Result:
     name: str
     accuracy: float
-    us_per_prompt: float
+    us_per_prompt: float  # mean over a whole pass (best pass)
+    p95_us: float | None = None  # 95th percentile of single calls, after a warm-up pass
 
 
-def _length(item: ClassifierInput) -> int:
-    return len(item.text) + len(item.system or "")
-
-
-def fit_length_baseline(items: Sequence[LabelledPrompt]) -> tuple[int, int]:
-    """Thresholds (a, b): simple below a characters, complex from b, moderate between; best on `items`."""
-    ordered = sorted(items, key=lambda i: _length(i.item))
-    lengths = [_length(i.item) for i in ordered]
-    # prefix[k][n]: prompts of label k among the n shortest
-    prefix = [[0] * (len(ordered) + 1) for _ in LABELS]
-    for n, item in enumerate(ordered):
-        for k in range(len(LABELS)):
-            prefix[k][n + 1] = prefix[k][n] + (item.label.rank == k)
-    total = len(ordered)
-    best, cuts = -1, (0, 0)
-    for i in range(total + 1):
-        for j in range(i, total + 1):
-            correct = prefix[0][i] + prefix[1][j] - prefix[1][i] + prefix[2][total] - prefix[2][j]
-            if correct > best:
-                best, cuts = correct, (i, j)
-
-    def threshold(n: int) -> int:
-        return lengths[n] if n < total else lengths[-1] + 1
-
-    return threshold(cuts[0]), threshold(cuts[1])
-
-
-def length_baseline(items: Sequence[LabelledPrompt]) -> Predict:
-    short, long = fit_length_baseline(items)
-
-    def predict(item: ClassifierInput) -> Label:
-        size = len(item.text) + len(item.system or "")
-        return Label.SIMPLE if size < short else Label.COMPLEX if size >= long else Label.MODERATE
-
-    return predict
-
-
-def local_classifier(_: Sequence[LabelledPrompt]) -> Predict:
-    """The packaged model (trained on the same training file by `claude-router train`)."""
-    classifier = LocalClassifier.from_file()
-    return lambda item: classifier.predict(item).label
-
-
-def measure(name: str, predict: Predict, heldout: Sequence[LabelledPrompt], rounds: int) -> Result:
-    items = [i.item for i in heldout]
-    correct = sum(predict(i.item) is i.label for i in heldout)
-    best = float("inf")
-    for _ in range(rounds):
+def measure(name: str, predict: Predict, items: Sequence[LabelledPrompt], rounds: int) -> Result:
+    """Accuracy, the best whole pass per prompt, and the 95th percentile of single calls: every call
+    of every pass but the first (a warm-up), each prompt following a different one, as in traffic."""
+    inputs = [i.item for i in items]
+    correct = sum(predict(i.item) is i.label for i in items)
+    best_pass = float("inf")
+    calls: list[float] = []
+    for round_ in range(rounds):
         start = time.perf_counter()
-        for item in items:
+        for item in inputs:
+            began = time.perf_counter()
             predict(item)
-        best = min(best, time.perf_counter() - start)
-    return Result(name, correct / len(heldout), best / len(items) * 1e6)
+            if round_:
+                calls.append(time.perf_counter() - began)
+        best_pass = min(best_pass, time.perf_counter() - start)
+    p95 = percentile(calls, 95) * 1e6 if calls else None
+    return Result(name, correct / len(items), best_pass / len(inputs) * 1e6, p95)
 
 
-def litellm_complexity_router(python: str, heldout: Sequence[LabelledPrompt], rounds: int) -> Result | str:
-    """LiteLLM's row, from its own interpreter; a message saying why when it cannot run."""
-    items = [{"prompt": i.prompt, "system": i.system} for i in heldout]
-    try:
-        done = subprocess.run(
-            [python, str(LITELLM_HELPER), "--rounds", str(rounds)],
-            input=json.dumps(items),
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"cannot run {python}: {exc}"
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return f"litellm is not importable with {python} ({last})"
-    answer = json.loads(done.stdout)
-    correct = sum(Label(label) is item.label for label, item in zip(answer["labels"], heldout, strict=True))
-    return Result("litellm-complexity", correct / len(heldout), float(answer["us_per_prompt"]))
-
-
-CONTENDERS: dict[str, Callable[[Sequence[LabelledPrompt]], Predict]] = {
-    "length-only": length_baseline,
-    "local": local_classifier,
-}
+def litellm_row(python: str, items: Sequence[LabelledPrompt], rounds: int) -> Result | str:
+    run = litellm_labels(python, items, rounds)
+    if isinstance(run, str):
+        return run
+    correct = sum(label is item.label for label, item in zip(run.labels, items, strict=True))
+    return Result("litellm-complexity", correct / len(items), run.us_per_prompt)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=Path, default=LABELS_DIR / "train.jsonl")
-    parser.add_argument("--heldout", type=Path, default=LABELS_DIR / "heldout.jsonl")
+    parser.add_argument("--set", action="append", default=[], help="NAME=PATH of a labelled set")
+    parser.add_argument(
+        "--train", action="append", type=Path, default=[], help="files to fit the baseline on"
+    )
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--public-data", type=Path, default=None)
     parser.add_argument("--litellm-python", default=os.environ.get(LITELLM_ENV), help="litellm's interpreter")
     args = parser.parse_args()
-    train, heldout = load_labelled(args.train), load_labelled(args.heldout)
-    results = [measure(name, fit(train), heldout, args.rounds) for name, fit in CONTENDERS.items()]
-    skipped = f"no interpreter with litellm given (--litellm-python or ${LITELLM_ENV})"
-    if args.litellm_python:
-        row = litellm_complexity_router(args.litellm_python, heldout, args.rounds)
-        if isinstance(row, Result):
-            results.append(row)
-        else:
-            skipped = row
-    if len(results) == len(CONTENDERS):
-        print(f"litellm-complexity skipped: {skipped}")
-    base = results[0]
-    print(f"{len(heldout)} held-out prompts (fitted on {len(train)}); ratios against {base.name}")
-    print(f"{'classifier':<20}{'accuracy':>10}{'× acc':>8}{'µs/prompt':>12}{'× time':>9}")
-    for r in results:
-        print(
-            f"{r.name:<20}{r.accuracy:>10.1%}{r.accuracy / base.accuracy:>8.2f}"
-            f"{r.us_per_prompt:>12.1f}{r.us_per_prompt / base.us_per_prompt:>9.0f}"
-        )
+    sets, train_paths = default_sets(LABELS_DIR)
+    if args.set:
+        sets = [NamedSet.parse(s) for s in args.set]
+    train = load_dataset(args.train or train_paths, args.public_data)
+    baseline = LengthBaseline.fit(train)
+    classifier = LocalClassifier.from_file()
+    contenders: dict[str, Predict] = {
+        "length-only": baseline.predict,
+        "local": lambda item: classifier.predict(item).label,
+    }
+    print(f"length-only fitted on {len(train)} training prompts: simple < {baseline.short} chars <= moderate")
+    print(f"  < {baseline.long} chars <= complex; model {classifier.version}")
+    for named in sets:
+        items = load_dataset(named.paths, args.public_data)
+        results = [measure(name, predict, items, args.rounds) for name, predict in contenders.items()]
+        skipped = f"no interpreter with litellm given (--litellm-python or ${LITELLM_ENV})"
+        if args.litellm_python:
+            row = litellm_row(args.litellm_python, items, args.rounds)
+            if isinstance(row, Result):
+                results.append(row)
+            else:
+                skipped = row
+        base = results[0]
+        print(f"\n{named.name}: {len(items)} prompts; ratios against {base.name}")
+        print(f"{'classifier':<20}{'accuracy':>10}{'× acc':>8}{'µs/prompt':>12}{'× time':>9}{'p95 µs':>10}")
+        for r in results:
+            p95 = "-" if r.p95_us is None else f"{r.p95_us:.1f}"
+            print(
+                f"{r.name:<20}{r.accuracy:>10.1%}{r.accuracy / base.accuracy:>8.2f}"
+                f"{r.us_per_prompt:>12.1f}{r.us_per_prompt / base.us_per_prompt:>9.0f}{p95:>10}"
+            )
+        if len(results) == len(contenders):
+            print(f"litellm-complexity skipped: {skipped}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from claude_router.classify.local import LocalClassifier, model_version
 from claude_router.evaluate.commands import eval_classifier, train
 
+from .shared_data import require_public_data
+
 HELDOUT = Path(__file__).resolve().parents[2] / "data" / "labels" / "heldout.jsonl"
 PROMPTS = {
     "simple": ["Is this review positive or negative? 'Great {0}.'", "What language is '{0}'?"],
@@ -148,3 +150,63 @@ def test_eval_refuses_a_missing_model_file_in_one_line() -> None:
     assert result.exit_code == 2
     assert "error: local classifier model /nonexistent/model.json" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_eval_reports_each_set_against_the_length_baseline_of_the_same_run(tmp_path: Path) -> None:
+    first, second = _labelled(tmp_path / "a.jsonl", 3), _labelled(tmp_path / "b.jsonl", 2)
+    args = ["eval", "classifier", "--data", f"alpha={first}", "--data", f"beta={second}", "--json"]
+
+    result = CliRunner().invoke(_app(), [*args, "--baseline-train", str(first)])
+
+    assert result.exit_code == 0, result.output
+    reports = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["set"] for r in reports] == ["alpha", "beta"]
+    for report in reports:
+        local, length = report["comparison"]["contenders"][:2]
+        assert (local["name"], length["name"]) == ("local", "length-only")
+        assert length["accuracy_vs_length_baseline"] == 1.0
+        assert local["accuracy_vs_length_baseline"] == pytest.approx(
+            local["accuracy"] / length["accuracy"], abs=1e-3
+        )
+        assert report["comparison"]["length_baseline_fitted_on"] == "18 training prompts"
+        assert "litellm-complexity" in report["comparison"]["skipped"]
+
+
+def test_eval_without_data_reads_both_held_out_sets_of_the_repository(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    require_public_data("prompts")
+    monkeypatch.chdir(REPO)
+
+    result = CliRunner().invoke(_app(), ["eval", "classifier"])
+
+    assert result.exit_code == 0, result.output
+    for text in ("== in-distribution ==", "== second held-out (public sources) ==", "× length-only"):
+        assert text in result.output
+    assert result.output.count("│ length-only │") == 2
+
+
+def test_eval_names_a_missing_public_folder_in_one_line(tmp_path: Path) -> None:
+    labels = tmp_path / "x.labels.jsonl"
+    labels.write_text('{"id": "vicuna_bench-1", "label": "moderate"}\n', encoding="utf-8")
+    args = ["eval", "classifier", "--data", str(labels), "--public-data", str(tmp_path / "none")]
+
+    result = CliRunner().invoke(_app(), args)
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: public prompts not found: ")
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_training_twice_on_the_same_files_writes_the_same_bytes(tmp_path: Path) -> None:
+    data = _labelled(tmp_path / "labelled.jsonl", 4)
+    outputs = [tmp_path / "one.json", tmp_path / "two.json"]
+
+    for out in outputs:
+        result = CliRunner().invoke(_app(), ["train", "--data", str(data), "--out", str(out), "--folds", "2"])
+        assert result.exit_code == 0, result.output
+
+    assert outputs[0].read_bytes() == outputs[1].read_bytes()

@@ -14,6 +14,7 @@ import typer
 from typer.testing import CliRunner
 
 from claude_router.evaluate.commands import eval_routing
+from claude_router.evaluate.public_data import public_data_root
 from claude_router.evaluate.routing import (
     ROUTERS,
     evaluate_benchmark,
@@ -25,12 +26,20 @@ from claude_router.evaluate.routing import (
 )
 from claude_router.evaluate.routing_data import Scored, contaminated, load_gsm8k, load_mmlu, load_mt_bench
 
-DATA = Path("/work/shared/data/routellm")
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="RouteLLM's evaluation data is not on this machine")
+from .shared_data import require_public_data
+
+DATA = public_data_root() / "routellm"
+
+
+@pytest.fixture(autouse=True)
+def _routellm_data() -> None:
+    """These tests read RouteLLM's real data: skip without it (fail under CI)."""
+    require_public_data("routellm")
 
 
 @pytest.fixture(scope="module")
 def mmlu() -> list[Scored]:
+    require_public_data("routellm")  # module fixtures run before the autouse check
     return load_mmlu(DATA, limit_per_subject=25)
 
 
@@ -138,3 +147,37 @@ def test_a_missing_folder_is_one_clear_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "routing data file not found" in result.output
     assert "Traceback" not in result.output
+
+
+def test_eval_routing_prints_routellms_published_figures_beside_ours(slice_folder: Path) -> None:
+    text = CliRunner().invoke(_app(), ["eval", "routing", "--data", str(slice_folder)])
+    as_json = CliRunner().invoke(_app(), ["eval", "routing", "--data", str(slice_folder), "--json"])
+
+    assert text.exit_code == 0, text.output
+    published = {
+        b["benchmark"]: b["routellm_published"]["apgr"] for b in json.loads(as_json.output)["benchmarks"]
+    }
+    assert published == {"MMLU": 0.603, "GSM8K": 0.622, "MT-Bench": 0.802}
+    assert text.output.count("│ RouteLLM") == 3  # a row in each benchmark's table
+    for apgr in ("0.603", "0.622", "0.802"):
+        assert f"APGR as a ratio of RouteLLM's published {apgr}: local classifier" in text.output
+    assert "arXiv:2406.18665" in text.output
+
+
+def test_labelled_routellm_prompts_are_all_in_the_routers_training_half() -> None:
+    labels = Path(__file__).resolve().parents[2] / "data" / "labels" / "public" / "train"
+    ids = {
+        json.loads(line)["id"]
+        for path in labels.glob("routellm_*.labels.jsonl")
+        for line in path.read_text(encoding="utf-8").splitlines()
+    }
+    train_ids: set[str] = set()
+    heldout_ids: set[str] = set()
+    for load in (load_mmlu, load_gsm8k):
+        train, heldout = split(load(DATA), seed=0)
+        train_ids |= {i.id for i in train}
+        heldout_ids |= {i.id for i in heldout}
+
+    assert ids
+    assert ids <= train_ids
+    assert not ids & heldout_ids

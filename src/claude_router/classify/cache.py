@@ -1,9 +1,10 @@
 """`CachedClassifier`, its key, and the in-process LRU backend (Redis is in `cache_redis.py`).
 
 The key is the SHA-256 of the inner classifier's `version` and every `ClassifierInput` field,
-each length-prefixed so no two inputs share an encoding. A hit answers with the stored label and
-confidence, `source=CACHE` and zero tokens. Fallback decisions (failed calls) are never stored.
-Concurrent misses on one key share a single inner call.
+each length-prefixed so no two inputs share an encoding (the request-shape fields only when one
+differs from a plain single message, so such a message keeps the key it always had). A hit
+answers with the stored label and confidence, `source=CACHE` and zero tokens. Fallback decisions
+(failed calls) are never stored. Concurrent misses on one key share a single inner call.
 """
 
 from __future__ import annotations
@@ -33,7 +34,23 @@ def _key(seed: hashlib._Hash, item: ClassifierInput) -> bytes:
     digest.update(_field(item.text))
     digest.update(b"N" if item.system is None else b"S" + _field(item.system))
     digest.update(b"T" if item.has_tools else b"F")
+    shape = _shape(item)
+    if shape:  # a plain single message keeps the key it always had
+        digest.update(b"X" + _field(shape))
     return digest.digest()
+
+
+def _shape(item: ClassifierInput) -> str:
+    """The request-shape fields, when any differs from a plain single message; '' otherwise.
+
+    `max_tokens` is left out: a count_tokens call has none, and the create call it precedes must
+    find the label it left in the cache.
+    """
+    values: tuple[int | str, ...] = (item.tool_count, item.tool_results, item.turns, item.context_chars)
+    values += (item.thinking_tokens, item.effort or "")
+    if values == (0, 0, 1, 0, 0, ""):
+        return ""
+    return "\x00".join(str(v) for v in values)
 
 
 def cache_key(item: ClassifierInput, version: str) -> bytes:

@@ -9,7 +9,18 @@ a prompt whatever its length.
 Names: `w:` word of the text, `e:` word of its edges (first and last `edge_chars`), `s:` word of
 the system prompt; `b` before a prefix marks a word pair, `p` a word stem, `c` a character pair
 (scripts written without spaces); `cue-e:` / `cue-s:` a cue group (`cues.toml`) found at the
-edges or in the system prompt; `len:`, `lines:`, `q:` ... the shape of the text.
+edges or in the system prompt, `cue-e:GROUP@SIZE` the same with the text's coarse size (a
+"which label?" ask over a long document is not the same request as over one line); `len:`,
+`lines:`, `q:` ... the shape of the text.
+
+Meaning beyond the words, read the same way in every language: `first:` the opening word (the
+verb of an instruction); `ask:KIND:N` a length asked for ("300 words", "3 paragraphs", "5 bullet
+points", "2文"); `sents:` how many sentences the instruction's edges hold (one ask or several).
+Read from the request, not the text (`ClassifierInput`'s other fields): `tools:` how many tools
+are offered, `toolres:` tool results handed back (an agent step), `turns:` / `hist:` the
+conversation's length and the size of its history, `think:` a thinking budget, `effort:` the
+effort asked for, `maxtok:` a small answer ceiling. Each fires only when the request has it, so a
+labelled prompt and the same prompt sent as a plain message read alike.
 """
 
 from __future__ import annotations
@@ -27,10 +38,31 @@ CUES_RESOURCE = "cues.toml"
 
 # Runs of Thai, kana and CJK ideographs: read as character pairs, since words are not spaced.
 _UNSPACED = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(rf"([{_UNSPACED}]+)|(\w+)")  # (run of unspaced script, word): one is empty
+# (run of unspaced script, word): one is empty. A word stops where an unspaced script starts, so
+# "python写一个函数" is the word "python" and the run "写一个函数".
+_TOKEN = re.compile(rf"([{_UNSPACED}]+)|([^\W{_UNSPACED}]+)")
 # A numbered or bulleted item, or an enumerated requirement such as "(2)".
 _ITEM = re.compile(r"(?:^|\n)\s*(?:\d{1,2}[.)]|[-*•])\s|\(\d\)")
 _QUESTION_MARKS = ("?", "？", "؟")
+_SENTENCE_END = re.compile(r"[.!?;](?:\s|$)|[。！？；]")
+# A length asked for: a number, then a unit of text (words, sentences, paragraphs, lines, items).
+_LENGTH_UNITS = {
+    "w": r"words?|mots?|palabras?|palavras?|wörtern?|wort|parole|слов\w*|字|文字|語|단어|từ",
+    "s": r"sentences?|phrases?|frases?|sätzen?|satz|frasi|предложени\w*|文",
+    "p": r"paragraphs?|paragraphes?|párrafos?|absätzen?|paragrafi|абзац\w*|段落|단락|đoạn",
+    "l": r"lines?|lignes?|líneas?|zeilen|righe|строк\w*|行",
+    "i": r"bullets?|bullet points?|points?|puntos?|items?|steps?|étapes?|pasos?|punkte|箇条書き|項目|个要点",
+}
+_LENGTH_ASK = re.compile(
+    r"(\d{1,5})\s*\+?\s*(?:[-–~]\s*\d{1,5}\s*)?(?:個の|つの)?("
+    + "|".join(f"(?P<{kind}>{units})" for kind, units in _LENGTH_UNITS.items())
+    + r")(?![a-z])",
+    re.IGNORECASE,
+)
+_COARSE_SIZES = ((200, "short"), (1500, "mid"))  # characters; beyond the last: "long"
+# Options of a multiple-choice question: "A. ...", "(B) ...", "c) ..." at the start of a line or
+# after a space.
+_OPTION = re.compile(r"(?:^|\n|\s)\(?([a-dA-D])[.)]\s")
 _CODE_MARKERS = ("```", "def ", "function ", "=>", "};", "):\n", "SELECT ", "select ", "#include")
 _NEWLINE = "\n"
 
@@ -104,9 +136,12 @@ class FeatureExtractor:
         if len(text) > 2 * config.edge_chars:
             edges = text[: config.edge_chars] + _NEWLINE + text[-config.edge_chars :]
         shape = self._shape(item, window)
+        shape.extend(_meaning(text, edges))
         hits: list[str] = []
         groups = [self._words(window, "w:", None), self._words(edges, "e:", hits)]
-        shape.extend("cue-e:" + group for group in dict.fromkeys(hits))
+        size = _coarse_size(len(text))
+        for group in dict.fromkeys(hits):
+            shape.extend(("cue-e:" + group, f"cue-e:{group}@{size}"))
         if item.system:
             hits.clear()
             groups.append(self._words(item.system[: config.system_chars].lower(), "s:", hits))
@@ -141,6 +176,8 @@ class FeatureExtractor:
                     cue_hits.extend(cues[pair])  # type: ignore[union-attr]
             if word in cues:
                 cue_hits.extend(cues[word])  # type: ignore[union-attr]
+            elif len(word) > stem and word[:stem] in cues:  # a listed stem of an inflected word
+                cue_hits.extend(cues[word[:stem]])  # type: ignore[union-attr]
             previous = word
         return tuple(out)
 
@@ -160,9 +197,51 @@ class FeatureExtractor:
             f"indent:{_bucket(text.count(_NEWLINE + '    ') + text.count(_NEWLINE + chr(9)), 4)}",
             f"sys:{_bucket(len(item.system), 12) if item.system else 'none'}",
         ]
-        if item.has_tools:
-            shape.append("tools")
+        shape.extend(_request_shape(item))
         return shape
+
+
+def _coarse_size(chars: int) -> str:
+    return next((name for limit, name in _COARSE_SIZES if chars < limit), "long")
+
+
+def _meaning(text: str, edges: str) -> list[str]:
+    """What the instruction asks, in any language: its first word, lengths asked for, how many asks."""
+    found: list[str] = []
+    first = _TOKEN.search(text)
+    if first:
+        run, word = first.groups()
+        found.append("first:" + (run[:2] if run else "#" if word[0].isdigit() else word[:16]))
+    asked: dict[str, None] = {}
+    for match in _LENGTH_ASK.finditer(edges):
+        kind = next(k for k in _LENGTH_UNITS if match.group(k))
+        asked[f"ask:{kind}:{_bucket(int(match.group(1)), 12)}"] = None
+    found.extend(asked)
+    found.append(f"sents:{_bucket(len(_SENTENCE_END.findall(edges)), 4)}")
+    options = {letter.lower() for letter in _OPTION.findall(text[-1500:])}
+    if len(options) >= 3:
+        found.append("choice:options")
+    return found
+
+
+def _request_shape(item: ClassifierInput) -> list[str]:
+    """The request around the text: tools, tool results, history, thinking, effort, answer ceiling."""
+    found: list[str] = []
+    tools = item.tools
+    if tools:
+        found.extend(("tools", f"tools:{_bucket(tools, 5)}"))
+    if item.tool_results:
+        found.append(f"toolres:{_bucket(item.tool_results, 3)}")
+    if item.turns > 1:
+        history = max(item.context_chars - len(item.text) - len(item.system or ""), 0)
+        found.extend((f"turns:{_bucket(item.turns, 5)}", f"hist:{_bucket(history, 17)}"))
+    if item.thinking_tokens:
+        found.append(f"think:{_bucket(item.thinking_tokens // 1024, 5)}")
+    if item.effort:
+        found.append("effort:" + item.effort)
+    if 0 < item.max_tokens <= 512:  # a larger ceiling is usually a default, not a hint
+        found.append(f"maxtok:{_bucket(item.max_tokens, 10)}")
+    return found
 
 
 __all__ = ["CUES_RESOURCE", "FeatureConfig", "FeatureExtractor", "Features", "default_cues"]

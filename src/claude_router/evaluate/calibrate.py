@@ -18,11 +18,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..catalog.pricing import Tier
-from ..classify.base import ClassifierInput
+from ..classify.base import ClassifierInput, classifier_input
 from ..classify.local import LocalClassifier, Scores
 from ..classify.thresholds import thresholded_label
 from ..config import LabelThresholds
@@ -38,12 +39,13 @@ TIER_LABELS = {Tier.for_label(label).value: label for label in LABELS}
 class _Line(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    prompt: str = Field(min_length=1)
+    prompt: str | None = Field(default=None, min_length=1)
     system: str | None = None
+    request: dict[str, Any] | None = None  # a whole Messages API body, read as the router reads it
 
 
 def load_traffic(path: Path) -> list[ClassifierInput]:
-    """Prompts from a JSONL file; `DatasetError` naming the line if one is not a prompt."""
+    """Prompts (or request bodies) from a JSONL file; `DatasetError` naming a line that is neither."""
     lines = read_text_lines(path, "traffic file")
     items = []
     for number, raw in enumerate(lines, start=1):
@@ -52,8 +54,13 @@ def load_traffic(path: Path) -> list[ClassifierInput]:
         try:
             line = _Line.model_validate(json.loads(raw))
         except (json.JSONDecodeError, ValidationError):
-            raise DatasetError(f"{path}, line {number}: not a JSON object with a non-empty prompt") from None
-        items.append(ClassifierInput(line.prompt, line.system or None))
+            line = None
+        if line is not None and line.request is not None:
+            items.append(classifier_input(line.request))
+        elif line is not None and line.prompt:
+            items.append(ClassifierInput(line.prompt, line.system or None))
+        else:
+            raise DatasetError(f"{path}, line {number}: not a JSON object with a non-empty prompt")
     if not items:
         raise DatasetError(f"{path}: no prompts")
     return items

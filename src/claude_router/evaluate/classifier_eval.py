@@ -13,7 +13,7 @@ import asyncio
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -72,6 +72,7 @@ class ClassifierReport:
     mean_confidence: float
     llm_calls: int  # decisions that cost a model call
     classifier_usage: TokenUsage
+    predicted: list[Label] = field(default_factory=list)  # one label per prompt, in order
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary; money as strings (exact), rates as fractions."""
@@ -195,6 +196,7 @@ def build_report(
         mean_confidence=sum(confidences) / len(confidences),
         llm_calls=sum(d.source is ClassifierSource.LLM for d in decisions),
         classifier_usage=usage,
+        predicted=[d.label for d in decisions],
     )
 
 

@@ -25,10 +25,13 @@ from ..config import CONFIG_ENV, ClassifierSettings, Settings
 from ..errors import ConfigError, RouterError
 from ..paths import data_home
 from ..types import LABELS, Decision
+from .baselines import LITELLM_ENV, LengthBaseline, litellm_labels
 from .cascade_eval import CascadeComparison
 from .classifier_eval import ClassifierReport, evaluate
-from .dataset import LabelledPrompt, load_labelled
-from .routing import PGR_TARGETS
+from .comparison import Contender, NamedSet, SetComparison, default_sets
+from .dataset import DatasetError, LabelledPrompt
+from .public_data import PUBLIC_DATA_ENV, load_dataset
+from .routing import PGR_TARGETS, PUBLISHED_RESOURCE, ROUTERS
 from .train import TrainSettings
 from .train import train as train_model
 
@@ -47,7 +50,19 @@ class ClassifierKind(StrEnum):
 
 
 DataOption = Annotated[
-    Path, typer.Option("--data", help="Labelled prompts, JSONL: {prompt, system?, label} a line.")
+    list[Path],
+    typer.Option(
+        "--data",
+        help="Labelled prompts: a JSONL file ({prompt or request, label} a line), a *.labels.jsonl "
+        "file of public ids, or a folder of them. Repeat to combine.",
+    ),
+]
+PublicDataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--public-data",
+        help=f"Where the public prompt collections are (else ${PUBLIC_DATA_ENV}, else /work/shared/data).",
+    ),
 ]
 ConfigOption = Annotated[
     Path | None,
@@ -86,11 +101,12 @@ def train(
     folds: Annotated[
         int, typer.Option(min=1, help="Cross-validation folds for calibration (1: uncalibrated).")
     ] = _TRAIN_DEFAULTS.folds,
+    public_data: PublicDataOption = None,
 ) -> None:
     """Train the local classifier on your own labelled prompts and write its model file."""
     console, err = Console(), Console(stderr=True)
     try:
-        items = load_labelled(data)
+        items = load_dataset(data, public_data)
         started = time.perf_counter()
         result = train_model(items, TrainSettings(epochs=epochs, folds=folds))
         seconds = time.perf_counter() - started
@@ -98,7 +114,8 @@ def train(
         text = result.model.to_json()
         _write_atomic(target, text)
         classifier = LocalClassifier(result.model, model_version(text.encode("utf-8")))
-        scored = asyncio.run(evaluate(classifier, load_labelled(heldout), name="local")) if heldout else None
+        held = load_dataset([heldout], public_data) if heldout else None
+        scored = asyncio.run(evaluate(classifier, held, name="local")) if held else None
     except RouterError as exc:
         raise _fail(err, exc) from None
     counts = ", ".join(f"{n} {label}" for label, n in result.model.training["per_label"].items())
@@ -175,34 +192,129 @@ async def _run(
 
 
 def eval_classifier(
-    data: DataOption,
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data",
+            help="A labelled set, NAME=PATH or PATH (file or folder); repeat for several. Default, in "
+            "this repository: the in-distribution and the second (public) held-out sets.",
+        ),
+    ] = None,
     classifier: Annotated[
         ClassifierKind, typer.Option(help="Which classifier to evaluate.")
     ] = ClassifierKind.LOCAL,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object a set.")] = False,
     model: Annotated[
         Path | None, typer.Option(help="The local model file (default: the config's, else the packaged one).")
     ] = None,
+    baseline_train: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--baseline-train",
+            help="Labelled prompts to fit the length baseline on (default: the sets' training files; "
+            "with none, each set itself, the baseline's best case).",
+        ),
+    ] = None,
+    litellm_python: Annotated[
+        str | None,
+        typer.Option(
+            "--litellm-python",
+            envvar=LITELLM_ENV,
+            help="An interpreter with litellm installed, to compare with its complexity router.",
+        ),
+    ] = None,
+    public_data: PublicDataOption = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Classifier calls in flight at once.")] = 8,
     config: ConfigOption = None,
 ) -> None:
-    """Measure a classifier on labelled prompts: accuracy, per-label figures, routing cost, latency."""
+    """Measure a classifier on labelled sets: accuracy, per-label figures, routing cost, latency, and
+    the same figures for the length-only baseline (and LiteLLM's router) as ratios in the same run."""
     err = Console(stderr=True)
     try:
-        items = load_labelled(data)
-        report, cascade = asyncio.run(_run(Settings.load(config), classifier, model, items, concurrency))
+        if data:
+            sets, train_paths = [NamedSet.parse(d) for d in data], list(baseline_train or [])
+        else:
+            sets, train_paths = default_sets()
+            train_paths = list(baseline_train or train_paths)
+        settings = Settings.load(config)
+        train_items = load_dataset(train_paths, public_data) if train_paths else []
+        results = []
+        for named in sets:
+            items = load_dataset(named.paths, public_data)
+            report, cascade = asyncio.run(_run(settings, classifier, model, items, concurrency))
+            results.append((_compare(named.name, report, items, train_items, litellm_python), cascade))
     except RouterError as exc:
         raise _fail(err, exc) from None
     if json_out:
-        summary = report.to_dict()
-        if cascade is not None:
-            summary["cascade"] = cascade.to_dict()
-        typer.echo(json.dumps(summary, ensure_ascii=False))
+        for comparison, cascade in results:
+            summary = comparison.to_dict()
+            if cascade is not None:
+                summary["cascade"] = cascade.to_dict()
+            typer.echo(json.dumps(summary, ensure_ascii=False))
         return
     console = Console()
-    print_report(report, console)
-    if cascade is not None:
-        print_cascade(cascade, console)
+    for comparison, cascade in results:
+        if len(results) > 1:
+            _say(console, f"== {comparison.name} ==")
+        print_report(comparison.report, console)
+        if cascade is not None:
+            print_cascade(cascade, console)
+        print_comparison(comparison, console)
+
+
+def _compare(
+    name: str,
+    report: ClassifierReport,
+    items: list[LabelledPrompt],
+    train_items: list[LabelledPrompt],
+    litellm_python: str | None,
+) -> SetComparison:
+    """The report's classifier, the length baseline and (when it can run) LiteLLM on `items`."""
+    if not items:
+        raise DatasetError(f"the set {name!r} has no labelled prompts")
+    fit_on = train_items or items
+    baseline = LengthBaseline.fit(fit_on)
+    fitted = f"{len(train_items)} training prompts" if train_items else "these prompts (its best case)"
+    contenders = [
+        Contender.of(report.classifier, items, report.predicted, report.latency_p50_ms * 1000),
+        Contender.of("length-only", items, [baseline.predict(i.item) for i in items]),
+    ]
+    skipped: dict[str, str] = {}
+    if litellm_python:
+        run = litellm_labels(litellm_python, items)
+        if isinstance(run, str):
+            skipped["litellm-complexity"] = run
+        else:
+            contenders.append(Contender.of("litellm-complexity", items, run.labels, run.us_per_prompt))
+    else:
+        skipped["litellm-complexity"] = (
+            f"no interpreter with litellm given (--litellm-python or ${LITELLM_ENV})"
+        )
+    return SetComparison(name, report, fitted, contenders, skipped)
+
+
+def print_comparison(comparison: SetComparison, console: Console) -> None:
+    """Every contender on the set, with its accuracy as a ratio of the length baseline's."""
+    base = comparison.baseline
+    table = Table(
+        "classifier",
+        "accuracy",
+        "× length-only",
+        "under-routed",
+        "over-routed",
+        title=f"{comparison.name}: against the length-only baseline (fitted on {comparison.baseline_fit})",
+    )
+    for c in comparison.contenders:
+        table.add_row(
+            c.name,
+            f"{c.accuracy:.1%}",
+            f"{c.accuracy / base.accuracy:.2f}",
+            f"{c.under_routing_rate:.1%}",
+            f"{c.over_routing_rate:.1%}",
+        )
+    console.print(table)
+    for name, why in comparison.skipped.items():
+        _say(console, f"{name} skipped: {why}")
 
 
 def print_report(report: ClassifierReport, console: Console) -> None:
@@ -268,7 +380,22 @@ def eval_routing(
             cpts = ("never" if s is None else f"{s:.1%}" for s in r.cpt.values())
             curve = " / ".join(f"{r.curve[d][1]:.3f}" for d in (1, 3, 5))
             table.add_row(r.router, f"{r.apgr:.3f}", *cpts, curve)
+        if bench.published is not None:
+            p = bench.published
+            cpts = ("n/r" if p.cpt.get(t) is None else f"{p.cpt[t]:.1%}" for t in PGR_TARGETS)
+            table.add_row("RouteLLM (published)", f"{p.apgr:.3f}", *cpts, "-", style="italic")
         console.print(table)
+        if bench.published is not None:
+            ours = {r.router: r for r in bench.routers}
+            vs = ", ".join(
+                f"{name} {ours[name].apgr / bench.published.apgr:.2f}x" for name in ROUTERS if name in ours
+            )
+            _say(console, f"APGR as a ratio of RouteLLM's published {bench.published.apgr:.3f}: {vs}")
+            _say(console, f"  (RouteLLM's router: {bench.published.router})")
+    _say(
+        console,
+        f"RouteLLM (published): arXiv:2406.18665, see evaluate/{PUBLISHED_RESOURCE}; n/r: not recorded",
+    )
 
 
 def calibrate(
@@ -377,6 +504,7 @@ __all__ = [
     "eval_classifier",
     "eval_routing",
     "print_cascade",
+    "print_comparison",
     "print_report",
     "train",
 ]

@@ -1,21 +1,24 @@
 """Labelled prompts: reading and writing the JSONL files, and a stratified train / held-out split.
 
-One JSON object a line: `{"prompt": str, "system"?: str, "label": "simple"|"moderate"|"complex"}`;
-`lang` and `domain` are kept when present, any other field is ignored. A bad line raises
-`DatasetError` naming the file and the line number.
+One JSON object a line: `{"prompt": str, "system"?: str, "label": "simple"|"moderate"|"complex"}`,
+or `{"request": {...a Messages API body...}, "label": ...}` for a request whose tools, history,
+thinking or answer ceiling matter (an agent step, a terse API call). `lang`, `domain`, `style`
+("chat", "api" or "agent"), `id` and `source` are kept when present, any other field is ignored.
+A bad line raises `DatasetError` naming the file and the line number.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..classify.base import ClassifierInput
+from ..classify.base import ClassifierInput, classifier_input
 from ..errors import RouterError
 from ..types import LABELS, Label
 
@@ -29,33 +32,72 @@ class DatasetError(RouterError):
 
 @dataclass(frozen=True, slots=True)
 class LabelledPrompt:
-    """One request and the label a person gave it."""
+    """One request and the label a person gave it.
+
+    `request`, when given, is the whole Messages API body and what a classifier reads; `prompt`
+    and `system` are then its last user turn and system prompt, as `classifier_input` reads them.
+    """
 
     prompt: str
     label: Label
     system: str | None = None
     lang: str | None = None
     domain: str | None = None
+    id: str | None = None  # the prompt's id in a public collection
+    source: str | None = None  # which collection or batch it comes from
+    style: str | None = None  # "chat", "api" or "agent"
+    request: Mapping[str, Any] | None = field(default=None, compare=False)
+
+    @classmethod
+    def of_request(cls, request: Mapping[str, Any], label: Label, **fields: Any) -> LabelledPrompt:
+        """A labelled Messages API body; its prompt and system are what a classifier reads of it."""
+        item = classifier_input(request)
+        return cls(item.text, label, item.system, request=request, **fields)
 
     @property
     def item(self) -> ClassifierInput:
-        """What a classifier reads for this prompt."""
-        return ClassifierInput(text=self.prompt, system=self.system)
+        """What a classifier reads for this prompt: the same as for the request a caller would send."""
+        if self.request is not None:
+            return classifier_input(self.request)
+        context = len(self.prompt) + len(self.system or "")
+        return ClassifierInput(text=self.prompt, system=self.system, context_chars=context)
 
     def to_json(self) -> str:
-        fields = {"prompt": self.prompt, "system": self.system, "label": self.label.value}
-        fields |= {"lang": self.lang, "domain": self.domain}
+        head: dict[str, Any] = {"request": self.request} if self.request is not None else {}
+        if not head:
+            head = {"prompt": self.prompt, "system": self.system}
+        fields = head | {"label": self.label.value, "lang": self.lang, "domain": self.domain}
+        fields |= {"id": self.id, "source": self.source, "style": self.style}
         return json.dumps({k: v for k, v in fields.items() if v is not None}, ensure_ascii=False)
 
 
 class _Line(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    prompt: str = Field(min_length=1)
+    prompt: str | None = Field(default=None, min_length=1)
+    request: dict[str, Any] | None = None
     label: Label
     system: str | None = None
     lang: str | None = None
     domain: str | None = None
+    id: str | None = None
+    source: str | None = None
+    style: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of_prompt_or_request(self) -> _Line:
+        if (self.prompt is None) == (self.request is None):
+            raise ValueError("give either prompt or request")
+        if self.request is not None and not classifier_input(self.request).text:
+            raise ValueError("request: no user text in its messages")
+        return self
+
+    def labelled(self) -> LabelledPrompt:
+        extra: dict[str, Any] = {"lang": self.lang, "domain": self.domain, "id": self.id}
+        extra |= {"source": self.source, "style": self.style}
+        if self.request is not None:
+            return LabelledPrompt.of_request(self.request, self.label, **extra)
+        return LabelledPrompt(self.prompt or "", self.label, self.system or None, **extra)
 
 
 def describe_error(exc: ValidationError) -> str:
@@ -79,7 +121,7 @@ def parse_lines(lines: Iterable[str], source: str) -> list[LabelledPrompt]:
             raise DatasetError(f"{source}, line {number}: not valid JSON ({exc.msg})") from None
         except ValidationError as exc:
             raise DatasetError(f"{source}, line {number}: {describe_error(exc)}") from None
-        items.append(LabelledPrompt(line.prompt, line.label, line.system or None, line.lang, line.domain))
+        items.append(line.labelled())
     if not items:
         raise DatasetError(f"{source}: no labelled prompts")
     return items

@@ -16,9 +16,11 @@ scores are credited with their mean gain, i.e. what a random order among them gi
 from __future__ import annotations
 
 import random
+import tomllib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import resources
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,34 @@ class RouterFigures:
         }
 
 
+PUBLISHED_RESOURCE = "routellm_published.toml"
+_BEST_ROUTER = "best router in the paper's table"
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """RouteLLM's own figures for a benchmark (see `routellm_published.toml` for the source)."""
+
+    apgr: float
+    cpt: dict[float, float | None] = field(default_factory=dict)  # PGR target -> strong share
+    router: str = _BEST_ROUTER
+
+    def to_dict(self) -> dict[str, Any]:
+        cpt = {f"{t:.0%}": self.cpt.get(t) for t in PGR_TARGETS[:2]}
+        return {"router": self.router, "apgr": self.apgr, "cpt": cpt}
+
+
+def published_figures() -> dict[str, Published]:
+    """RouteLLM's published figures by benchmark name, from the packaged data file."""
+    raw = tomllib.loads(resources.files(__package__).joinpath(PUBLISHED_RESOURCE).read_text(encoding="utf-8"))
+    figures = {}
+    for benchmark, entry in raw.items():
+        cpt = {t: entry.get(f"cpt_{round(t * 100)}") for t in PGR_TARGETS[:2]}
+        router = str(entry.get("router", _BEST_ROUTER))
+        figures[benchmark] = Published(float(entry["apgr"]), cpt, router)
+    return figures
+
+
 @dataclass(frozen=True, slots=True)
 class BenchmarkFigures:
     benchmark: str
@@ -57,6 +87,7 @@ class BenchmarkFigures:
     weak_quality: float
     strong_quality: float
     routers: list[RouterFigures]
+    published: Published | None = None  # RouteLLM's figures, printed beside ours
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +97,7 @@ class BenchmarkFigures:
             "weak_quality": round(self.weak_quality, 4),
             "strong_quality": round(self.strong_quality, 4),
             "routers": [r.to_dict() for r in self.routers],
+            "routellm_published": None if self.published is None else self.published.to_dict(),
         }
 
 
@@ -119,7 +151,8 @@ def oracle(_: Sequence[Scored]) -> Score:
 
 
 def local_classifier(_: Sequence[Scored]) -> Score:
-    """The packaged local classifier's expected tier (0 simple .. 1 complex); trained on none of this."""
+    """The packaged local classifier's expected tier (0 simple .. 1 complex). Its training set holds
+    labelled prompts from the training half of this split only (seed 0), and no MT-Bench prompt."""
     model = LocalClassifier.from_file().model
 
     def score(item: Scored) -> float:
@@ -169,7 +202,8 @@ def evaluate_benchmark(
     for router, build in (routers or ROUTERS).items():
         score = build(train)
         results.append(figures(router, quality_curve(heldout, [score(i) for i in heldout]), weak, strong))
-    return BenchmarkFigures(name, len(train), len(heldout), weak, strong, results)
+    published = published_figures().get(name)
+    return BenchmarkFigures(name, len(train), len(heldout), weak, strong, results, published)
 
 
 def evaluate_routing(folder: Path, *, seed: int = 0, limit: int | None = None) -> list[BenchmarkFigures]:
@@ -185,10 +219,12 @@ __all__ = [
     "PGR_TARGETS",
     "ROUTERS",
     "BenchmarkFigures",
+    "Published",
     "RouterFigures",
     "evaluate_benchmark",
     "evaluate_routing",
     "figures",
+    "published_figures",
     "quality_curve",
     "random_figures",
     "split",

@@ -24,12 +24,17 @@ STRONG_MODEL = "gpt-4-1106-preview"
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """One prompt, its group (MMLU subject, MT-Bench category) and each model's quality on it."""
+    """One prompt, its group (MMLU subject, MT-Bench category) and each model's quality on it.
+
+    `id` names it as the labels files do: `routellm/<csv file>-<data row>` (`routellm/gsm8k-<row>`
+    for GSM8K), `mt_bench-<question id>` for MT-Bench.
+    """
 
     prompt: str
     group: str
     weak: float
     strong: float
+    id: str = ""
 
 
 def _jsonl(path: Path) -> Iterator[dict[str, object]]:
@@ -50,17 +55,19 @@ def contaminated(path: Path) -> frozenset[str]:
     return frozenset(str(row["eval_prompt"]) for row in _jsonl(path))
 
 
-def _correctness(path: Path, group: str, drop: frozenset[str], limit: int | None) -> list[Scored]:
+def _correctness(
+    path: Path, group: str, drop: frozenset[str], limit: int | None, id_prefix: str
+) -> list[Scored]:
     rows: list[Scored] = []
     try:
         with path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
+            for number, row in enumerate(csv.DictReader(handle)):
                 if limit is not None and len(rows) >= limit:
                     break
                 if row["prompt"] in drop:
                     continue
                 weak, strong = row[WEAK_MODEL] == "True", row[STRONG_MODEL] == "True"
-                rows.append(Scored(row["prompt"], group, float(weak), float(strong)))
+                rows.append(Scored(row["prompt"], group, float(weak), float(strong), f"{id_prefix}-{number}"))
     except FileNotFoundError:
         raise DatasetError(f"routing data file not found: {path}") from None
     except KeyError as exc:
@@ -75,13 +82,14 @@ def load_mmlu(folder: Path, limit_per_subject: int | None = None) -> list[Scored
         raise DatasetError(f"no MMLU files (mmlu/mmlu_*.csv) under {folder}")
     rows: list[Scored] = []
     for path in files:
-        rows.extend(_correctness(path, path.stem.removeprefix("mmlu_"), drop, limit_per_subject))
+        subject = path.stem.removeprefix("mmlu_")
+        rows.extend(_correctness(path, subject, drop, limit_per_subject, f"routellm/{path.stem}"))
     return rows
 
 
 def load_gsm8k(folder: Path, limit: int | None = None) -> list[Scored]:
     drop = contaminated(folder / "gsm_contam.jsonl")
-    return _correctness(folder / "gsm8k_responses.csv", "gsm8k", drop, limit)
+    return _correctness(folder / "gsm8k_responses.csv", "gsm8k", drop, limit, "routellm/gsm8k")
 
 
 def load_mt_bench(folder: Path) -> list[Scored]:
@@ -103,9 +111,12 @@ def load_mt_bench(folder: Path) -> list[Scored]:
         weak, strong = scores.get((qid, WEAK_MODEL)), scores.get((qid, STRONG_MODEL))
         if first in drop or first.strip() in drop or not weak or not strong:
             continue
-        rows.append(
-            Scored(first, str(question["category"]), sum(weak) / len(weak), sum(strong) / len(strong))
+        category, weak_mean, strong_mean = (
+            str(question["category"]),
+            sum(weak) / len(weak),
+            sum(strong) / len(strong),
         )
+        rows.append(Scored(first, category, weak_mean, strong_mean, f"mt_bench-{qid}"))
     return rows
 
 

@@ -1,6 +1,9 @@
-"""LiteLLM's rule-based `complexity_router`, run in LiteLLM's own environment for `classifier.py`.
+"""LiteLLM's rule-based `complexity_router`, run in LiteLLM's own environment, never this package's.
 
-    <python with litellm> bench/_litellm_complexity.py --rounds 7 < prompts.json > labels.json
+    <python with litellm> src/claude_router/evaluate/litellm_complexity.py --rounds 7 < prompts.json
+
+`eval classifier` and `bench/classifier.py` run this file as a script with the interpreter given
+by `--litellm-python` (`baselines.litellm_labels`), so it imports nothing from this package.
 
 Reads a JSON list of `{"prompt", "system"}` on standard input; writes `{"labels": [...],
 "us_per_prompt": float}`: LiteLLM's tiers mapped to this project's labels (REASONING counts as
@@ -43,7 +46,10 @@ def complexity_router() -> Any:
             },
         ]
     )
-    return router.registry().plugins("complexity")["auto"][0].strategy
+    registry = getattr(router, "registry", None)
+    if callable(registry):  # newer releases keep routing strategies in a plugin registry
+        return registry().plugins("complexity")["auto"][0].strategy
+    return router.complexity_routers["auto"][0].strategy  # e.g. 1.108: one list per model name
 
 
 def main() -> None:

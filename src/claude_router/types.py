@@ -154,7 +154,7 @@ class Route:
     alias: str | None = None
     # label | downgrade:<n> | force_model | concrete_model | floor:<why> | rule:<name>
     reason: str = "label"
-    effort: str | None = None  # `output_config.effort` to send; None: the request's own, or the model's default
+    effort: str | None = None  # output_config.effort to send; None: the request's own or the default
 
 
 @dataclass(slots=True)

@@ -147,6 +147,7 @@ class ModelSpec:
     id: str  # the family id, e.g. claude-haiku-4-5
     name: str
     tier: Tier
+    line: str  # the model line the Models API names (haiku, sonnet, opus, fable, ...)
     status: Literal["current", "legacy"]  # Anthropic's grouping on its models page
     released: date
     snapshot: str  # the id the API lists and answers with (a dated id for older models)
@@ -168,6 +169,8 @@ class ModelSpec:
     fast: bool
     fast_beta: str | None
     prices: tuple[PriceEntry, ...]  # by start date, oldest first
+    # Families whose thinking blocks this model reads besides its own (others are dropped unread).
+    reads_thinking_from: frozenset[str] = frozenset()
     deprecated: date | None = None
     retires: date | None = None
     retired: bool = False  # retired on a date not published
@@ -410,6 +413,7 @@ class _Prices(_Schema):
 class _Model(_Rules):
     name: str
     tier: Tier
+    line: str | None = None  # default: the tier's name
     status: Literal["current", "legacy"]
     released: date
     profile: str
@@ -421,6 +425,7 @@ class _Model(_Rules):
     min_cacheable_tokens: int = Field(ge=0)
     fast: bool = False
     fast_beta: str | None = None
+    reads_thinking_from: list[str] = []
     deprecated: date | None = None
     retires: date | None = None
     retired: bool = False
@@ -451,6 +456,9 @@ class _Sheet(_Schema):
                 raise ValueError(f"models.{model_id}.prices: dates must increase")
             if any(p.fast is not None for p in model.prices) and not model.fast:
                 raise ValueError(f"models.{model_id}: fast prices without `fast = true`")
+            unknown = [m for m in model.reads_thinking_from if m not in self.models]
+            if unknown:
+                raise ValueError(f"models.{model_id}.reads_thinking_from: unknown {', '.join(unknown)}")
         return self
 
 
@@ -472,6 +480,7 @@ def _spec(model_id: str, model: _Model, sheet: _Sheet) -> ModelSpec:
         id=model_id,
         name=model.name,
         tier=model.tier,
+        line=model.line or model.tier.value,
         status=model.status,
         released=model.released,
         snapshot=snapshot,
@@ -495,6 +504,7 @@ def _spec(model_id: str, model: _Model, sheet: _Sheet) -> ModelSpec:
         fast=model.fast,
         fast_beta=model.fast_beta,
         prices=tuple(_entry(p, sheet.defaults) for p in model.prices),
+        reads_thinking_from=frozenset(model.reads_thinking_from),
         deprecated=model.deprecated,
         retires=model.retires,
         retired=model.retired,

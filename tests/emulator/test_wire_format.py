@@ -11,6 +11,7 @@ import pytest
 from anthropic.types import (
     Message,
     MessageTokensCount,
+    ModelCapabilities,
     ModelInfo,
     RawContentBlockDeltaEvent,
     RawContentBlockStartEvent,
@@ -130,9 +131,11 @@ async def test_models_and_pages_match(http: httpx2.AsyncClient) -> None:
     single = (await http.get("/v1/models/claude-haiku-4-5")).json()
 
     assert set(page) == {"data", "has_more", "first_id", "last_id"}
-    for item in page["data"]:
+    for item in [*page["data"], single]:
         validated(ModelInfo, item)
-    validated(ModelInfo, single)
+        # Every field the SDK declares is sent, optional ones included (null where it has no value).
+        assert set(item) == set(ModelInfo.model_fields), item["id"]
+        assert set(item["capabilities"]) == set(ModelCapabilities.model_fields)
 
 
 async def test_token_counts_and_errors_match(http: httpx2.AsyncClient) -> None:

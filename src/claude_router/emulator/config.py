@@ -7,6 +7,7 @@ Every default is the quiet one a test wants: no keys required, no limits, zero l
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ImportString, model_validator
@@ -45,6 +46,7 @@ REALISTIC_LATENCY: dict[str, TierLatency] = {
     "haiku": TierLatency(ttft_s=0.4, output_tokens_per_s=200.0),
     "sonnet": TierLatency(ttft_s=0.7, output_tokens_per_s=90.0),
     "opus": TierLatency(ttft_s=1.2, output_tokens_per_s=60.0),
+    "fable": TierLatency(ttft_s=1.5, output_tokens_per_s=50.0),
 }
 
 
@@ -99,13 +101,17 @@ class FaultConfig(_Section):
 class EmulatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # The emulator's date: each model's lifecycle (active, deprecated, retired) is the one it has
+    # on this day. None: the real date when the emulator starts, so it serves today's API.
+    today: date | None = None
+
     # Authentication: when required, x-api-key (or a Bearer token) must be present, and must be one
     # of `api_keys` when that list is not empty.
     require_api_key: bool = False
     api_keys: list[str] = []
 
     rate_limits: RateLimits = RateLimits()
-    # Latency per model line ("haiku", "sonnet", "opus"); a line not listed answers at once.
+    # Latency per model line ("haiku", "sonnet", "opus", "fable"); a line not listed answers at once.
     latency: dict[str, TierLatency] = {}
     faults: FaultConfig = FaultConfig()
     max_body_bytes: int = Field(default=MESSAGES_MAX_BYTES, ge=1)

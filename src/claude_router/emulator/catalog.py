@@ -10,8 +10,9 @@ images, PDFs, structured outputs, server tools) are ones every served model has.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 from ..catalog.models import EFFORT_LEVELS, THINKING_MODES, Catalogue, Lifecycle, ModelSpec
@@ -28,6 +29,8 @@ class ServedModel:
     spec: ModelSpec
     lifecycle: Lifecycle
     info: dict[str, Any]  # the `ModelInfo` object GET /v1/models returns
+    # Tokens of this model's tokenizer per token of Haiku 4.5's, as an exact fraction.
+    ratio: Fraction = field(default=Fraction(1))
 
     @property
     def id(self) -> str:
@@ -119,7 +122,7 @@ def _served(spec: ModelSpec, today: date) -> ServedModel:
         "max_tokens": spec.max_output,
         "capabilities": capabilities(spec),
     }
-    return ServedModel(spec, lifecycle, info)
+    return ServedModel(spec, lifecycle, info, Fraction(spec.token_ratio))
 
 
 def _support(flag: bool) -> dict[str, bool]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -18,7 +18,7 @@ from ..catalog.models import ModelSpec
 from . import rules, thinking
 from .catalog import Catalog, ServedModel
 from .errors import EmulatorError
-from .rules import Context
+from .rules import NO_CONTEXT, Context
 from .thinking import ThinkingPlan
 from .tokens import Segment, segments, total_tokens
 
@@ -40,7 +40,7 @@ class Prompt:
     breakpoints: tuple[tuple[int, str], ...]  # (segment index, ttl), in prefix order
     seed: int  # the answer's seed: the conversation, not max_tokens or stop_sequences
     thinking: ThinkingPlan
-    context: Context = field(default_factory=Context)
+    context: Context = NO_CONTEXT
 
     @property
     def spec(self) -> ModelSpec:
@@ -49,7 +49,7 @@ class Prompt:
     @property
     def ratio(self) -> Fraction:
         """Tokens of the model's tokenizer per token of Haiku 4.5's."""
-        return Fraction(self.model.spec.token_ratio)
+        return self.model.ratio
 
     @property
     def max_tokens(self) -> int:
@@ -79,7 +79,7 @@ class Prompt:
 def build_prompt(
     body: dict[str, Any], catalog: Catalog, context: Context | None = None, *, for_count: bool = False
 ) -> Prompt:
-    context = context or Context()
+    context = context or NO_CONTEXT
     model = catalog.resolve(body["model"])
     spec = model.spec
     _check_messages(body["messages"])
@@ -89,7 +89,7 @@ def build_prompt(
         _check_generation(body)
     rules.check(body, spec, context, count=for_count)
     counted = thinking.without_unreadable(body, spec)
-    parts = segments(counted, Fraction(spec.token_ratio))
+    parts = segments(counted, model.ratio)
     breakpoints = _breakpoints(parts, counted)
     input_tokens = total_tokens(parts)
     if input_tokens > spec.context:

@@ -50,6 +50,10 @@ class Context:
         return self.version >= NO_SAMPLING_VERSION
 
 
+#: A request with no version header, no betas, not batched.
+NO_CONTEXT = Context()
+
+
 def invalid(message: str) -> EmulatorError:
     return EmulatorError(400, "invalid_request_error", message)
 
@@ -189,29 +193,28 @@ def _speed(body: dict[str, Any], spec: ModelSpec, ctx: Context) -> str | None:
     return None
 
 
-#: Checked in this order on POST /v1/messages (and each batch request); the first refusal wins.
-CREATE_RULES: tuple[Rule, ...] = (
-    _max_tokens,
-    _sampling,
-    _system_messages,
-    _thinking_mode,
-    _thinking_budget,
-    _effort,
-    _forced_tool_choice,
-    _prefill,
-    _context_management,
-    _inference_geo,
-    _speed,
+#: Checked in this order on POST /v1/messages (and each batch request); the first refusal wins. Each
+#: rule names the body fields it reads (None: it always runs), so a plain body skips most of them.
+CREATE_RULES: tuple[tuple[frozenset[str] | None, Rule], ...] = (
+    (None, _max_tokens),
+    (frozenset(SAMPLING_PARAMETERS), _sampling),
+    (None, _system_messages),
+    (frozenset({"thinking", "output_config"}), _thinking_mode),
+    (frozenset({"thinking"}), _thinking_budget),
+    (frozenset({"output_config"}), _effort),
+    (frozenset({"tool_choice"}), _forced_tool_choice),
+    (None, _prefill),
+    (frozenset({"context_management"}), _context_management),
+    (frozenset({"inference_geo"}), _inference_geo),
+    (frozenset({"speed"}), _speed),
 )
 #: POST /v1/messages/count_tokens takes no generation parameters, but the same request shape.
-COUNT_RULES: tuple[Rule, ...] = (
-    _system_messages,
-    _thinking_mode,
-    _effort,
-    _forced_tool_choice,
-    _context_management,
-    _speed,
+COUNT_RULES: tuple[tuple[frozenset[str] | None, Rule], ...] = tuple(
+    (keys, rule)
+    for keys, rule in CREATE_RULES
+    if rule in (_system_messages, _thinking_mode, _effort, _forced_tool_choice, _context_management, _speed)
 )
+_READ = frozenset().union(*(keys for keys, _ in CREATE_RULES if keys is not None))
 
 
 def check(body: dict[str, Any], spec: ModelSpec, ctx: Context, *, count: bool = False) -> None:
@@ -219,8 +222,13 @@ def check(body: dict[str, Any], spec: ModelSpec, ctx: Context, *, count: bool = 
     _first(CREATE_RULES if not count else COUNT_RULES, body, spec, ctx)
 
 
-def _first(rules: Iterable[Rule], body: dict[str, Any], spec: ModelSpec, ctx: Context) -> None:
-    for rule in rules:
+def _first(
+    rules: Iterable[tuple[frozenset[str] | None, Rule]], body: dict[str, Any], spec: ModelSpec, ctx: Context
+) -> None:
+    present = _READ.intersection(body)
+    for keys, rule in rules:
+        if keys is not None and keys.isdisjoint(present):
+            continue
         message = rule(body, spec, ctx)
         if message is not None:
             raise invalid(message)

@@ -149,7 +149,7 @@ class _Handlers:
         completion = await engine.answer(prompt, plan, stop=stop)
         if self.limiter is not None:
             self.limiter.charge_output(key, completion.answer.output_tokens)
-        latency = self.config.latency_for(prompt.model.line)
+        latency = self.config.latency_for(prompt.model.line, fast=prompt.speed == "fast")
         if prompt.stream:
             return StreamResponse(completion.message, latency, headers, drop=fault.kind == "drop")
         total = latency.total_s(completion.answer.output_tokens)

@@ -38,6 +38,8 @@ class TierLatency(_Section):
 
 
 ZERO_LATENCY = TierLatency()
+#: Fast mode (`speed: "fast"`) writes output this many times faster than the model's standard speed.
+FAST_OUTPUT_SPEEDUP = 2.5
 
 #: Typical figures for the three lines: a one-word Haiku answer in under half a second, a few
 #: hundred Sonnet tokens in 1.5-3.5 s, a few hundred Opus tokens in 3.5-8 s (the p50 ranges users
@@ -135,5 +137,9 @@ class EmulatorConfig(BaseModel):
         """The demo's preset: each model line answers with typical real-world latency."""
         return cls(**{"latency": dict(REALISTIC_LATENCY), **overrides})
 
-    def latency_for(self, line: str) -> TierLatency:
-        return self.latency.get(line, ZERO_LATENCY)
+    def latency_for(self, line: str, *, fast: bool = False) -> TierLatency:
+        latency = self.latency.get(line, ZERO_LATENCY)
+        if fast and latency.output_tokens_per_s:
+            rate = latency.output_tokens_per_s * FAST_OUTPUT_SPEEDUP
+            return latency.model_copy(update={"output_tokens_per_s": rate})
+        return latency

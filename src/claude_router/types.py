@@ -154,6 +154,7 @@ class Route:
     alias: str | None = None
     # label | downgrade:<n> | force_model | concrete_model | floor:<why> | rule:<name>
     reason: str = "label"
+    effort: str | None = None  # output_config.effort to send; None: the request's own or the default
 
 
 @dataclass(slots=True)
@@ -191,6 +192,9 @@ class UsageRecord:
     ttft_s: float | None = None
     speculative: bool = False
     escalated: bool = False
+    effort: str | None = None  # the effort the answering call was sent with
+    adapted: tuple[str, ...] = ()  # what was changed in the body for the model it was sent to
+    priced: bool = True  # False: a model the catalogue does not know; its cost columns are not a price
 
     @property
     def total_cost_usd(self) -> Decimal:

@@ -1,8 +1,8 @@
-"""Per-model prices as data (`prices.toml`) and the exact cost of one API call.
+"""The exact cost of one API call, from the prices of the model catalogue (`models.toml`).
 
     cost("claude-haiku-4-5-20251001", message.usage)          # Decimal USD, the packaged sheet
     cost("claude-sonnet-4-5", usage, batch=True)               # Message Batches API: half price
-    table = PriceTable.from_toml("my-prices.toml")             # another sheet, same interface
+    table = PriceTable.from_toml("my-models.toml")             # the sheet with a user's corrections
     table.what_if(usage, Tier.OPUS)                            # the same tokens on the Opus tier
 
 A call is billed for five kinds of token: fresh input, output, 5-minute cache writes, 1-hour
@@ -16,47 +16,23 @@ multiplications. An unknown model raises `UnknownModelError`; nothing is ever pr
 from __future__ import annotations
 
 import functools
-import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from anthropic.types import MessageDeltaUsage, Usage
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from ..errors import ConfigError, PricingError
+from ..types import TokenUsage
+from .models import TIERS, Catalogue, ModelSpec, PriceEntry, Tier
 
-from ..errors import ConfigError, PricingError, UnknownModelError
-from ..types import Label, TokenUsage
+if TYPE_CHECKING:
+    from anthropic.types import MessageDeltaUsage, Usage
 
-PRICES_RESOURCE = "prices.toml"
 _PER_TOKEN = Decimal(1) / Decimal(1_000_000)  # the sheet is per million tokens; exact
 
 #: Anything `cost()` accepts as usage: the SDK's own objects, the same fields as a mapping, or ours.
-UsageLike = TokenUsage | Usage | MessageDeltaUsage | Mapping[str, Any]
-
-
-class Tier(StrEnum):
-    """A price class of models. The order (haiku < sonnet < opus) matches `Label`'s."""
-
-    HAIKU = "haiku"
-    SONNET = "sonnet"
-    OPUS = "opus"
-
-    @property
-    def rank(self) -> int:
-        return _TIER_RANK[self]
-
-    @classmethod
-    def for_label(cls, label: Label) -> Tier:
-        """The tier a label routes to by default (simple → haiku, moderate → sonnet, complex → opus)."""
-        return TIERS[label.rank]
-
-
-TIERS: tuple[Tier, ...] = (Tier.HAIKU, Tier.SONNET, Tier.OPUS)
-_TIER_RANK = {tier: rank for rank, tier in enumerate(TIERS)}
+UsageLike: TypeAlias = "TokenUsage | Usage | MessageDeltaUsage | Mapping[str, Any]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,22 +123,14 @@ def token_usage(usage: UsageLike) -> TokenUsage:
 class PriceTable:
     """Every priced model, reachable from its family id or any dated id / alias."""
 
-    def __init__(
-        self, models: Iterable[ModelPrice], tier_models: Mapping[Tier, str], *, as_of: str | None = None
-    ) -> None:
-        self.as_of = as_of
-        by_id: dict[str, ModelPrice] = {}
-        for price in models:
-            for model_id in (price.family, *price.ids):
-                if model_id in by_id:
-                    raise ConfigError(f"price table: model id {model_id!r} is listed twice")
-                by_id[model_id] = price
-        self._by_id = by_id
-        self.families: tuple[str, ...] = tuple(dict.fromkeys(p.family for p in by_id.values()))
-        missing = [tier.value for tier in TIERS if tier not in tier_models]
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self.as_of = catalogue.checked.isoformat() if catalogue.checked is not None else None
+        self._prices = {spec.id: _model_price(spec, catalogue.batch_share) for spec in catalogue}
+        self.families: tuple[str, ...] = tuple(self._prices)
+        missing = [tier.value for tier in TIERS if tier not in catalogue.tier_models]
         if missing:
             raise ConfigError(f"price table: no default model for tier(s) {', '.join(missing)}")
-        self._tier_models = {tier: self.resolve(model).family for tier, model in tier_models.items()}
 
     # ---- loading -------------------------------------------------------------------------
 
@@ -173,55 +141,33 @@ class PriceTable:
 
     @classmethod
     def from_toml(cls, path: Path | str) -> PriceTable:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"price table {path}: {exc.strerror or exc}") from None
-        return cls.from_toml_text(text, source=str(path))
+        """The packaged sheet with the corrections in a catalogue file of the same shape."""
+        return cls(Catalogue.load(path))
 
     @classmethod
     def from_toml_text(cls, text: str, *, source: str = "<prices>") -> PriceTable:
-        try:
-            data = tomllib.loads(text, parse_float=Decimal)  # exact decimals, never binary floats
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"price table {source}: {exc}") from None
-        return cls.from_mapping(data, source=source)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], *, source: str = "<prices>") -> PriceTable:
-        try:
-            sheet = _Sheet.model_validate(data)
-        except ValidationError as exc:
-            raise ConfigError(f"price table {source}: {_describe(exc)}") from None
-        return cls(
-            (_model_price(family, spec, sheet.multipliers) for family, spec in sheet.models.items()),
-            sheet.tiers,
-            as_of=sheet.as_of,
-        )
+        """A whole sheet from catalogue TOML (not merged with the packaged one)."""
+        return cls(Catalogue.from_toml_text(text, source=source))
 
     # ---- lookups -------------------------------------------------------------------------
 
     def __contains__(self, model: object) -> bool:
-        return model in self._by_id
+        return model in self.catalogue
 
     @property
     def ids(self) -> frozenset[str]:
-        """Every id the table prices: families, dated snapshots and aliases."""
-        return frozenset(self._by_id)
+        """Every id the table lists: families, dated snapshots and aliases."""
+        return self.catalogue.ids
 
     def resolve(self, model: str) -> ModelPrice:
-        try:
-            return self._by_id[model]
-        except KeyError:
-            raise UnknownModelError(model, known=list(self.families)) from None
+        return self._prices[self.catalogue.resolve(model).id]
 
     def tier_of(self, model: str) -> Tier:
         return self.resolve(model).tier
 
     def tier_model(self, tier: Tier | str) -> str:
         """The model that stands for `tier` (e.g. opus → claude-opus-4-8)."""
-        return self._tier_models[Tier(tier)]
+        return self.catalogue.tier_model(tier)
 
     def min_cacheable_tokens(self, model: str) -> int:
         return self.resolve(model).min_cacheable_tokens
@@ -242,8 +188,7 @@ class PriceTable:
 
 @functools.cache
 def _default_table() -> PriceTable:
-    text = resources.files(__package__).joinpath(PRICES_RESOURCE).read_text(encoding="utf-8")
-    return PriceTable.from_toml_text(text, source=PRICES_RESOURCE)
+    return PriceTable(Catalogue.default())
 
 
 def cost(model: str, usage: UsageLike, *, batch: bool = False) -> Decimal:
@@ -271,93 +216,41 @@ def what_if(usage: UsageLike, tier: Tier | str, *, batch: bool = False) -> Decim
     return _default_table().what_if(usage, tier, batch=batch)
 
 
-# ---- the sheet's schema ------------------------------------------------------------------------
-
-_Price = Decimal  # USD per million tokens
+# ---- from the catalogue's prices ---------------------------------------------------------------
 
 
-class _Schema(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _rates(entry: PriceEntry) -> Rates:
+    return Rates(entry.input, entry.output, entry.cache_write_5m, entry.cache_write_1h, entry.cache_read)
 
 
-class _Multipliers(_Schema):
-    cache_write_5m: _Price = Field(ge=0)
-    cache_write_1h: _Price = Field(ge=0)
-    cache_read: _Price = Field(ge=0)
-    batch_discount: _Price = Field(ge=0, le=1)
-
-
-class _LongContext(_Schema):
-    threshold: int = Field(gt=0)
-    input: _Price = Field(ge=0)
-    output: _Price = Field(ge=0)
-
-
-class _Model(_Schema):
-    name: str
-    tier: Tier
-    input: _Price = Field(ge=0)
-    output: _Price = Field(ge=0)
-    cache_write_5m: _Price | None = Field(default=None, ge=0)
-    cache_write_1h: _Price | None = Field(default=None, ge=0)
-    cache_read: _Price | None = Field(default=None, ge=0)
-    min_cacheable_tokens: int = Field(ge=0)
-    ids: list[str] = []
-    long_context: _LongContext | None = None
-
-
-class _Sheet(_Schema):
-    as_of: str | None = None
-    multipliers: _Multipliers
-    tiers: dict[Tier, str]
-    models: dict[str, _Model]
-
-    @model_validator(mode="after")
-    def _tiers_are_priced(self) -> _Sheet:
-        known = set(self.models) | {i for m in self.models.values() for i in m.ids}
-        for tier, model in self.tiers.items():
-            if model not in known:
-                raise ValueError(f"tier {tier.value} names {model!r}, which has no prices")
-        return self
-
-
-def _sheet_rates(input_: Decimal, output: Decimal, m: _Multipliers, spec: _Model | None) -> Rates:
-    """Per-million prices; a model's own cache prices win over the multipliers."""
-    w5 = spec.cache_write_5m if spec and spec.cache_write_5m is not None else input_ * m.cache_write_5m
-    w1h = spec.cache_write_1h if spec and spec.cache_write_1h is not None else input_ * m.cache_write_1h
-    read = spec.cache_read if spec and spec.cache_read is not None else input_ * m.cache_read
-    return Rates(input_, output, w5, w1h, read)
-
-
-def _model_price(family: str, spec: _Model, m: _Multipliers) -> ModelPrice:
-    per_million = _sheet_rates(spec.input, spec.output, m, spec)
+def _model_price(spec: ModelSpec, batch_share: Decimal) -> ModelPrice:
+    entry = spec.prices_on()  # the prices in force now
+    per_million = _rates(entry)
     rates = per_million.scaled(_PER_TOKEN)
-    batch_factor = 1 - m.batch_discount
     long_context = None
-    if spec.long_context is not None:
-        lc = spec.long_context
-        lc_million = _sheet_rates(lc.input, lc.output, m, None)  # cache prices follow the tier
+    if (lc := entry.long_context) is not None:
+        # cache prices follow the long-context input price by the default multipliers
+        ratio = lc.input / entry.input
+        lc_million = Rates(
+            lc.input,
+            lc.output,
+            entry.cache_write_5m * ratio,
+            entry.cache_write_1h * ratio,
+            entry.cache_read * ratio,
+        )
         lc_rates = lc_million.scaled(_PER_TOKEN)
-        long_context = LongContext(lc.threshold, lc_million, lc_rates, lc_rates.scaled(batch_factor))
+        long_context = LongContext(lc.threshold, lc_million, lc_rates, lc_rates.scaled(batch_share))
     return ModelPrice(
-        family=family,
+        family=spec.id,
         name=spec.name,
         tier=spec.tier,
         per_million=per_million,
         rates=rates,
-        batch_rates=rates.scaled(batch_factor),
+        batch_rates=rates.scaled(batch_share),
         min_cacheable_tokens=spec.min_cacheable_tokens,
-        ids=tuple(spec.ids),
+        ids=spec.ids,
         long_context=long_context,
     )
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
 
 
 __all__ = [

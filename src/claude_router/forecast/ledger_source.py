@@ -105,7 +105,8 @@ def _add_row(workload: Workload, row: Any) -> None:
         long_level=int(row["long_level"]),
         model=row["model_used"],
     )
-    tokens = TokenUsage(*(int(row[name] or 0) for name in TOKEN_COLUMNS))
+    fresh, output, write_5m, write_1h, read = (int(row[name] or 0) for name in TOKEN_COLUMNS)
+    tokens = TokenUsage(fresh, output, write_5m, write_1h, read)
     workload.add(
         key,
         tokens,

@@ -133,11 +133,7 @@ class Pricer:
     def rates(self, model: str, level: int, *, batch: bool) -> Rates:
         found = self._cache.get((model, level, batch))
         if found is None:
-            price = self.prices.resolve(model)
-            long = price.long_context
-            if long is not None and level > self._thresholds.index(long.threshold):
-                found = long.batch_rates if batch else long.rates
-            else:
-                found = price.batch_rates if batch else price.rates
-            self._cache[(model, level, batch)] = found
+            found = self._cache[(model, level, batch)] = self.prices.rates(
+                model, batch=batch, long_level=level
+            )
         return found

@@ -82,13 +82,8 @@ MAX_PROBLEMS = 20
 
 
 def long_thresholds(prices: PriceTable) -> tuple[int, ...]:
-    """The price sheet's distinct long-context thresholds, ascending."""
-    found = {
-        price.long_context.threshold
-        for price in (prices.resolve(family) for family in prices.families)
-        if price.long_context is not None
-    }
-    return tuple(sorted(found))
+    """The price sheet's distinct long-prompt and long-context thresholds, ascending."""
+    return prices.long_thresholds
 
 
 def long_level(prompt_tokens: int, thresholds: Iterable[int]) -> int:

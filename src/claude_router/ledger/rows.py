@@ -123,7 +123,8 @@ def record_to_row(rec: UsageRecord) -> dict[str, Any]:
 
 
 def _tokens(row: Mapping[str, Any], columns: tuple[str, ...]) -> TokenUsage:
-    return TokenUsage(*(int(row[c]) for c in columns))
+    fresh, output, write_5m, write_1h, read = (int(row[c]) for c in columns)
+    return TokenUsage(fresh, output, write_5m, write_1h, read)
 
 
 def row_to_record(row: Mapping[str, Any]) -> UsageRecord:

@@ -318,6 +318,7 @@ class RouterMiddleware(Middleware):
                 decision=decision,
                 route=route,
                 outcome=outcome,
+                baseline=router.baseline,
             )
             await router.keep_record(record)
         return request.copy(body={**body, "model": route.model}, headers=outgoing_headers(request))

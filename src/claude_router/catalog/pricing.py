@@ -31,6 +31,7 @@ also in an iteration, raises `UnknownModelError`: nothing is ever priced at $0.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..errors import ConfigError, PricingError
-from ..types import ZERO, TokenUsage
+from ..types import ZERO, Label, TokenUsage
 from .models import TIERS, Catalogue, ModelSpec, PriceEntry, Tier
 
 if TYPE_CHECKING:
@@ -199,7 +200,8 @@ class PriceTable:
         self._prices = {spec.id: _model_price(spec, catalogue) for spec in catalogue}
         self._by_id = {model_id: self._prices[catalogue.resolve(model_id).id] for model_id in catalogue.ids}
         self.families: tuple[str, ...] = tuple(self._prices)
-        missing = [tier.value for tier in TIERS if tier not in catalogue.tier_models]
+        self.tier_models: Mapping[Tier, str] = dict(catalogue.tier_models)
+        missing = [tier.value for tier in TIERS if tier not in self.tier_models]
         if missing:
             raise ConfigError(f"price table: no default model for tier(s) {', '.join(missing)}")
         entries = [entry for price in self._prices.values() for entry in price.entries]
@@ -254,8 +256,21 @@ class PriceTable:
         return self.resolve(model).tier
 
     def tier_model(self, tier: Tier | str) -> str:
-        """The model that stands for `tier` when no ladder says otherwise (e.g. opus → claude-opus-5-5)."""
-        return self.catalogue.tier_model(tier)
+        """The model that stands for `tier` (e.g. opus → claude-opus-5-5): the ladder's, for a table
+        made `for_ladder`, else the catalogue's `[tiers]`."""
+        return self.tier_models[Tier(tier)]
+
+    def for_ladder(self, label_models: Mapping[Label, str]) -> PriceTable:
+        """This table with a routing ladder's models standing for their tiers (what "one tier up"
+        and "the tier's model" mean to a router running that ladder): each label's model stands for
+        its label's tier when it is of that tier; `[tiers]` keeps the others."""
+        table = copy.copy(self)
+        table.tier_models = {**self.tier_models}
+        for label, model in label_models.items():
+            tier = Tier.for_label(label)
+            if model in self and self.resolve(model).tier is tier:
+                table.tier_models[tier] = self.resolve(model).family
+        return table
 
     def min_cacheable_tokens(self, model: str) -> int:
         return self.resolve(model).min_cacheable_tokens

@@ -6,9 +6,12 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from rich.console import Console
+
 from claude_router.catalog.pricing import PriceTable, Tier
 from claude_router.config import PolicySettings, RuleSettings, Settings
 from claude_router.forecast import candidate_policies, needs_minutes, read_ledger, replay
+from claude_router.forecast.render import render_html_page, render_table, to_json
 from claude_router.ledger import SqlLedger
 from claude_router.routing.accounting import Outcome, new_record
 from claude_router.types import ClassifierSource, Label, RequestMeta, Route, TokenUsage, UsageRecord
@@ -251,5 +254,16 @@ async def test_replays_price_each_request_at_its_date_band_geo_and_speed(ledger_
         == 5 * (90_001 * Decimal("0.10") + 50 * Decimal("0.50") + 10_000 * Decimal("0.01")) / 10**6
     )
     assert records[4].cost_usd == (3_000 * 8 + 900 * 40) * Decimal("1.1") / 10**6  # fast, "us"
-    # effort shows in the mix
+    # effort shows in the mix; unpriced requests are counted, in every format
     assert result["recorded"].mix[("claude-haiku-5-5", "low")] == 2
+    forecast = replay(workload, candidate_policies(settings, [], PRICES), PRICES)
+    doc = to_json(forecast)
+    recorded = next(p for p in doc["policies"] if p["name"] == "recorded")
+    assert recorded["unpriced_requests"] == 1
+    assert {"model": "claude-haiku-5-5", "effort": "low", "requests": 2} in recorded["mix"]
+    console = Console(record=True, width=120)
+    render_table(console, forecast)
+    text = console.export_text()
+    assert "Mix by model and effort" in text
+    assert "recorded: 1 requests unpriced" in text
+    assert 'id="forecast-mix"' in render_html_page(forecast)

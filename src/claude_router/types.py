@@ -6,7 +6,7 @@ Nothing here imports the rest of the package. Money is `Decimal` (US dollars); t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -46,10 +46,17 @@ def _int(value: Any) -> int:
     return int(value) if value else 0
 
 
-def _get(obj: Any, name: str) -> Any:
+def _reader(obj: Any) -> Callable[[str], Any]:
+    """A field getter for a mapping or an object, decided once (usage is read on every request).
+    An SDK model's fields are read from its `__dict__` (a missing one is None, not a slow
+    AttributeError), with the fields its class does not declare that pydantic kept as extras."""
     if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
+        return obj.get
+    fields = getattr(obj, "__dict__", None)
+    if isinstance(fields, dict):
+        extra = getattr(obj, "__pydantic_extra__", None)
+        return {**extra, **fields}.get if extra else fields.get
+    return lambda name: getattr(obj, name, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +89,15 @@ class TokenUsage:
         """
         if usage is None:
             return cls()
-        geo = _get(usage, "inference_geo")
-        speed = _get(usage, "speed")
-        raw = _get(usage, "iterations")
+        get = _reader(usage)
+        geo = get("inference_geo")
+        speed = get("speed")
+        raw = get("iterations")
         if raw:
             iterations = tuple(Iteration.from_api(item) for item in raw)
             total = _counts(iterations)
             return cls(*total, inference_geo=geo, speed=speed, iterations=iterations)
-        return cls(*_read_counts(usage), inference_geo=geo, speed=speed)
+        return cls(*_read_counts(get), inference_geo=geo, speed=speed)
 
     @property
     def cache_write_tokens(self) -> int:
@@ -124,31 +132,32 @@ class Iteration:
 
     @classmethod
     def from_api(cls, item: Any) -> Iteration:
-        kind = _get(item, "type")
-        model = _get(item, "model")
+        get = _reader(item)
+        kind, model = get("type"), get("model")
         return cls(
             kind if isinstance(kind, str) else "message",
             model if isinstance(model, str) and model else None,
-            TokenUsage(*_read_counts(item)),
+            TokenUsage(*_read_counts(get)),
         )
 
 
-def _read_counts(usage: Any) -> tuple[int, int, int, int, int]:
-    created = _int(_get(usage, "cache_creation_input_tokens"))
-    breakdown = _get(usage, "cache_creation")
+def _read_counts(get: Callable[[str], Any]) -> tuple[int, int, int, int, int]:
+    created = _int(get("cache_creation_input_tokens"))
+    breakdown = get("cache_creation")
     if breakdown is not None:
-        w5 = _int(_get(breakdown, "ephemeral_5m_input_tokens"))
-        w1h = _int(_get(breakdown, "ephemeral_1h_input_tokens"))
+        of = _reader(breakdown)
+        w5 = _int(of("ephemeral_5m_input_tokens"))
+        w1h = _int(of("ephemeral_1h_input_tokens"))
         if w5 + w1h < created:  # a partial breakdown: the rest is 5-minute writes
             w5 = created - w1h
     else:
         w5, w1h = created, 0
     return (
-        _int(_get(usage, "input_tokens")),
-        _int(_get(usage, "output_tokens")),
+        _int(get("input_tokens")),
+        _int(get("output_tokens")),
         w5,
         w1h,
-        _int(_get(usage, "cache_read_input_tokens")),
+        _int(get("cache_read_input_tokens")),
     )
 
 

@@ -212,6 +212,16 @@ def test_iterations_bill_each_call_at_its_own_model_compaction_included() -> Non
     assert (tokens.input_tokens, tokens.output_tokens, tokens.cache_read_tokens) == (3_500, 550, 1_000)
 
 
+def test_iterations_the_sdks_plain_usage_does_not_declare_are_still_billed() -> None:
+    # `anthropic.types.Usage` has no `iterations` field: the SDK keeps it as an extra, and so do we
+    raw = {
+        **usage(100, 10),
+        "iterations": [_iteration("message", 100, 10), _iteration("compaction", 5_000, 400)],
+    }
+    expected = bill((5_100, "4"), (410, "20"))
+    assert pricing.cost("claude-opus-5-5", Usage.model_validate(raw)) == expected
+
+
 def test_a_fallback_entry_and_the_band_are_per_call() -> None:
     raw = {
         **usage(120_000, 10),

@@ -119,9 +119,19 @@ class DatedPrices:
     def charge(self, usage: TokenUsage, *, batch: bool) -> Decimal:
         """USD for one call's `usage` at these prices."""
         long = self.threshold is not None and usage.total_input_tokens > self.threshold
-        return self.rates(batch=batch, fast=usage.speed == FAST, long=long, geo=usage.inference_geo).charge(
-            usage
-        )
+        geo = usage.inference_geo  # the hot path: `bill` inlined
+        rates = self.variants.get((batch, usage.speed == FAST, long, geo if geo in self.geo else None))
+        if rates is None:
+            return self.bill(usage, batch=batch, fast=usage.speed == FAST, geo=geo)  # says why
+        return rates.charge(usage)
+
+    def bill(self, counts: TokenUsage, *, batch: bool, fast: bool, geo: str | None) -> Decimal:
+        """USD for one call's token `counts` run at `fast` speed in `geo`."""
+        long = self.threshold is not None and counts.total_input_tokens > self.threshold
+        rates = self.variants.get((batch, fast, long, geo if geo in self.geo else None))
+        if rates is None:  # not on the sheet: say why
+            rates = self.rates(batch=batch, fast=fast, long=long, geo=geo)
+        return rates.charge(counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,13 +292,14 @@ class PriceTable:
         tokens = token_usage(usage)
         price = self.resolve(model)
         if not tokens.iterations:
-            return price.on(on).charge(tokens, batch=batch)
+            return (price.latest if on is None else price.on(on)).charge(tokens, batch=batch)
         total = ZERO
+        fast, geo = tokens.speed == FAST, tokens.inference_geo
         for item in tokens.iterations:
             on_model = price if item.model is None else self.resolve(item.model)
-            speed = tokens.speed if on_model is price else None  # fast is the answering model's mode
-            call = _with(item.usage, tokens.inference_geo, speed)
-            total += on_model.on(on).charge(call, batch=batch)
+            entry = on_model.latest if on is None else on_model.on(on)
+            # fast is the answering model's mode; an advisor or fallback entry runs at standard speed
+            total += entry.bill(item.usage, batch=batch, fast=fast and on_model is price, geo=geo)
         return total
 
     def what_if(
@@ -299,12 +310,10 @@ class PriceTable:
         target = self.tier_model(model) if isinstance(model, Tier) or model in _TIER_NAMES else model
         tokens = token_usage(usage)
         price = self.resolve(target)
+        entry = price.latest if on is None else price.on(on)
+        fast = tokens.speed == FAST and price.fast
         calls = [item.usage for item in tokens.iterations] if tokens.iterations else [tokens]
-        speed = tokens.speed if price.fast else None
-        return sum(
-            (price.on(on).charge(_with(call, tokens.inference_geo, speed), batch=batch) for call in calls),
-            ZERO,
-        )
+        return sum((entry.bill(c, batch=batch, fast=fast, geo=tokens.inference_geo) for c in calls), ZERO)
 
     def rates(
         self,
@@ -325,20 +334,6 @@ class PriceTable:
 
 
 _TIER_NAMES = frozenset(tier.value for tier in Tier)
-
-
-def _with(usage: TokenUsage, geo: str | None, speed: str | None) -> TokenUsage:
-    if usage.inference_geo == geo and usage.speed == speed:
-        return usage
-    return TokenUsage(
-        usage.input_tokens,
-        usage.output_tokens,
-        usage.cache_write_5m_tokens,
-        usage.cache_write_1h_tokens,
-        usage.cache_read_tokens,
-        inference_geo=geo,
-        speed=speed,
-    )
 
 
 # ---- module-level shortcuts on the packaged table ----------------------------------------------

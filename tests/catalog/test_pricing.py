@@ -240,9 +240,9 @@ def test_unreadable_or_negative_usage_is_a_pricing_error() -> None:
 
 
 def test_tier_helpers() -> None:
-    assert pricing.tier_model(Tier.HAIKU) == "claude-haiku-4-5"
-    assert pricing.tier_model("sonnet") == "claude-sonnet-4-6"
-    assert pricing.tier_model(Tier.OPUS) == "claude-opus-4-8"
+    assert pricing.tier_model(Tier.HAIKU) == "claude-haiku-5-5"
+    assert pricing.tier_model("sonnet") == "claude-sonnet-5-5"
+    assert pricing.tier_model(Tier.OPUS) == "claude-opus-5-5"
     assert pricing.tier_of("claude-opus-4-20250514") is Tier.OPUS
     assert [Tier.for_label(label) for label in Label] == [Tier.HAIKU, Tier.SONNET, Tier.OPUS]
     assert Tier.HAIKU.rank < Tier.SONNET.rank < Tier.OPUS.rank
@@ -250,9 +250,30 @@ def test_tier_helpers() -> None:
 
 def test_what_if_prices_the_same_tokens_on_another_tier() -> None:
     u = usage(input_tokens=1000, output_tokens=100)
-    assert pricing.what_if(u, Tier.OPUS) == D("0.0075")  # 1,000 x $5 + 100 x $25
-    assert pricing.what_if(u, "sonnet") == D("0.0045")  # 1,000 x $3 + 100 x $15
-    assert pricing.what_if(u, Tier.OPUS, batch=True) == D("0.00375")
+    assert pricing.what_if(u, Tier.OPUS) == D("0.006")  # Opus 5.5: 1,000 x $4 + 100 x $20
+    assert pricing.what_if(u, "sonnet") == D("0.003")  # Sonnet 5.5: 1,000 x $2 + 100 x $10
+    assert pricing.what_if(u, Tier.OPUS, batch=True) == D("0.003")
+    assert pricing.what_if(u, "claude-opus-4-8") == D("0.0075")  # a model id: 1,000 x $5 + 100 x $25
+
+
+def test_a_ladder_stands_for_its_tiers() -> None:
+    table = PriceTable.default()
+    old = table.for_ladder(
+        {
+            Label.SIMPLE: "claude-haiku-4-5",
+            Label.MODERATE: "claude-sonnet-4-6",
+            Label.COMPLEX: "claude-opus-4-8",
+        }
+    )
+    assert [old.tier_model(t) for t in Tier if t is not Tier.FRONTIER] == [
+        "claude-haiku-4-5",
+        "claude-sonnet-4-6",
+        "claude-opus-4-8",
+    ]
+    # a label sent to a model of another tier leaves that tier to the catalogue
+    odd = table.for_ladder({Label.MODERATE: "claude-haiku-4-5"})
+    assert odd.tier_model(Tier.SONNET) == "claude-sonnet-5-5"
+    assert table.tier_model(Tier.OPUS) == "claude-opus-5-5"  # the table itself is unchanged
 
 
 def test_min_cacheable_tokens() -> None:

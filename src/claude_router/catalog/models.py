@@ -125,6 +125,19 @@ class LongContext:
 
 
 @dataclass(frozen=True, slots=True)
+class FastPrices:
+    """A model's `speed: "fast"` prices (USD per million tokens). Cache prices not stated on the sheet
+    follow the fast input price by the `[defaults]` multipliers (an assumption: Anthropic states
+    the multipliers apply on top of fast prices, not a figure per model)."""
+
+    input: Decimal
+    output: Decimal
+    cache_write_5m: Decimal
+    cache_write_1h: Decimal
+    cache_read: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class PriceEntry:
     """A model's prices (USD per million tokens) from `start` until the next entry's start."""
 
@@ -136,8 +149,7 @@ class PriceEntry:
     cache_read: Decimal
     long_prompt: LongPrompt | None = None
     long_context: LongContext | None = None
-    fast_input: Decimal | None = None  # `speed: "fast"`; None: no fast mode
-    fast_output: Decimal | None = None
+    fast: FastPrices | None = None  # `speed: "fast"`; None: no fast mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +408,9 @@ class _LongContext(_Schema):
 class _Fast(_Schema):
     input: _Price = Field(ge=0)
     output: _Price = Field(ge=0)
+    cache_write_5m: _Price | None = Field(default=None, ge=0)
+    cache_write_1h: _Price | None = Field(default=None, ge=0)
+    cache_read: _Price | None = Field(default=None, ge=0)
 
 
 class _Prices(_Schema):
@@ -523,8 +538,17 @@ def _entry(p: _Prices, d: _Defaults) -> PriceEntry:
         cache_read=p.cache_read if p.cache_read is not None else p.input * d.cache_read,
         long_prompt=LongPrompt(lp.threshold, lp.factor) if lp is not None else None,
         long_context=LongContext(lc.threshold, lc.input, lc.output) if lc is not None else None,
-        fast_input=fast.input if fast is not None else None,
-        fast_output=fast.output if fast is not None else None,
+        fast=_fast(fast, d) if fast is not None else None,
+    )
+
+
+def _fast(f: _Fast, d: _Defaults) -> FastPrices:
+    return FastPrices(
+        input=f.input,
+        output=f.output,
+        cache_write_5m=f.cache_write_5m if f.cache_write_5m is not None else f.input * d.cache_write_5m,
+        cache_write_1h=f.cache_write_1h if f.cache_write_1h is not None else f.input * d.cache_write_1h,
+        cache_read=f.cache_read if f.cache_read is not None else f.input * d.cache_read,
     )
 
 
@@ -542,6 +566,7 @@ __all__ = [
     "TIERS",
     "Catalogue",
     "Effort",
+    "FastPrices",
     "Lifecycle",
     "LongContext",
     "LongPrompt",

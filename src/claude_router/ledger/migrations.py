@@ -15,11 +15,21 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.schema import CreateColumn
 
 from ..errors import LedgerError
 from .aggregate import backfill_rollups
 from .engine import SQLITE_BEGIN
-from .schema import alert_state, metadata, schema_migrations, usage, usage_daily, usage_daily_tags, usage_tags
+from .schema import (
+    ADDED_M005,
+    alert_state,
+    metadata,
+    schema_migrations,
+    usage,
+    usage_daily,
+    usage_daily_tags,
+    usage_tags,
+)
 from .verdicts import quality_verdicts
 
 Migration = Callable[[AsyncConnection], Awaitable[None]]
@@ -55,7 +65,29 @@ async def m004_quality_verdicts(conn: AsyncConnection) -> None:
     await _create(conn, quality_verdicts)
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_usage, m002_rollups, m003_alert_state, m004_quality_verdicts)
+async def m005_effort_adapted_priced(conn: AsyncConnection) -> None:
+    """Per request: the effort it was sent with, how its body was adapted, whether its model was
+    priced, and the inference_geo / speed its usage reported (to re-price it on its date). The
+    rollups gain `effort` as a key and an `unpriced` count, and are rebuilt from `usage`. Rows
+    written before this hold no effort, no adaptation, priced = true (only priced models were
+    accepted then) and no geo / speed (standard)."""
+    present = await conn.run_sync(lambda sync: {c["name"] for c in sa.inspect(sync).get_columns(usage.name)})
+    for name in ADDED_M005:
+        if name not in present:  # a ledger created by this version already has them (m001)
+            column = CreateColumn(usage.c[name]).compile(dialect=conn.dialect)
+            await conn.execute(sa.text(f"ALTER TABLE {usage.name} ADD COLUMN {column}"))
+    await conn.run_sync(lambda sync: metadata.drop_all(sync, tables=[usage_daily, usage_daily_tags]))
+    await _create(conn, usage_daily, usage_daily_tags)
+    await backfill_rollups(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_usage,
+    m002_rollups,
+    m003_alert_state,
+    m004_quality_verdicts,
+    m005_effort_adapted_priced,
+)
 
 
 def migration_names() -> list[str]:

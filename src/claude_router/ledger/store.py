@@ -28,7 +28,7 @@ from .schema import alert_state, usage, usage_daily, usage_daily_tags, usage_tag
 from .writer import writer_for
 
 Row = Mapping[str, Any]
-_NULLABLE_KEYS = frozenset({Dimension.CUSTOMER, Dimension.MODEL, Dimension.LABEL})
+_NULLABLE_KEYS = frozenset({Dimension.CUSTOMER, Dimension.MODEL, Dimension.LABEL, Dimension.EFFORT})
 
 
 class SqlLedger:

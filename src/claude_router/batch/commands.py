@@ -14,28 +14,25 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ..config import Settings
+from ..cli_options import ConfigOption, load_settings
+from ..cli_runner import run
 from ..errors import InvalidJobError
 from .job import Job, JobMode, JobStatus
-from .pacing import PacingSettings
-from .queue import JobQueue, open_queue
-from .results import custom_id
-from .submit import parse_duration, submit_file
-from .worker import Worker, WorkerSettings, WorkerStats, worker_router
+
+if TYPE_CHECKING:  # the queue, the worker and the SDK load when a command runs, not for --help
+    from rich.progress import Progress
+
+    from ..config import Settings
+    from .queue import JobQueue
+    from .worker import Worker, WorkerSettings, WorkerStats
 
 STATS_EVERY_S = 0.5
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="A claude-router TOML file (else $CLAUDE_ROUTER_CONFIG)."),
-]
 QueueOption = Annotated[
     str | None,
     typer.Option("--queue", help="A SQLite path or redis:// URL (default: queue.db in the data home)."),
@@ -52,6 +49,8 @@ MarginOption = Annotated[
 @asynccontextmanager
 async def _queue(settings: Settings, target: str | None) -> AsyncIterator[JobQueue]:
     """The queue at `target` (else the configured one), closed on the way out."""
+    from .queue import open_queue
+
     queue = await open_queue(target, settings.queue)
     try:
         yield queue
@@ -61,6 +60,8 @@ async def _queue(settings: Settings, target: str | None) -> AsyncIterator[JobQue
 
 def _margin(settings: Settings, option: str | None) -> timedelta:
     """The `--margin` given, else the configured one."""
+    from .submit import parse_duration
+
     return parse_duration(option) if option else timedelta(seconds=settings.queue.batches_api_margin_s)
 
 
@@ -84,7 +85,12 @@ def worker(
     SIGTERM or Ctrl-C stops it cleanly: nothing more is claimed, requests in flight finish,
     unfinished jobs go back to the queue at once, and it exits 0. A second signal ends it at once.
     """
-    settings = Settings.load(config)
+    from rich.console import Console
+
+    from .pacing import PacingSettings
+    from .worker import WorkerSettings
+
+    settings = load_settings(config)
     pacing = PacingSettings(initial=min(8, concurrency), maximum=concurrency)
     worker_settings = WorkerSettings(
         chunk=chunk,
@@ -94,7 +100,7 @@ def worker(
         pacing=pacing,
         margin=_margin(settings, margin),
     )
-    stats = asyncio.run(_run_worker(settings, queue, ledger, worker_settings))
+    stats = run(_run_worker(settings, queue, ledger, worker_settings))
     Console(stderr=True).print(
         f"done {stats.done}, failed {stats.failed}, requeued {stats.requeued}, "
         f"released {stats.released}, 429s {stats.throttled}, cost ${stats.cost_usd:.6f}"
@@ -106,6 +112,7 @@ async def _run_worker(
 ) -> WorkerStats:
     from ..ledger import open_ledger
     from ..upstream.emulated import upstream_settings
+    from .worker import Worker, worker_router
 
     async with (
         _queue(settings, queue_url) as queue,
@@ -115,7 +122,7 @@ async def _run_worker(
     ):
         with _progress() as progress:
             task = progress.add_task("jobs", total=None, failed=0, cost="0", rate="-")
-            run = Worker(queue, router, ledger, worker_settings)
+            draining = Worker(queue, router, ledger, worker_settings)
 
             def show(stats: WorkerStats, pending: int | None) -> None:
                 total = stats.done + stats.failed + pending if pending is not None else None
@@ -125,28 +132,30 @@ async def _run_worker(
                     total=total,
                     failed=stats.failed,
                     cost=f"{stats.cost_usd:.4f}",
-                    rate=f"{run.pacer.current}",
+                    rate=f"{draining.pacer.current}",
                 )
 
-            watcher = asyncio.create_task(_watch(queue, run, show))
+            watcher = asyncio.create_task(_watch(queue, draining, show))
             try:
-                with _stop_on_signals(run):
-                    return await run.run()
+                with _stop_on_signals(draining):
+                    return await draining.run()
             finally:
                 watcher.cancel()
-                show(run.stats, 0 if worker_settings.once and not run.stop_requested else None)
+                show(draining.stats, 0 if worker_settings.once and not draining.stop_requested else None)
 
 
 @contextmanager
-def _stop_on_signals(run: Worker) -> Iterator[None]:
-    """SIGTERM and SIGINT stop `run` cleanly; a second one gets the default behaviour (exit now)."""
+def _stop_on_signals(draining: Worker) -> Iterator[None]:
+    """SIGTERM and SIGINT stop `draining` cleanly; a second one gets the default behaviour (exit now)."""
     loop = asyncio.get_running_loop()
+
+    from rich.console import Console
 
     def stop() -> None:
         for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
         Console(stderr=True).print("[yellow]stopping: finishing requests in flight, releasing the rest[/]")
-        run.stop()
+        draining.stop()
 
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop)
@@ -157,15 +166,18 @@ def _stop_on_signals(run: Worker) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
-async def _watch(queue: JobQueue, run: Worker, show: Any) -> None:
+async def _watch(queue: JobQueue, draining: Worker, show: Any) -> None:
     while True:
         counts = (await queue.stats()).counts
-        show(run.stats, counts.pending)
+        show(draining.stats, counts.pending)
         await asyncio.sleep(STATS_EVERY_S)
 
 
 @contextmanager
 def _progress() -> Iterator[Progress]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -205,9 +217,13 @@ def submit(
     config: ConfigOption = None,
 ) -> None:
     """Queue every request of a JSONL file as one batch and print its id (nothing if a line is bad)."""
-    settings = Settings.load(config)
+    from rich.console import Console
 
-    async def run() -> dict[str, Any]:
+    from .submit import submit_file
+
+    settings = load_settings(config)
+
+    async def submit_all() -> dict[str, Any]:
         async with _queue(settings, queue) as q:
             result = await submit_file(
                 q,
@@ -221,7 +237,7 @@ def submit(
             )
         return result.to_dict()
 
-    result = asyncio.run(run())
+    result = run(submit_all())
     if json_out:
         typer.echo(json.dumps(result))
         return
@@ -238,9 +254,9 @@ def status(
     config: ConfigOption = None,
 ) -> None:
     """Counts by status of one batch, or of the whole queue."""
-    settings = Settings.load(config)
+    settings = load_settings(config)
 
-    async def run() -> dict[str, Any]:
+    async def counts() -> dict[str, Any]:
         async with _queue(settings, queue) as q:
             if batch_id is None:
                 stats = await q.stats()
@@ -250,7 +266,7 @@ def status(
             raise InvalidJobError(f"no batch {batch_id!r} in this queue")
         return {"batch_id": batch_id, **counts.as_dict(), "finished": counts.finished}
 
-    result = asyncio.run(run())
+    result = run(counts())
     if json_out:
         typer.echo(json.dumps(result))
         return
@@ -267,16 +283,18 @@ def results(
     config: ConfigOption = None,
 ) -> None:
     """One JSONL line per request, in input order: its Message, or an error record."""
-    settings = Settings.load(config)
+    from rich.console import Console
 
-    async def run() -> list[Job]:
+    settings = load_settings(config)
+
+    async def read() -> list[Job]:
         async with _queue(settings, queue) as q:
             jobs = await q.results(batch_id)
         if not jobs:
             raise InvalidJobError(f"no batch {batch_id!r} in this queue")
         return jobs
 
-    jobs = asyncio.run(run())
+    jobs = run(read())
     lines = [json.dumps(result_line(job), ensure_ascii=False) + "\n" for job in jobs]
     if out is None:
         sys.stdout.writelines(lines)
@@ -289,7 +307,7 @@ def results(
 
 def result_line(job: Job) -> dict[str, Any]:
     """A line of the results file, shaped as the Message Batches API's results (plus routing)."""
-    line: dict[str, Any] = {"custom_id": custom_id(job)}
+    line: dict[str, Any] = {"custom_id": job.custom_id}
     if job.status is JobStatus.DONE and job.result is not None:
         line["result"] = {"type": "succeeded", "message": job.result.get("message")}
         line["routing"] = job.result.get("routing")
@@ -310,15 +328,15 @@ def cancel(
     config: ConfigOption = None,
 ) -> None:
     """Cancel the batch's jobs that have not finished; finished ones keep their results."""
-    settings = Settings.load(config)
+    settings = load_settings(config)
 
-    async def run() -> int:
+    async def cancel_jobs() -> int:
         async with _queue(settings, queue) as q:
             if (await q.batch_status(batch_id)).total == 0:
                 raise InvalidJobError(f"no batch {batch_id!r} in this queue")
             return await q.cancel(batch_id)
 
-    typer.echo(f"canceled {asyncio.run(run())} requests of {batch_id}")
+    typer.echo(f"canceled {run(cancel_jobs())} requests of {batch_id}")
 
 
 __all__ = ["batch_app", "result_line", "worker"]

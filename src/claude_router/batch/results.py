@@ -25,7 +25,7 @@ def job_meta(job: Job) -> RequestMeta:
 
 def custom_id(job: Job) -> str:
     """The caller's id for the job's line (job ids are `<batch id>:<custom id>`)."""
-    return job.id.removeprefix(f"{job.batch_id}:")
+    return job.custom_id
 
 
 def success_result(routed: RoutedResponse, *, batch: bool = False) -> dict[str, Any]:

@@ -23,19 +23,21 @@ from decimal import Decimal
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from anthropic.types import MessageDeltaUsage, Usage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ConfigError, PricingError, UnknownModelError
 from ..types import Label, TokenUsage
 
+if TYPE_CHECKING:  # names only: pricing must not load the SDK (the command line's reports use it)
+    from anthropic.types import MessageDeltaUsage, Usage
+
 PRICES_RESOURCE = "prices.toml"
 _PER_TOKEN = Decimal(1) / Decimal(1_000_000)  # the sheet is per million tokens; exact
 
 #: Anything `cost()` accepts as usage: the SDK's own objects, the same fields as a mapping, or ours.
-UsageLike = TokenUsage | Usage | MessageDeltaUsage | Mapping[str, Any]
+UsageLike: TypeAlias = "TokenUsage | Usage | MessageDeltaUsage | Mapping[str, Any]"
 
 
 class Tier(StrEnum):

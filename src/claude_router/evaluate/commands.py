@@ -18,26 +18,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..catalog.pricing import Tier
-from ..classify.base import Classifier
-from ..classify.local import LocalClassifier, model_version
-from ..config import CONFIG_ENV, ClassifierSettings, Settings
+from ..cli_runner import run
 from ..errors import ConfigError, RouterError
-from ..paths import data_home
-from ..types import LABELS, Decision
-from .cascade_eval import CascadeComparison
-from .classifier_eval import ClassifierReport, evaluate
-from .dataset import LabelledPrompt, load_labelled
-from .routing import PGR_TARGETS
-from .train import TrainSettings
-from .train import train as train_model
+from ..paths import CONFIG_ENV, data_home
+from ..types import LABELS
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the classifiers and the SDK load when a command runs, not for --help
+    from ..classify.base import Classifier
+    from ..config import ClassifierSettings, Settings
+    from ..types import Decision
     from ..upstream import Upstream
+    from .cascade_eval import CascadeComparison
+    from .classifier_eval import ClassifierReport
+    from .dataset import LabelledPrompt
 
 DEFAULT_MODEL_FILE = "local_classifier.json"
 CONFIG_FILE = "claude-router.toml"
-_TRAIN_DEFAULTS = TrainSettings()
 
 
 class ClassifierKind(StrEnum):
@@ -82,23 +78,37 @@ def train(
         Path | None,
         typer.Option("--heldout", help="Labelled prompts to score the new model on (never trained on)."),
     ] = None,
-    epochs: Annotated[int, typer.Option(min=1, help="Passes over the data.")] = _TRAIN_DEFAULTS.epochs,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, help="Passes over the data (default: the trainer's).")
+    ] = None,
     folds: Annotated[
-        int, typer.Option(min=1, help="Cross-validation folds for calibration (1: uncalibrated).")
-    ] = _TRAIN_DEFAULTS.folds,
+        int | None,
+        typer.Option(
+            min=1, help="Cross-validation folds for calibration (1: uncalibrated; default: the trainer's)."
+        ),
+    ] = None,
 ) -> None:
     """Train the local classifier on your own labelled prompts and write its model file."""
+    from ..classify.local import LocalClassifier, model_version
+    from .classifier_eval import evaluate
+    from .dataset import load_labelled
+    from .train import TrainSettings
+    from .train import train as train_model
+
     console, err = Console(), Console(stderr=True)
+    defaults = TrainSettings()
     try:
         items = load_labelled(data)
         started = time.perf_counter()
-        result = train_model(items, TrainSettings(epochs=epochs, folds=folds))
+        result = train_model(
+            items, TrainSettings(epochs=epochs or defaults.epochs, folds=folds or defaults.folds)
+        )
         seconds = time.perf_counter() - started
         target = out or data_home() / DEFAULT_MODEL_FILE
         text = result.model.to_json()
         _write_atomic(target, text)
         classifier = LocalClassifier(result.model, model_version(text.encode("utf-8")))
-        scored = asyncio.run(evaluate(classifier, load_labelled(heldout), name="local")) if heldout else None
+        scored = run(evaluate(classifier, load_labelled(heldout), name="local")) if heldout else None
     except RouterError as exc:
         raise _fail(err, exc) from None
     counts = ", ".join(f"{n} {label}" for label, n in result.model.training["per_label"].items())
@@ -134,6 +144,7 @@ async def _compare_cascade(
 ) -> CascadeComparison:
     """Each classifier alone on `items`, and the cascade at every candidate threshold."""
     from ..classify.factory import build_classifier, local_predictor
+    from .cascade_eval import CascadeComparison
 
     predictor = local_predictor(section)
     local = [predictor.predict(i.item) for i in items]
@@ -150,6 +161,9 @@ async def _run(
     items: list[LabelledPrompt],
     concurrency: int,
 ) -> tuple[ClassifierReport, CascadeComparison | None]:
+    from ..classify.local import LocalClassifier
+    from .classifier_eval import evaluate
+
     if kind is ClassifierKind.LOCAL:
         path = model or settings.classifier.local_model_path
         return await evaluate(LocalClassifier.from_file(path), items, name=kind.value), None
@@ -187,10 +201,13 @@ def eval_classifier(
     config: ConfigOption = None,
 ) -> None:
     """Measure a classifier on labelled prompts: accuracy, per-label figures, routing cost, latency."""
+    from ..config import Settings
+    from .dataset import load_labelled
+
     err = Console(stderr=True)
     try:
         items = load_labelled(data)
-        report, cascade = asyncio.run(_run(Settings.load(config), classifier, model, items, concurrency))
+        report, cascade = run(_run(Settings.load(config), classifier, model, items, concurrency))
     except RouterError as exc:
         raise _fail(err, exc) from None
     if json_out:
@@ -247,7 +264,7 @@ def eval_routing(
     seed: Annotated[int, typer.Option(help="Seed of the training / held-out split.")] = 0,
 ) -> None:
     """Route public benchmarks between a weak and a strong model: quality curve, APGR and CPT."""
-    from .routing import evaluate_routing
+    from .routing import PGR_TARGETS, evaluate_routing
 
     try:
         results = evaluate_routing(data, seed=seed)
@@ -301,6 +318,9 @@ def calibrate(
 ) -> None:
     """Choose the local classifier's thresholds for the tier shares you want (or, with --quality,
     the answer-quality cascade's threshold for the escalation share you want), and write them."""
+    from ..catalog.pricing import Tier
+    from ..classify.local import LocalClassifier
+    from ..config import Settings
     from .calibrate import calibrate as run_calibration
     from .calibrate import load_traffic, parse_targets, with_thresholds
 
@@ -336,6 +356,7 @@ def calibrate(
 
 def _calibrate_quality(data: Path, share: float | None, path: Path) -> None:
     """`calibrate --quality`: the cascade's threshold from recorded answers, scored locally."""
+    from ..config import Settings
     from . import calibrate_quality as cq
 
     try:

@@ -5,27 +5,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from ..config import Settings
-from .keys import CustomerBudget, KeyInfo, KeyStore, NewKey, Period
+from ..cli_options import ConfigOption, load_settings
+from ..cli_runner import run
+from .key_records import CustomerBudget, KeyInfo, NewKey, Period
+
+if TYPE_CHECKING:  # the key store (and the database drivers) load when a command runs
+    from .keys import KeyStore
 
 T = TypeVar("T")
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="A claude-router TOML file (else $CLAUDE_ROUTER_CONFIG)."),
-]
 
 
 def serve(
@@ -43,10 +38,12 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
     """Serve the Anthropic-compatible gateway: point any Anthropic SDK's base URL at it."""
+    from rich.console import Console
+
     from .app import create_app
     from .server import serve as serve_app
 
-    settings = Settings.load(config)
+    settings = load_settings(config)
     gateway = settings.gateway.model_copy(
         update={
             "host": host or settings.gateway.host,
@@ -94,16 +91,19 @@ def keys_create(
     """Create a key. It is printed once: only its hash is stored."""
     budget = _budget(budget_usd)
 
-    async def run(store: KeyStore) -> NewKey:
+    async def create_key(store: KeyStore) -> NewKey:
         return await store.create(customer, budget_usd=budget, period=period, rpm=rpm, tpm=tpm)
 
     try:
-        new = asyncio.run(_with_store(config, ledger, run))
+        new = run(_with_store(config, ledger, create_key))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if json_out:
         typer.echo(json.dumps({"key": new.key, **new.info.as_json()}))
         return
+    from rich.console import Console
+    from rich.markup import escape
+
     console = Console()
     console.print(f"[bold]{new.key}[/]", highlight=False, soft_wrap=True)
     console.print(
@@ -120,10 +120,14 @@ def keys_list(
 ) -> None:
     """List keys (never the keys themselves: their ids, customers, limits and last characters)."""
 
-    async def run(store: KeyStore) -> list[KeyInfo]:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    async def list_keys(store: KeyStore) -> list[KeyInfo]:
         return await store.list_keys(include_revoked=all_keys)
 
-    infos = asyncio.run(_with_store(config, ledger, run))
+    infos = run(_with_store(config, ledger, list_keys))
     if json_out:
         typer.echo(json.dumps([info.as_json() for info in infos]))
         return
@@ -152,11 +156,11 @@ def keys_revoke(
 ) -> None:
     """Revoke a key: it is refused from now on (by other gateway processes within seconds)."""
 
-    async def run(store: KeyStore) -> bool:
+    async def revoke(store: KeyStore) -> bool:
         return await store.revoke(key_id)
 
-    if not asyncio.run(_with_store(config, ledger, run)):
-        Console(stderr=True).print(f"[red]error:[/] no active key {escape(key_id)}")
+    if not run(_with_store(config, ledger, revoke)):
+        typer.echo(f"error: no active key {key_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
 
@@ -175,11 +179,11 @@ def keys_budget(
     """Set (or remove) a customer's budget, shared by all of its keys beside their own."""
     budget = _budget(budget_usd)
 
-    async def run(store: KeyStore) -> CustomerBudget | None:
+    async def set_budget(store: KeyStore) -> CustomerBudget | None:
         return await store.set_customer_budget(customer, budget, period)
 
     try:
-        found = asyncio.run(_with_store(config, ledger, run))
+        found = run(_with_store(config, ledger, set_budget))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if json_out:
@@ -192,11 +196,13 @@ def keys_budget(
         typer.echo(f"{found.customer}: ${found.budget_usd} per {found.period.value}")
 
 
-async def _with_store(config: Path | None, ledger: str | None, run: Callable[[KeyStore], Awaitable[T]]) -> T:
-    url = ledger if ledger is not None else Settings.load(config).ledger.url
+async def _with_store(config: Path | None, ledger: str | None, work: Callable[[KeyStore], Awaitable[T]]) -> T:
+    from .keys import KeyStore
+
+    url = ledger if ledger is not None else load_settings(config).ledger.url
     store = await KeyStore.open(url)
     try:
-        return await run(store)
+        return await work(store)
     finally:
         await store.close()
 

@@ -16,10 +16,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,68 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..ledger.engine import create_engine, resolve_url
 from ..ledger.money import from_nano, to_nano
 from .batch_owners import BatchOwners
+from .key_records import CustomerBudget, KeyInfo, NewKey, Period
 from .key_schema import customer_budgets, migrate, virtual_keys
 
 KEY_PREFIX = "sk-cr-"
 KEY_BYTES = 32
 HINT_CHARS = 4
 CACHE_S = 2.0
-
-
-class Period(StrEnum):
-    DAY = "day"
-    MONTH = "month"
-    TOTAL = "total"
-
-
-@dataclass(frozen=True, slots=True)
-class KeyInfo:
-    """A key as stored: never the key itself."""
-
-    key_id: str
-    customer: str
-    hint: str
-    created_at: datetime
-    budget_usd: Decimal | None = None
-    period: Period | None = None
-    rpm: int | None = None
-    tpm: int | None = None
-    revoked_at: datetime | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "key_id": self.key_id,
-            "customer": self.customer,
-            "hint": f"...{self.hint}",
-            "budget_usd": str(self.budget_usd) if self.budget_usd is not None else None,
-            "period": self.period.value if self.period is not None else None,
-            "rpm": self.rpm,
-            "tpm": self.tpm,
-            "created_at": self.created_at.isoformat(),
-            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerBudget:
-    """A dollar budget shared by every key of one customer."""
-
-    customer: str
-    budget_usd: Decimal
-    period: Period
-
-    def as_json(self) -> dict[str, Any]:
-        return {"customer": self.customer, "budget_usd": str(self.budget_usd), "period": self.period.value}
-
-
-@dataclass(frozen=True, slots=True)
-class NewKey:
-    key: str  # the only time it exists outside the client
-    info: KeyInfo
 
 
 def hash_key(key: str) -> str:
@@ -260,3 +203,6 @@ def _info(row: Any) -> KeyInfo:
         tpm=row["tpm"],
         revoked_at=row["revoked_at"],
     )
+
+
+__all__ = ["CustomerBudget", "KeyInfo", "KeyStore", "NewKey", "Period", "hash_key"]

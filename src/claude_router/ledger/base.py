@@ -131,6 +131,14 @@ class Group:
     totals: Totals
 
 
+def merge_groups(groups: Iterable[Group]) -> Totals:
+    """The sum of every group's totals."""
+    total = Totals()
+    for group in groups:
+        total = total + group.totals
+    return total
+
+
 @runtime_checkable
 class Ledger(Protocol):
     """Where every routed request is recorded, exactly once per request id."""

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -273,3 +274,20 @@ class BufferedLedger:
     ) -> list[Group]:
         await self.flush()
         return await self.store.totals(by, since=since, until=until, customer=customer)
+
+
+async def open_ledger(
+    url_or_path: str | Path | None = None,
+    *,
+    home: Path | None = None,
+    batch_rows: int = BATCH_ROWS,
+    interval_s: float = INTERVAL_S,
+    capacity: int = CAPACITY,
+) -> BufferedLedger:
+    """Open (creating and migrating as needed) the ledger at a SQLite path or `postgresql://` URL.
+
+    None means `ledger.db` in `home`, which defaults to the data directory (`CLAUDE_ROUTER_HOME`,
+    else the user data directory). Close it (or use it as an async context manager) to flush.
+    """
+    store = await SqlLedger.open(url_or_path, home=home)
+    return BufferedLedger(store, batch_rows=batch_rows, interval_s=interval_s, capacity=capacity)

@@ -9,7 +9,7 @@ and models, not with the number of requests.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,11 +18,20 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..errors import LedgerError
 from ..types import UsageRecord
 from .aggregate import backfill_rollups, rollup_measures, usage_key_columns, usage_measures
 from .base import Dimension, Group, Key, Totals
-from .engine import create_engine, describe, ensure_wal, resolve_url
-from .migrations import migrate
+from .engine import (
+    DATABASE_ERRORS,
+    cannot_open,
+    create_engine,
+    describe,
+    ensure_wal,
+    resolve_url,
+    sqlite_path,
+)
+from .migrations import MIGRATIONS, migrate, missing
 from .rows import record_to_row, row_to_record
 from .schema import alert_state, usage, usage_daily, usage_daily_tags, usage_tags
 from .writer import writer_for
@@ -35,19 +44,51 @@ class SqlLedger:
     """The ledger's database. Each `record()` is its own transaction; wrap it in a
     `BufferedLedger` so that requests never wait for the disk."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, url: str | None = None) -> None:
         self.engine = engine
-        self.url = describe(engine.url.render_as_string(hide_password=False))  # for people: no password
+        # For people: the SQLite path, or the URL without its password (`url`: as opened).
+        self.url = describe(url or engine.url.render_as_string(hide_password=False))
         self._dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
         self._writer = writer_for(engine.dialect)
 
     @classmethod
     async def open(cls, url_or_path: str | Path | None = None, *, home: Path | None = None) -> SqlLedger:
-        """Connect to (and migrate) the ledger at a SQLite path or `postgresql://` URL."""
-        engine = create_engine(resolve_url(url_or_path, home=home))
-        await ensure_wal(engine)
-        await migrate(engine)
-        return cls(engine)
+        """Connect to (creating and migrating as needed) the ledger at a SQLite path or
+        `postgresql://` URL; `LedgerError` naming the cause when it cannot be opened."""
+        url = resolve_url(url_or_path, home=home)
+        engine = create_engine(url)
+        try:
+            await ensure_wal(engine)
+            await migrate(engine)
+        except BaseException as exc:
+            await engine.dispose()
+            if isinstance(exc, DATABASE_ERRORS):
+                raise cannot_open(url, exc) from exc
+            raise
+        return cls(engine, url=url)
+
+    @classmethod
+    async def open_readonly(
+        cls, url_or_path: str | Path | None = None, *, home: Path | None = None
+    ) -> SqlLedger:
+        """Connect to an existing ledger to read it, writing nothing: no file, table or migration is
+        created. `LedgerError` when there is no ledger there, or one this version cannot read."""
+        url = resolve_url(url_or_path, home=home, create=False)
+        path = sqlite_path(url)
+        if path is not None and not path.is_file():
+            raise LedgerError(f"no ledger at {path}: nothing has been recorded there yet")
+        engine = create_engine(url, readonly=True)
+        try:
+            lacking = await missing(engine)
+        except BaseException as exc:
+            await engine.dispose()
+            if isinstance(exc, DATABASE_ERRORS):
+                raise cannot_open(url, exc) from exc
+            raise
+        if lacking:
+            await engine.dispose()
+            raise _not_readable(describe(url), lacking)
+        return cls(engine, url=url)
 
     # ---- write side ----------------------------------------------------------------------
 
@@ -153,6 +194,15 @@ class SqlLedger:
         return _filtered(stmt, lo, hi, customer).group_by(*(keys[d.value] for d in dims))
 
 
+def _not_readable(where: str, lacking: list[str]) -> LedgerError:
+    if len(lacking) == len(MIGRATIONS):
+        return LedgerError(f"no ledger in {where}: nothing has been recorded there yet")
+    return LedgerError(
+        f"the ledger in {where} was written by an older claude-router (it lacks {', '.join(lacking)}):"
+        " run a command that writes to it once (serve, worker, demo --ledger) to upgrade it"
+    )
+
+
 def _filtered(
     stmt: sa.Select[Any], since: datetime | None, until: datetime | None, customer: str | None
 ) -> sa.Select[Any]:
@@ -217,14 +267,6 @@ def _key_value(dim: Dimension, value: Any) -> Key:
         return date.fromisoformat(value)
     assert value is None or isinstance(value, str | date)
     return value
-
-
-def merge_groups(groups: Iterable[Group]) -> Totals:
-    """The sum of every group's totals."""
-    total = Totals()
-    for group in groups:
-        total = total + group.totals
-    return total
 
 
 def as_mapping(group: Group) -> Mapping[str, Key]:

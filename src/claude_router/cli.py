@@ -20,7 +20,7 @@ from typer.exceptions import TyperException
 from . import __version__
 from .cli_errors import exit_code, explain
 from .cli_options import ConfigOption, load_settings
-from .cli_runner import INTERRUPTED_EXIT, INTERRUPTED_LINE, run
+from .cli_runner import INTERRUPTED_EXIT, INTERRUPTED_LINE, fast_exit, hard_exit, run
 
 
 class _Boundary(TyperGroup):
@@ -29,8 +29,8 @@ class _Boundary(TyperGroup):
     def invoke(self, ctx: Any) -> Any:  # Typer's (vendored) click.Context
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, TyperException):
-            raise  # exits, and usage errors that Typer already says in one line
+        except (typer.Exit, typer.Abort, TyperException, BrokenPipeError):
+            raise  # exits, usage errors Typer says in one line, and a reader gone (`| head`): Typer's
         except KeyboardInterrupt:
             _say(INTERRUPTED_LINE)
             raise typer.Exit(INTERRUPTED_EXIT) from None
@@ -196,9 +196,12 @@ def main() -> None:
     """Console entry point."""
     try:
         app()
+    except SystemExit as done:
+        if done.code == INTERRUPTED_EXIT:  # Ctrl-C, said already: skip the interpreter's slow teardown
+            fast_exit(INTERRUPTED_EXIT)
+        raise
     except KeyboardInterrupt:  # before or after a command ran (the boundary covers the command)
-        _say(INTERRUPTED_LINE)
-        sys.exit(INTERRUPTED_EXIT)
+        hard_exit()
 
 
 if __name__ == "__main__":

@@ -160,11 +160,13 @@ def logs(
         return
     from .terminal import logs_table
 
-    console.print(logs_table(records))
+    console.print(logs_table(records, console.width))
 
 
 def record_json(rec: UsageRecord) -> dict[str, object]:
     """One ledger record as JSON (money as exact decimal strings)."""
+    from ..ledger.money import usd_text
+
     u, c = rec.usage, rec.classifier_usage
     return {
         "request_id": rec.request_id,
@@ -186,9 +188,9 @@ def record_json(rec: UsageRecord) -> dict[str, object]:
         "cache_read_tokens": u.cache_read_tokens,
         "classifier_input_tokens": c.input_tokens,
         "classifier_output_tokens": c.output_tokens,
-        "cost_usd": str(rec.cost_usd),
-        "classifier_cost_usd": str(rec.classifier_cost_usd),
-        "cost_if_opus_usd": str(rec.cost_if_opus_usd),
+        "cost_usd": usd_text(rec.cost_usd),
+        "classifier_cost_usd": usd_text(rec.classifier_cost_usd),
+        "cost_if_opus_usd": usd_text(rec.cost_if_opus_usd),
         "latency_s": rec.latency_s,
         "ttft_s": rec.ttft_s,
     }

@@ -9,19 +9,28 @@ from ..ledger import Dimension, Group, Key
 
 
 def usd(value: Decimal) -> str:
-    """$1,234.56 from $100, $3.4860 from a cent, $0.000847 below (six places, as the seed prints)."""
-    if value == 0:
+    """$1,234.56 from $100, $3.4860 from a cent, $0.000847 below (six places, as the seed prints);
+    a negative amount as -$0.001315."""
+    size = abs(value)
+    if size >= 100:
+        places = 2
+    elif size >= Decimal("0.01"):
+        places = 4
+    elif size:
+        places = 6
+    else:
         return "$0.00"
-    if abs(value) >= 100:
-        return f"${value:,.2f}"
-    if abs(value) >= Decimal("0.01"):
-        return f"${value:,.4f}"
-    return f"${value:.6f}"
+    return _signed(value, places)
 
 
 def usd6(value: Decimal) -> str:
     """Always six places, as the seed's run report prints every amount."""
-    return f"${value:,.6f}"
+    return _signed(value, 6)
+
+
+def _signed(value: Decimal, places: int) -> str:
+    text = f"${abs(value):,.{places}f}"
+    return f"-{text}" if value < 0 and text.strip("$0.,") else text
 
 
 def pct(value: Decimal) -> str:

@@ -4,22 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from rich import box
 from rich.console import Console
 from rich.console import Group as RenderGroup
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 from ..ledger import Dimension, Group, Ledger, Totals
 from ..types import UsageRecord
+from .columns import Column, fitted_table
 from .fmt import key_text, pct, short_model, tokens, usd, usd6, window_text
 from .quality import quality_table
 from .summary import Summary, percent
 
+_PANEL_FRAME = 4  # a panel's border and padding, left and right
+_FULL_DATES = 100  # columns from which the log shows a request's year
+
 
 def _money_table(title: str) -> Table:
-    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
+    return Table(**_money_table_options(title))
+
+
+def _money_table_options(title: str) -> dict[str, Any]:
+    return {"title": title, "title_justify": "left", "box": box.SIMPLE_HEAD, "title_style": "bold"}
 
 
 def tier_table(summary: Summary) -> Table:
@@ -65,38 +75,47 @@ def cost_table(summary: Summary) -> Table:
     return table
 
 
-def groups_table(title: str, groups: Sequence[Group], dims: Sequence[Dimension]) -> Table:
-    table = _money_table(title)
-    for dim in dims:
-        table.add_column(dim.value.capitalize(), no_wrap=True)
-    for name in ("Requests", "In", "Out", "Cache read", "Cost", "If all Opus", "Saved"):
-        table.add_column(name, justify="right")
+def groups_table(title: str, groups: Sequence[Group], dims: Sequence[Dimension], width: int) -> Table:
+    """One row per group, fitted to `width`: the costs stay, token columns go first."""
+    columns = [Column(dim.value.capitalize(), "id") for dim in dims] + [
+        Column("Requests", "number"),
+        Column("In", "number", drop=4),
+        Column("Out", "number", drop=3),
+        Column("Cache read", "number", drop=5),
+        Column("Cost", "number"),
+        Column("If all Opus", "number", drop=2),
+        Column("Saved", "number", drop=1),
+    ]
+    rows = []
     for g in groups:
         t = g.totals
         saved = t.cost_if_opus_usd - t.total_cost_usd
-        table.add_row(
-            *(key_text(g.key[d], d) for d in dims),
-            tokens(t.requests),
-            tokens(t.usage.input_tokens),
-            tokens(t.usage.output_tokens),
-            tokens(t.usage.cache_read_tokens),
-            usd(t.total_cost_usd),
-            usd(t.cost_if_opus_usd),
-            pct(percent(saved, t.cost_if_opus_usd)),
+        rows.append(
+            [
+                *(escape(key_text(g.key[d], d)) for d in dims),
+                tokens(t.requests),
+                tokens(t.usage.input_tokens),
+                tokens(t.usage.output_tokens),
+                tokens(t.usage.cache_read_tokens),
+                usd(t.total_cost_usd),
+                usd(t.cost_if_opus_usd),
+                pct(percent(saved, t.cost_if_opus_usd)),
+            ]
         )
-    return table
+    return fitted_table(columns, rows, width, **_money_table_options(title))
 
 
 def render_summary(console: Console, summary: Summary) -> None:
     """The full report: tier mix, costs and savings, top customers and the chosen breakdown."""
-    who = f" · customer {summary.customer}" if summary.customer else ""
+    who = f" · customer {escape(summary.customer)}" if summary.customer else ""
     title = f"[bold]Cost report[/] · {window_text(summary.since, summary.until)}{who}"
+    inner = console.width - _PANEL_FRAME
     parts: list[Table] = [tier_table(summary), cost_table(summary)]
     if summary.top_customers:
-        parts.append(groups_table("Top customers", summary.top_customers, [Dimension.CUSTOMER]))
+        parts.append(groups_table("Top customers", summary.top_customers, [Dimension.CUSTOMER], inner))
     if summary.by and summary.by != (Dimension.CUSTOMER,):
         by = " × ".join(d.value for d in summary.by)
-        parts.append(groups_table(f"By {by}", summary.breakdown, summary.by))
+        parts.append(groups_table(f"By {by}", summary.breakdown, summary.by, inner))
     if summary.quality is not None and summary.quality.labels:
         parts.append(quality_table(summary.quality))
     console.print(Panel(RenderGroup(*parts), title=title, subtitle=summary.ledger, border_style="cyan"))
@@ -196,26 +215,37 @@ def _run_requests(records: Sequence[UsageRecord]) -> RenderGroup:
 # ---- the log view ---------------------------------------------------------------------------------
 
 
-def logs_table(records: Sequence[UsageRecord]) -> Table:
-    """Latest requests, newest first, like a log viewer."""
-    table = Table(box=box.SIMPLE_HEAD)
-    for name in ("Time (UTC)", "Request", "Customer", "Model", "Label", "Status"):
-        table.add_column(name, no_wrap=True)
-    for name in ("In", "Out", "Cache r", "Cost", "Latency"):
-        table.add_column(name, justify="right", no_wrap=True)
-    for r in records:
-        status = "[green]ok[/]" if r.ok else f"[red]{r.status}[/]"
-        table.add_row(
-            r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            r.task_id or r.request_id,
-            r.customer or "-",
-            short_model(r.model_used) + (" ↻" if r.fallback else "") + (" ⧗" if r.batch else ""),
+def logs_table(records: Sequence[UsageRecord], width: int) -> Table:
+    """Latest requests, newest first, like a log viewer, fitted to `width`: the request id, model,
+    status and cost always; tokens, latency, label, customer and cache reads as room allows."""
+    columns = [
+        Column("Time (UTC)", "number"),
+        Column("Request", "id"),
+        Column("Customer", "id", drop=4),
+        Column("Model"),
+        Column("Label", drop=5),
+        Column("Status", "id"),
+        Column("In", "number", drop=2),
+        Column("Out", "number", drop=2),
+        Column("Cache r", "number", drop=6),
+        Column("Cost", "number"),
+        Column("Latency", "number", drop=3),
+    ]
+    stamp = "%Y-%m-%d %H:%M:%S" if width >= _FULL_DATES else "%m-%d %H:%M:%S"  # the year, when there is room
+    rows = [
+        [
+            r.created_at.strftime(stamp),
+            escape(r.task_id or r.request_id),
+            escape(r.customer or "-"),
+            escape(short_model(r.model_used)) + (" ↻" if r.fallback else "") + (" ⧗" if r.batch else ""),
             r.label.value if r.label else "-",
-            status,
+            "[green]ok[/]" if r.ok else f"[red]{escape(r.status)}[/]",
             tokens(r.usage.input_tokens),
             tokens(r.usage.output_tokens),
             tokens(r.usage.cache_read_tokens),
             usd(r.total_cost_usd),
             f"{r.latency_s:.2f}s",
-        )
-    return table
+        ]
+        for r in records
+    ]
+    return fitted_table(columns, rows, width, box=box.SIMPLE_HEAD)

@@ -78,9 +78,11 @@ def _sdk_error(exc: BaseException) -> str | None:
         return f"the API answered {exc.status_code}: {exc.message}"
     if isinstance(exc, anthropic.APITimeoutError):
         return "the API did not answer in time: try again, or raise [upstream] timeout_s"
-    cause = exc.__cause__
-    why = f" ({_describe(cause)})" if cause is not None else ""
-    return f"cannot reach the API at {exc.request.url.host}{why}: check the network and ANTHROPIC_BASE_URL"
+    url = exc.request.url
+    where = f"{url.host}:{url.port}" if url.port else url.host
+    cause = str(exc.__cause__ or "").strip()
+    why = f" ({cause})" if cause else ""
+    return f"cannot reach the API at {where}{why}: check the network and ANTHROPIC_BASE_URL"
 
 
 def _database_error(exc: BaseException) -> str | None:

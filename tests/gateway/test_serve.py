@@ -1,4 +1,5 @@
-"""`claude-router serve` as a user runs it: its own process, the embedded emulator, loud warnings."""
+"""`claude-router serve` as a user runs it: its own process, the embedded emulator, loud warnings,
+and the address it listens on."""
 
 from __future__ import annotations
 
@@ -70,4 +71,6 @@ async def test_serve_without_a_key_uses_the_emulator_and_says_so(
     text = " ".join(stderr.decode().split())
     assert "EMULATOR" in text
     assert "authentication is OFF" in text
+    assert f"gateway listening on {url} (upstream: the built-in emulator at http://127.0.0.1:" in text
     assert process.returncode in (0, -signal.SIGTERM)  # uvicorn stops cleanly, then re-raises the signal
+    assert "Traceback" not in text

@@ -12,6 +12,7 @@ nothing it raises becomes a traceback.
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -33,11 +34,12 @@ from ..routing.router import RecordSink, Router
 from ..upstream.emulated import upstream_settings
 from .auth import authenticate
 from .batches import batch_results, cancel_batch, create_batch, delete_batch, list_batches, retrieve_batch
-from .errors import GatewayError, error_response, json_error
+from .errors import JSON, GatewayError, error_body, error_response, json_error, scrub
 from .keys import KeyStore
 from .messages import count_tokens, messages
 from .metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from .models import get_model, list_models
+from .readiness import check_dependencies
 from .state import GatewayState, gateway_state
 from .tracing import Tracing
 
@@ -58,6 +60,7 @@ def create_app(
     keys: KeyStore | None = None,
     shared: SharedState | None = None,
     tracer_provider: Any | None = None,
+    state: GatewayState | None = None,
 ) -> Starlette:
     """The gateway app. A `router` passed in is used as is (and left open); otherwise one is built
     on `settings` (on the embedded emulator when they name no upstream) with a ledger. With
@@ -65,17 +68,20 @@ def create_app(
     and the router's record sink is wrapped so that each kept record counts against its budgets.
     Rate limits and budgets live in `shared` (else in Redis at `gateway.redis_url`, else in this
     process); a `shared` passed in is left open. Request spans go to `tracer_provider` (else
-    OpenTelemetry's global provider), when the `otel` extra is installed."""
-
-    metrics = GatewayMetrics()
+    OpenTelemetry's global provider), when the `otel` extra is installed. A `state` from
+    `open_gateway_state` (opened, and checked, before the server starts) is used as is."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            state = await _build_state(stack, settings, router, ledger, metrics, keys, shared)
-            state.tracing = Tracing(tracer_provider)
-            state.router.spans = state.tracing  # classify and upstream spans, on every path
-            app.state.gateway = state
+            ready = state
+            if ready is None:
+                ready = await stack.enter_async_context(
+                    open_gateway_state(settings, router=router, ledger=ledger, keys=keys, shared=shared)
+                )
+            ready.tracing = Tracing(tracer_provider)
+            ready.router.spans = ready.tracing  # classify and upstream spans, on every path
+            app.state.gateway = ready
             yield
 
     routes = [
@@ -103,6 +109,21 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_exception, Exception: _unhandled},
     )
+
+
+@asynccontextmanager
+async def open_gateway_state(
+    settings: Settings,
+    *,
+    router: Router | None = None,
+    ledger: RecordSink | None = None,
+    keys: KeyStore | None = None,
+    shared: SharedState | None = None,
+) -> AsyncIterator[GatewayState]:
+    """What the gateway's handlers share, opened for the duration (see `create_app`): the key store,
+    the ledger, the router on its upstream (the embedded emulator without one), Redis."""
+    async with AsyncExitStack() as stack:
+        yield await _build_state(stack, settings, router, ledger, GatewayMetrics(), keys, shared)
 
 
 async def _build_state(
@@ -187,10 +208,17 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    """200 when every dependency answers; else 503 naming each one that does not."""
     state: GatewayState | None = getattr(request.app.state, "gateway", None)
     if state is None:
         return json_error(503, "api_error", "the gateway is starting")
-    return JSONResponse({"status": "ready", "emulated": state.emulated})
+    checks = await check_dependencies(state)
+    details = {check.name: check.detail for check in checks}
+    failed = [f"{check.name}: {check.detail}" for check in checks if not check.ok]
+    if failed:
+        body = {**error_body("api_error", "not ready: " + "; ".join(failed)), "checks": details}
+        return Response(scrub(json.dumps(body), state.secrets), status_code=503, media_type=JSON)
+    return JSONResponse({"status": "ready", "emulated": state.emulated, "checks": details})
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

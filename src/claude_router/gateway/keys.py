@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..ledger.engine import create_engine, resolve_url
+from ..ledger.engine import DATABASE_ERRORS, cannot_open, create_engine, readonly_engine, resolve_url
 from ..ledger.money import from_nano, to_nano
 from .batch_owners import BatchOwners
 from .key_records import CustomerBudget, KeyInfo, NewKey, Period
@@ -52,10 +52,40 @@ class KeyStore:
     async def open(
         cls, url_or_path: str | Path | None = None, *, home: Path | None = None, cache_s: float = CACHE_S
     ) -> KeyStore:
-        """The key store in the ledger database at a SQLite path or `postgresql://` URL (migrated)."""
-        engine = create_engine(resolve_url(url_or_path, home=home))
-        await migrate(engine)
+        """The key store in the ledger database at a SQLite path or `postgresql://` URL (migrated);
+        `LedgerError` naming the cause when the database cannot be opened."""
+        url = resolve_url(url_or_path, home=home)
+        engine = create_engine(url)
+        try:
+            await migrate(engine)
+        except BaseException as exc:
+            await engine.dispose()
+            if isinstance(exc, DATABASE_ERRORS):
+                raise cannot_open(url, exc) from exc
+            raise
         return cls(engine, cache_s=cache_s)
+
+    @classmethod
+    async def open_readonly(
+        cls, url_or_path: str | Path | None = None, *, home: Path | None = None
+    ) -> KeyStore:
+        """The key store of an existing ledger database, to read: nothing is created or migrated.
+        `LedgerError` when there is no ledger there; `holds_keys()` says whether keys were ever made."""
+        url, engine = readonly_engine(url_or_path, home=home)
+        store = cls(engine)
+        try:
+            await store.holds_keys()
+        except BaseException as exc:
+            await engine.dispose()
+            if isinstance(exc, DATABASE_ERRORS):
+                raise cannot_open(url, exc) from exc
+            raise
+        return store
+
+    async def holds_keys(self) -> bool:
+        """Whether the database has the key tables (a key was ever created in it)."""
+        async with self.engine.connect() as conn:
+            return bool(await conn.run_sync(lambda sync: sa.inspect(sync).has_table(virtual_keys.name)))
 
     async def close(self) -> None:
         await self.engine.dispose()

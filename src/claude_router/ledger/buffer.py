@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from ..errors import LedgerError
 from ..types import UsageRecord
 from .base import Dimension, Group
+from .engine import db_reason
 from .rows import record_to_row
 from .store import SqlLedger
 
@@ -110,6 +111,11 @@ class BufferedLedger:
         return self.store.url
 
     @property
+    def failure(self) -> BaseException | None:
+        """Why the writer stopped for good (None while it runs): records are no longer written."""
+        return self._failure
+
+    @property
     def pending(self) -> int:
         """Records accepted but not yet committed."""
         return self._accepted - self._written
@@ -193,7 +199,9 @@ class BufferedLedger:
 
     def _raise_if_dead(self) -> None:
         if self._failure is not None:
-            raise LedgerError(f"the ledger writer stopped: {self._failure!r}") from self._failure
+            url = self.store.engine.url.render_as_string(hide_password=False)
+            reason = db_reason(self._failure, url)
+            raise LedgerError(f"cannot write to the ledger at {self.store.url}: {reason}") from self._failure
 
     async def _run(self) -> None:
         while True:

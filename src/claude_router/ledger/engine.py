@@ -84,23 +84,24 @@ _NO_DATABASE, _NO_ROLE, _BAD_PASSWORD = "3D000", "28000", "28P01"
 
 def db_reason(exc: BaseException, url: str | None = None) -> str:
     """Why a ledger database call failed, in one line: the driver's own words (never the URL's
-    password), with the fix where there is an obvious one."""
+    password), with the fix where there is an obvious one. `url` (from `resolve_url`) names the
+    server or file in the advice."""
     inner = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     text = (str(inner).strip().splitlines() or [type(inner).__name__])[0]
-    where = _server(url)
     code = getattr(inner, "sqlstate", None)
     if code == _NO_DATABASE:
-        return f"{text} on {where}: create it first (createdb), or point --ledger at one that exists"
+        return f"{text}: create it first (createdb), or point the ledger URL at one that exists"
     if code in (_NO_ROLE, _BAD_PASSWORD):
-        return f"{text} on {where}: check the user and password in the ledger URL"
+        return f"{text}: check the user and password in the ledger URL"
     if isinstance(inner, socket.gaierror):
-        return f"unknown host in the ledger URL ({where}): {inner.strerror}"
+        return f"unknown host {_server(url)} ({inner.strerror})"
     if isinstance(inner, ConnectionRefusedError) or getattr(inner, "errno", None) == errno.ECONNREFUSED:
-        return f"connection refused by {where}: is PostgreSQL running there?"
+        return f"connection refused: is PostgreSQL running on {_server(url)}?"
     if isinstance(inner, TimeoutError):
-        return f"no answer from {where} in time: is the server up and reachable?"
-    if isinstance(inner, sqlite3.Error) and url is not None and url.startswith("sqlite"):
-        return _sqlite_reason(text, Path(url.split(":///", 1)[1]))
+        return f"no answer from {_server(url)} in time: is the server up and reachable?"
+    path = sqlite_path(url) if url is not None else None
+    if isinstance(inner, sqlite3.Error) and path is not None:
+        return _sqlite_reason(text, path)
     if isinstance(inner, OSError) and inner.strerror:
         return f"{inner.strerror}: {inner.filename}" if inner.filename else inner.strerror
     return text
@@ -109,25 +110,23 @@ def db_reason(exc: BaseException, url: str | None = None) -> str:
 def _sqlite_reason(text: str, path: Path) -> str:
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         return (
-            f"{path} cannot be written (read-only disk or no permission): "
-            "choose a writable place with --ledger or CLAUDE_ROUTER_HOME"
+            f"{path.parent} is read-only (or not yours) and SQLite must write beside the ledger: "
+            "choose a writable place (--ledger, [ledger] url or CLAUDE_ROUTER_HOME)"
         )
     if "locked" in text:
-        return f"{path} is locked by another process: try again when it is done"
-    return f"{text} ({path})"
+        return "the file is locked by another process: try again when it is done"
+    return text
 
 
 def _server(url: str | None) -> str:
-    """`host:port/database` of a PostgreSQL URL, or the SQLite path: where, without credentials."""
+    """`host:port` of a PostgreSQL URL: where, without credentials."""
     if url is None:
-        return "the ledger database"
-    if url.startswith(_SQLITE_SCHEMES):
-        return url.split(":///", 1)[1]
+        return "the ledger's server"
     try:
         parsed = make_url(url)
     except ArgumentError:
         return "<invalid ledger URL>"
-    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
 
 
 def cannot_open(url: str, exc: BaseException) -> LedgerError:
@@ -146,6 +145,16 @@ def create_engine(url: str, *, readonly: bool = False) -> AsyncEngine:
         return engine
     args = {"server_settings": {"default_transaction_read_only": "on"}} if readonly else {}
     return create_async_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True, connect_args=args)
+
+
+def readonly_engine(url_or_path: str | Path | None, *, home: Path | None = None) -> tuple[str, AsyncEngine]:
+    """The URL and a read-only engine for an existing ledger database; creates nothing (no
+    directory, no file). `LedgerError` when a SQLite ledger's file does not exist."""
+    url = resolve_url(url_or_path, home=home, create=False)
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise LedgerError(f"no ledger at {path}: nothing has been recorded there yet")
+    return url, create_engine(url, readonly=True)
 
 
 async def ensure_wal(engine: AsyncEngine) -> None:

@@ -28,8 +28,8 @@ from .engine import (
     create_engine,
     describe,
     ensure_wal,
+    readonly_engine,
     resolve_url,
-    sqlite_path,
 )
 from .migrations import MIGRATIONS, migrate, missing
 from .rows import record_to_row, row_to_record
@@ -73,11 +73,7 @@ class SqlLedger:
     ) -> SqlLedger:
         """Connect to an existing ledger to read it, writing nothing: no file, table or migration is
         created. `LedgerError` when there is no ledger there, or one this version cannot read."""
-        url = resolve_url(url_or_path, home=home, create=False)
-        path = sqlite_path(url)
-        if path is not None and not path.is_file():
-            raise LedgerError(f"no ledger at {path}: nothing has been recorded there yet")
-        engine = create_engine(url, readonly=True)
+        url, engine = readonly_engine(url_or_path, home=home)
         try:
             lacking = await missing(engine)
         except BaseException as exc:

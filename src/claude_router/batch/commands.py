@@ -1,4 +1,4 @@
-"""`claude-router worker` and `claude-router batch submit|status|results|cancel`.
+"""`claude-router worker` and `claude-router batch submit|status|results|cancel|retry`.
 
 Without a queue URL the embedded SQLite queue in the data directory is used, and without an API
 key the worker sends its requests to the built-in emulator.
@@ -31,7 +31,6 @@ if TYPE_CHECKING:  # the queue, the worker and the SDK load when a command runs,
     from .worker import Worker, WorkerSettings, WorkerStats
 
 STATS_EVERY_S = 0.5
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 QueueOption = Annotated[
     str | None,
@@ -47,11 +46,14 @@ MarginOption = Annotated[
 
 
 @asynccontextmanager
-async def _queue(settings: Settings, target: str | None) -> AsyncIterator[JobQueue]:
-    """The queue at `target` (else the configured one), closed on the way out."""
+async def _queue(
+    settings: Settings, target: str | None, *, readonly: bool = False
+) -> AsyncIterator[JobQueue]:
+    """The queue at `target` (else the configured one), closed on the way out; `readonly`: only
+    read, nothing created (`MissingQueueError` for a SQLite queue that does not exist)."""
     from .queue import open_queue
 
-    queue = await open_queue(target, settings.queue)
+    queue = await open_queue(target, settings.queue, readonly=readonly)
     try:
         yield queue
     finally:
@@ -82,11 +84,12 @@ def worker(
 ) -> None:
     """Run queued jobs through the router into the ledger, pacing to the API's rate limits.
 
-    SIGTERM or Ctrl-C stops it cleanly: nothing more is claimed, requests in flight finish,
-    unfinished jobs go back to the queue at once, and it exits 0. A second signal ends it at once.
+    SIGTERM stops it cleanly: nothing more is claimed, requests in flight finish, unfinished jobs
+    go back to the queue at once, and it exits 0 (a second SIGTERM ends it at once). Ctrl-C stops
+    it within a second: requests in flight are abandoned (their jobs run again later), what
+    finished is accounted, the rest goes back to the queue, and it exits 130. An upstream that
+    refuses the worker's key stops it at the first refusal, its jobs still queued.
     """
-    from rich.console import Console
-
     from .pacing import PacingSettings
     from .worker import WorkerSettings
 
@@ -100,70 +103,80 @@ def worker(
         pacing=pacing,
         margin=_margin(settings, margin),
     )
-    stats = run(_run_worker(settings, queue, ledger, worker_settings))
-    Console(stderr=True).print(
-        f"done {stats.done}, failed {stats.failed}, requeued {stats.requeued}, "
-        f"released {stats.released}, 429s {stats.throttled}, cost ${stats.cost_usd:.6f}"
-    )
+    refused = run(_run_worker(settings, queue, ledger, worker_settings))
+    if refused is not None:
+        raise refused
 
 
 async def _run_worker(
     settings: Settings, queue_url: str | None, ledger_url: str | None, worker_settings: WorkerSettings
-) -> WorkerStats:
+) -> BaseException | None:
+    """Drain the queue; the upstream's refusal of the worker's key, if that is what stopped it."""
     from ..ledger import open_ledger
     from ..upstream.emulated import upstream_settings
     from .worker import Worker, worker_router
 
+    # The ledger and the queue first: either failing is one line before anything starts.
     async with (
+        await open_ledger(ledger_url or settings.ledger.url) as ledger,
         _queue(settings, queue_url) as queue,
         upstream_settings(settings, realistic=False) as (routed, _),
         worker_router(routed) as router,
-        await open_ledger(ledger_url or settings.ledger.url) as ledger,
     ):
-        with _progress() as progress:
-            task = progress.add_task("jobs", total=None, failed=0, cost="0", rate="-")
-            draining = Worker(queue, router, ledger, worker_settings)
+        draining = Worker(queue, router, ledger, worker_settings)
+        try:
+            with _progress() as progress:
+                task = progress.add_task("jobs", total=None, failed=0, cost="0", rate="-")
 
-            def show(stats: WorkerStats, pending: int | None) -> None:
-                total = stats.done + stats.failed + pending if pending is not None else None
-                progress.update(
-                    task,
-                    completed=stats.done + stats.failed,
-                    total=total,
-                    failed=stats.failed,
-                    cost=f"{stats.cost_usd:.4f}",
-                    rate=f"{draining.pacer.current}",
-                )
+                def show(stats: WorkerStats, pending: int | None) -> None:
+                    total = stats.done + stats.failed + pending if pending is not None else None
+                    progress.update(
+                        task,
+                        completed=stats.done + stats.failed,
+                        total=total,
+                        failed=stats.failed,
+                        cost=f"{stats.cost_usd:.4f}",
+                        rate=f"{draining.pacer.current}",
+                    )
 
-            watcher = asyncio.create_task(_watch(queue, draining, show))
-            try:
-                with _stop_on_signals(draining):
-                    return await draining.run()
-            finally:
-                watcher.cancel()
-                show(draining.stats, 0 if worker_settings.once and not draining.stop_requested else None)
+                watcher = asyncio.create_task(_watch(queue, draining, show))
+                try:
+                    with _stop_on_sigterm(draining):
+                        await draining.run()
+                finally:
+                    watcher.cancel()
+                    show(draining.stats, 0 if worker_settings.once and not draining.stop_requested else None)
+        finally:  # also when interrupted: what was done, and what went back to the queue
+            _summary(draining.stats)
+        return draining.refused
+
+
+def _summary(stats: WorkerStats) -> None:
+    from ..report.fmt import usd
+
+    typer.echo(
+        f"done {stats.done}, failed {stats.failed}, requeued {stats.requeued}, "
+        f"released {stats.released}, 429s {stats.throttled}, cost {usd(stats.cost_usd)}",
+        err=True,
+    )
 
 
 @contextmanager
-def _stop_on_signals(draining: Worker) -> Iterator[None]:
-    """SIGTERM and SIGINT stop `draining` cleanly; a second one gets the default behaviour (exit now)."""
+def _stop_on_sigterm(draining: Worker) -> Iterator[None]:
+    """SIGTERM stops `draining` cleanly; a second one gets the default behaviour (exit now). Ctrl-C
+    is the command line's: it cancels the run (see `cli_runner`)."""
     loop = asyncio.get_running_loop()
 
-    from rich.console import Console
-
     def stop() -> None:
-        for sig in STOP_SIGNALS:
-            loop.remove_signal_handler(sig)
-        Console(stderr=True).print("[yellow]stopping: finishing requests in flight, releasing the rest[/]")
+        loop.remove_signal_handler(signal.SIGTERM)
+        typer.echo("stopping: finishing requests in flight, releasing the rest", err=True)
         draining.stop()
 
-    for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, stop)
+    loop.add_signal_handler(signal.SIGTERM, stop)
     try:
         yield
     finally:
-        for sig in STOP_SIGNALS:
-            loop.remove_signal_handler(sig)
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 async def _watch(queue: JobQueue, draining: Worker, show: Any) -> None:
@@ -216,26 +229,27 @@ def submit(
     json_out: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Queue every request of a JSONL file as one batch and print its id (nothing if a line is bad)."""
-    from rich.console import Console
+    """Queue every request of a JSONL file as one batch and print its id.
 
-    from .submit import submit_file
+    Every line is checked as the API would check it first: if any would be refused, each such
+    line is named with its number and nothing is queued.
+    """
+    from .submit import enqueue, prepare_jobs
 
     settings = load_settings(config)
+    jobs = prepare_jobs(
+        requests,
+        batch_id=batch_id,
+        mode=mode,
+        deadline=deadline,
+        customer=customer,
+        tags=tag or (),
+        margin=_margin(settings, margin),
+    )
 
     async def submit_all() -> dict[str, Any]:
         async with _queue(settings, queue) as q:
-            result = await submit_file(
-                q,
-                requests,
-                batch_id=batch_id,
-                mode=mode,
-                deadline=deadline,
-                customer=customer,
-                tags=tag or (),
-                margin=_margin(settings, margin),
-            )
-        return result.to_dict()
+            return (await enqueue(q, jobs)).to_dict()
 
     result = run(submit_all())
     if json_out:
@@ -243,7 +257,7 @@ def submit(
         return
     typer.echo(result["batch_id"])
     modes = ", ".join(f"{n} {m}" for m, n in result["modes"].items())
-    Console(stderr=True).print(f"queued {result['accepted']} of {result['jobs']} requests ({modes})")
+    typer.echo(f"queued {result['accepted']} of {result['jobs']} requests ({modes})", err=True)
 
 
 @batch_app.command("status")
@@ -253,18 +267,28 @@ def status(
     json_out: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Counts by status of one batch, or of the whole queue."""
+    """Counts by status of one batch, or of the whole queue (read only: nothing is created)."""
+    from ..errors import MissingQueueError
+    from .job import StatusCounts
+    from .queue import sqlite_path
+
     settings = load_settings(config)
 
     async def counts() -> dict[str, Any]:
-        async with _queue(settings, queue) as q:
-            if batch_id is None:
-                stats = await q.stats()
-                return {"queue": stats.location, "backend": stats.backend, **stats.counts.as_dict()}
-            counts = await q.batch_status(batch_id)
-        if counts.total == 0:
-            raise InvalidJobError(f"no batch {batch_id!r} in this queue")
-        return {"batch_id": batch_id, **counts.as_dict(), "finished": counts.finished}
+        try:
+            async with _queue(settings, queue, readonly=True) as q:
+                if batch_id is None:
+                    stats = await q.stats()
+                    return {"queue": stats.location, "backend": stats.backend, **stats.counts.as_dict()}
+                found = await q.batch_status(batch_id)
+        except MissingQueueError:
+            if batch_id is not None:
+                raise _no_batch(batch_id) from None
+            location = str(sqlite_path(queue or settings.queue.url, create=False))
+            return {"queue": location, "backend": "sqlite", **StatusCounts().as_dict()}
+        if found.total == 0:
+            raise _no_batch(batch_id)
+        return {"batch_id": batch_id, **found.as_dict(), "finished": found.finished}
 
     result = run(counts())
     if json_out:
@@ -283,15 +307,18 @@ def results(
     config: ConfigOption = None,
 ) -> None:
     """One JSONL line per request, in input order: its Message, or an error record."""
-    from rich.console import Console
+    from ..errors import MissingQueueError
 
     settings = load_settings(config)
 
     async def read() -> list[Job]:
-        async with _queue(settings, queue) as q:
-            jobs = await q.results(batch_id)
+        try:
+            async with _queue(settings, queue, readonly=True) as q:
+                jobs = await q.results(batch_id)
+        except MissingQueueError:
+            jobs = []
         if not jobs:
-            raise InvalidJobError(f"no batch {batch_id!r} in this queue")
+            raise _no_batch(batch_id)
         return jobs
 
     jobs = run(read())
@@ -301,8 +328,19 @@ def results(
     else:
         out.write_text("".join(lines), encoding="utf-8")
     pending = sum(1 for job in jobs if job.status.pending)
+    failed = sum(1 for job in jobs if job.status in (JobStatus.FAILED, JobStatus.PARKED))
     if pending:
-        Console(stderr=True).print(f"[yellow]{pending} of {len(jobs)} requests are not finished yet[/]")
+        typer.echo(f"{pending} of {len(jobs)} requests are not finished yet", err=True)
+    if failed:
+        typer.echo(
+            f"{failed} of {len(jobs)} requests failed: `claude-router batch retry {batch_id}` "
+            "queues them again",
+            err=True,
+        )
+
+
+def _no_batch(batch_id: str) -> InvalidJobError:
+    return InvalidJobError(f"no batch {batch_id!r} in this queue")
 
 
 def result_line(job: Job) -> dict[str, Any]:
@@ -333,10 +371,29 @@ def cancel(
     async def cancel_jobs() -> int:
         async with _queue(settings, queue) as q:
             if (await q.batch_status(batch_id)).total == 0:
-                raise InvalidJobError(f"no batch {batch_id!r} in this queue")
+                raise _no_batch(batch_id)
             return await q.cancel(batch_id)
 
     typer.echo(f"canceled {run(cancel_jobs())} requests of {batch_id}")
+
+
+@batch_app.command("retry")
+def retry(
+    batch_id: Annotated[str, typer.Argument(help="The batch whose failed requests to run again.")],
+    queue: QueueOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Queue the batch's failed (and parked) requests again, as new: a worker runs them next."""
+    settings = load_settings(config)
+
+    async def retry_jobs() -> int:
+        async with _queue(settings, queue) as q:
+            if (await q.batch_status(batch_id)).total == 0:
+                raise _no_batch(batch_id)
+            return await q.retry(batch_id)
+
+    requeued = run(retry_jobs())
+    typer.echo(f"queued {requeued} failed requests of {batch_id} again")
 
 
 __all__ = ["batch_app", "result_line", "worker"]

@@ -40,7 +40,7 @@ def test_report_csv_by_day_and_tag(run: CliRunner, ledger_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert {r["day"] for r in rows[:-1]} == {"2025-06-03", "2025-06-04"}
-    assert {r["tag"] for r in rows[:-1]} == {"batch-job", "customer_facing"}
+    assert {r["tag"] for r in rows[:-1]} == {"batch-job", "customer_facing", ""}  # "": untagged
 
 
 def test_report_html_and_table_files(run: CliRunner, ledger_path: Path, tmp_path: Path) -> None:

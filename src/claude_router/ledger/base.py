@@ -20,7 +20,7 @@ class Dimension(StrEnum):
     MODEL = "model"  # the model that answered ('' for requests that never got an answer)
     LABEL = "label"
     CUSTOMER = "customer"
-    TAG = "tag"  # a request with several tags counts once per tag
+    TAG = "tag"  # a request with several tags counts once per tag; one with none, under None
     BATCH = "batch"
 
 

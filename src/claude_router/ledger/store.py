@@ -169,6 +169,8 @@ class SqlLedger:
         selects = [self._raw_select(dims, lo, hi, customer) for lo, hi in edges]
         if days is not None:
             selects.append(_rollup_select(dims, days, customer))
+        if Dimension.TAG in dims:  # requests without a tag: a group of their own (tag None)
+            selects.append(_untagged_select(dims, since, until, customer))
         merged: dict[tuple[Key, ...], Totals] = {}
         async with self.engine.connect() as conn:
             for stmt in selects:
@@ -209,6 +211,18 @@ def _filtered(
     if customer is not None:
         stmt = stmt.where(usage.c.customer == customer)
     return stmt
+
+
+def _untagged_select(
+    dims: Sequence[Dimension], since: datetime | None, until: datetime | None, customer: str | None
+) -> sa.Select[Any]:
+    """Sums over the window's untagged requests (no rollup holds them), their tag NULL. A scan of
+    `usage`, so paid for only by a breakdown by tag."""
+    keys = usage_key_columns() | {Dimension.TAG.value: sa.null()}
+    others = [keys[d.value] for d in dims if d is not Dimension.TAG]
+    stmt = sa.select(*(keys[d.value].label(d.value) for d in dims), *usage_measures())
+    stmt = _filtered(stmt.where(usage.c.tags == "[]"), since, until, customer)
+    return stmt.group_by(*others)
 
 
 DayRange = tuple[date | None, date | None]

@@ -41,9 +41,17 @@ def tokens(n: int) -> str:
     return f"{n:,}"
 
 
+_MISSING = {
+    Dimension.CUSTOMER: "(none)",
+    Dimension.LABEL: "(unclassified)",
+    Dimension.MODEL: "(no answer)",
+    Dimension.TAG: "(untagged)",
+}
+
+
 def key_text(value: Key, dim: Dimension) -> str:
     if value is None:
-        return {Dimension.CUSTOMER: "(none)", Dimension.LABEL: "(unclassified)"}.get(dim, "(none)")
+        return _MISSING.get(dim, "(none)")
     if isinstance(value, bool):
         return "batch" if value else "real-time"
     if isinstance(value, date):

@@ -98,13 +98,41 @@ def cache_savings(model: str | None, usage: TokenUsage, *, batch: bool) -> Decim
     return cached * rates.input - paid
 
 
+FAILED = "failed"  # the tier of requests that no model answered: failed or refused
+
+
 def tier_name(model: str | None) -> str:
     if not model:
-        return "none"
+        return FAILED
     try:
         return pricing.tier_of(model).value
     except UnknownModelError:
         return "other"
+
+
+def model_family(model: str | None) -> str | None:
+    """The family id of a model (`claude-haiku-4-5` for `claude-haiku-4-5-20251001`), so that one
+    model is one row whichever of its ids answered; a model the price sheet lacks stays as it is."""
+    if not model:
+        return model
+    try:
+        return pricing.resolve(model).family
+    except UnknownModelError:
+        return model
+
+
+def by_family(groups: Sequence[Group]) -> list[Group]:
+    """`groups` with every model key made its family, and the groups that then coincide merged."""
+    if not groups or Dimension.MODEL not in groups[0].key:
+        return list(groups)
+    merged: dict[tuple[Key, ...], Group] = {}
+    for g in groups:
+        key = {
+            d: model_family(v) if d is Dimension.MODEL and isinstance(v, str) else v for d, v in g.key.items()
+        }
+        slot = tuple(key.values())
+        merged[slot] = Group(key, merged[slot].totals + g.totals) if slot in merged else Group(key, g.totals)
+    return list(merged.values())
 
 
 def text_key(group: Group, dim: Dimension) -> str | None:
@@ -150,7 +178,7 @@ async def build_summary(
     flag_share: float = DEFAULT_FLAG_SHARE,
 ) -> Summary:
     """The report for [since, until), optionally for one customer."""
-    core = await ledger.totals(_CORE, since=since, until=until, customer=customer)
+    core = by_family(await ledger.totals(_CORE, since=since, until=until, customer=customer))
     customers = by_cost(
         await ledger.totals([Dimension.CUSTOMER], since=since, until=until, customer=customer)
     )
@@ -160,7 +188,7 @@ async def build_summary(
     elif dims == (Dimension.CUSTOMER,):
         breakdown = customers
     else:
-        breakdown = await ledger.totals(dims, since=since, until=until, customer=customer)
+        breakdown = by_family(await ledger.totals(dims, since=since, until=until, customer=customer))
     by_model = by_cost(regroup(core, [Dimension.MODEL]))
     saved = sum(
         (

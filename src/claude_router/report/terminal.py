@@ -18,7 +18,7 @@ from ..types import UsageRecord
 from .columns import Column, fitted_table
 from .fmt import key_text, pct, short_model, tokens, usd, usd6, window_text
 from .quality import quality_table
-from .summary import Summary, percent
+from .summary import FAILED, Summary, percent
 
 _PANEL_FRAME = 4  # a panel's border and padding, left and right
 _FULL_DATES = 100  # columns from which the log shows a request's year
@@ -41,9 +41,9 @@ def tier_table(summary: Summary) -> Table:
     for g in summary.by_tier:
         t = g.totals
         share = percent(Decimal(t.requests), Decimal(total))
-        table.add_row(
-            str(g.key[Dimension.MODEL]).capitalize(), tokens(t.requests), pct(share), usd(t.total_cost_usd)
-        )
+        tier = str(g.key[Dimension.MODEL])
+        name = f"[red]{tier.capitalize()}[/]" if tier == FAILED else tier.capitalize()
+        table.add_row(name, tokens(t.requests), pct(share), usd(t.total_cost_usd))
     return table
 
 
@@ -143,7 +143,7 @@ async def print_run_report(console: Console, ledger: Ledger, request_ids: Sequen
 def _run_mix(records: Sequence[UsageRecord], total: Totals) -> Table:
     counts: dict[str, int] = {}
     for r in records:
-        name = short_model(r.model_used).split(" ")[0]
+        name = short_model(r.model_used).split(" ")[0] if r.model_used else "Failed"
         counts[name] = counts.get(name, 0) + 1
     table = Table(
         box=None, show_header=False, title=f"Total requests: {total.requests}", title_justify="left"

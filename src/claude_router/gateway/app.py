@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import anthropic
@@ -26,21 +27,22 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..config import Settings
-from ..errors import RouterError
+from ..errors import LedgerError, RouterError
 from ..ledger import open_ledger
 from ..ledger.verdicts import VerdictStore
 from ..monitor import attach_monitor
 from ..routing.router import RecordSink, Router
+from ..types import UsageRecord
 from ..upstream.emulated import upstream_settings
 from .auth import authenticate
 from .batches import batch_results, cancel_batch, create_batch, delete_batch, list_batches, retrieve_batch
 from .errors import JSON, GatewayError, error_body, error_response, json_error, scrub
 from .keys import KeyStore
-from .messages import count_tokens, messages
+from .messages import MESSAGES, count_tokens, messages, new_request_id
 from .metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from .models import get_model, list_models
 from .readiness import check_dependencies
-from .state import GatewayState, gateway_state
+from .state import GatewayState, gateway_state, observation, request_key
 from .tracing import Tracing
 
 if TYPE_CHECKING:
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
+UNREAD_MODEL = "unknown"  # a refusal's `model_requested` when the body was never read (or named none)
 _HTTP_ERROR_TYPES = {404: "not_found_error", 405: "invalid_request_error", 413: "request_too_large"}
 
 
@@ -85,7 +88,7 @@ def create_app(
             yield
 
     routes = [
-        Route("/v1/messages", guarded(messages, "messages"), methods=["POST"]),
+        Route("/v1/messages", guarded(messages, MESSAGES), methods=["POST"]),
         Route("/v1/messages/count_tokens", guarded(count_tokens, "count_tokens"), methods=["POST"]),
         Route("/v1/messages/batches", guarded(create_batch, "batches"), methods=["POST"]),
         Route("/v1/messages/batches", guarded(list_batches, "batches"), methods=["GET"]),
@@ -177,11 +180,15 @@ def _gateway_transport(settings: Settings) -> Settings:
 
 
 def guarded(handler: Handler, endpoint: str) -> Handler:
-    """`handler` measured, with every failure answered in the Anthropic error shape."""
+    """`handler` measured, with every failure answered in the Anthropic error shape. A Messages
+    request refused before any call (400, 401, 404, 413, 429) still gets its ledger row."""
+    refusals_recorded = endpoint == MESSAGES
 
     async def run(request: Request) -> Response:
         state = gateway_state(request)
         request.state.observation = seen = state.metrics.start(endpoint)
+        if refusals_recorded:
+            request.state.request_id = new_request_id()
         try:
             if state.keys is not None:
                 key = await authenticate(request.headers, state.keys)
@@ -189,6 +196,8 @@ def guarded(handler: Handler, endpoint: str) -> Handler:
             response = await handler(request)
         except (GatewayError, RouterError, anthropic.APIError) as exc:
             response = error_response(exc, state.secrets)
+            if refusals_recorded and not isinstance(exc, anthropic.APIError | LedgerError):
+                await _record_refusal(state, request, exc)  # upstream failures: the router recorded them
         except BaseException:
             seen.finish(500)  # answered by the app's last-resort handler
             raise
@@ -197,6 +206,27 @@ def guarded(handler: Handler, endpoint: str) -> Handler:
         return response
 
     return run
+
+
+async def _record_refusal(state: GatewayState, request: Request, exc: GatewayError | RouterError) -> None:
+    """The ledger row of a request the gateway refused itself: no model, no cost, the error type
+    as its status. Under the request's own id, so a request the router recorded keeps its row."""
+    if state.ledger is None:
+        return
+    key = request_key(request)
+    seen = observation(request)
+    model = getattr(request.state, "model", None)
+    record = UsageRecord(
+        request_id=request.state.request_id,
+        created_at=datetime.now(UTC),
+        model_requested=model if isinstance(model, str) and model else UNREAD_MODEL,
+        customer=key.customer if key is not None else None,
+        key_id=key.key_id if key is not None else None,
+        status=exc.error_type,
+        error_type=exc.error_type,
+        latency_s=seen.elapsed_s if seen is not None else 0.0,
+    )
+    await state.ledger.record(record)
 
 
 async def metrics_text(request: Request) -> Response:

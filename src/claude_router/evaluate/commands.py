@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # the classifiers and the SDK load when a command runs, not f
     from .dataset import LabelledPrompt
 
 DEFAULT_MODEL_FILE = "local_classifier.json"
+#: What answers as the LLM classifier without an API key: the emulator's rule, not a model.
+EMULATED_LLM = "the emulator's stand-in rule"
 CONFIG_FILE = "claude-router.toml"
 
 
@@ -160,19 +162,21 @@ async def _run(
     model: Path | None,
     items: list[LabelledPrompt],
     concurrency: int,
-) -> tuple[ClassifierReport, CascadeComparison | None]:
+) -> tuple[ClassifierReport, CascadeComparison | None, bool]:
+    """The report (and the cascade's comparison), and whether the built-in emulator answered the
+    model-backed classifier's calls."""
     from ..classify.local import LocalClassifier
     from .classifier_eval import evaluate
 
     if kind is ClassifierKind.LOCAL:
         path = model or settings.classifier.local_model_path
-        return await evaluate(LocalClassifier.from_file(path), items, name=kind.value), None
+        return await evaluate(LocalClassifier.from_file(path), items, name=kind.value), None, False
     # Model-backed kinds run against the configured API, or the built-in emulator without a key.
     from ..classify.factory import build_classifier
     from ..upstream import Upstream
     from ..upstream.emulated import upstream_settings
 
-    async with upstream_settings(settings, realistic=False) as (live, _):
+    async with upstream_settings(settings, realistic=False) as (live, emulated):
         upstream = Upstream(live.upstream)
         try:
             update: dict[str, object] = {"kind": kind.value, "cache": "none"}
@@ -182,8 +186,8 @@ async def _run(
             classifier = build_classifier(section, upstream)
             report = await evaluate(classifier, items, name=kind.value, concurrency=concurrency)
             if kind is not ClassifierKind.CASCADE:
-                return report, None
-            return report, await _compare_cascade(section, upstream, items, concurrency)
+                return report, None, emulated
+            return report, await _compare_cascade(section, upstream, items, concurrency), emulated
         finally:
             await upstream.aclose()
 
@@ -207,19 +211,35 @@ def eval_classifier(
     err = Console(stderr=True)
     try:
         items = load_labelled(data)
-        report, cascade = run(_run(Settings.load(config), classifier, model, items, concurrency))
+        report, cascade, emulated = run(_run(Settings.load(config), classifier, model, items, concurrency))
     except RouterError as exc:
         raise _fail(err, exc) from None
+    llm = EMULATED_LLM if emulated else "LLM"
     if json_out:
         summary = report.to_dict()
+        if classifier is not ClassifierKind.LOCAL:
+            summary["llm_classifier"] = EMULATED_LLM if emulated else _llm_model(config)
         if cascade is not None:
             summary["cascade"] = cascade.to_dict()
         typer.echo(json.dumps(summary, ensure_ascii=False))
         return
     console = Console()
+    if emulated:
+        _say(
+            console,
+            "no ANTHROPIC_API_KEY: the LLM classifier's answers come from the built-in emulator's "
+            "labelling rule, a stand-in, not from Haiku; set the key to measure Haiku",
+        )
     print_report(report, console)
     if cascade is not None:
-        print_cascade(cascade, console)
+        print_cascade(cascade, console, llm=llm)
+
+
+def _llm_model(config: Path | None) -> str:
+    """The model the LLM classifier calls, per the settings."""
+    from ..config import Settings
+
+    return Settings.load(config).classifier.model
 
 
 def print_report(report: ClassifierReport, console: Console) -> None:
@@ -348,10 +368,25 @@ def calibrate(
         console,
         f"wrote [classifier.thresholds] complex = {t.complex:.4f}, moderate = {t.moderate:.4f} to {path}",
     )
+    _say_how_it_is_read(console, path)
     _say(console, f"expected shares on {result.prompts} prompts (95% bootstrap interval):")
     for estimate in reversed(result.estimates):
         tier = Tier.for_label(estimate.label).value
         _say(console, f"  {tier:<7}{estimate.share:7.1%}  ({estimate.low:.1%} - {estimate.high:.1%})")
+
+
+def _say_how_it_is_read(console: Console, path: Path) -> None:
+    """Settings are read from --config or $CLAUDE_ROUTER_CONFIG only: when that is not the file just
+    written, say how to make every command read it."""
+    written = path.resolve()
+    named = os.environ.get(CONFIG_ENV)
+    if named and Path(named).expanduser().resolve() == written:
+        return
+    _say(
+        console,
+        f"commands read their settings from ${CONFIG_ENV} or --config, not from {written} by itself: "
+        f"export {CONFIG_ENV}={written}",
+    )
 
 
 def _calibrate_quality(data: Path, share: float | None, path: Path) -> None:
@@ -370,15 +405,18 @@ def _calibrate_quality(data: Path, share: float | None, path: Path) -> None:
         Settings.load(path)  # what was written must read back
     except RouterError as exc:
         raise _fail(Console(stderr=True), exc) from None
-    cq.report(result, path, Console())
+    console = Console()
+    cq.report(result, path, console)
+    _say_how_it_is_read(console, path)
 
 
-def print_cascade(cascade: CascadeComparison, console: Console) -> None:
-    """The cascade against each classifier alone, and what other thresholds would give."""
+def print_cascade(cascade: CascadeComparison, console: Console, *, llm: str = "LLM") -> None:
+    """The cascade against each classifier alone, and what other thresholds would give. `llm`
+    names what answered as the LLM classifier."""
     _say(
         console,
         f"cascade at threshold {cascade.threshold:.2f}: accuracy {cascade.at_threshold.accuracy:.1%} "
-        f"(local alone {cascade.local_accuracy:.1%}, LLM alone {cascade.llm_accuracy:.1%}); "
+        f"(local alone {cascade.local_accuracy:.1%}, {llm} alone {cascade.llm_accuracy:.1%}); "
         f"LLM classifier calls avoided {cascade.at_threshold.avoided:.1%}",
     )
     table = Table("threshold", "calls avoided", "accuracy", title="cascade by threshold")

@@ -152,11 +152,11 @@ async def _run_worker(
 
 
 def _summary(stats: WorkerStats) -> None:
-    from ..report.fmt import usd
+    from ..report.fmt import usd6
 
     typer.echo(
         f"done {stats.done}, failed {stats.failed}, requeued {stats.requeued}, "
-        f"released {stats.released}, 429s {stats.throttled}, cost {usd(stats.cost_usd)}",
+        f"released {stats.released}, 429s {stats.throttled}, cost {usd6(stats.cost_usd)}",
         err=True,
     )
 
@@ -393,7 +393,7 @@ def retry(
             return await q.retry(batch_id)
 
     requeued = run(retry_jobs())
-    typer.echo(f"queued {requeued} failed requests of {batch_id} again")
+    typer.echo(f"queued {requeued} failed request{'' if requeued == 1 else 's'} of {batch_id} again")
 
 
 __all__ = ["batch_app", "result_line", "worker"]

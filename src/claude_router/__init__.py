@@ -12,6 +12,7 @@ from .errors import (
     QueueError,
     RateLimitedError,
     RouterError,
+    UnavailableError,
     UnknownModelError,
 )
 from .types import (
@@ -67,6 +68,7 @@ __all__ = [
     "Settings",
     "SyncRouter",
     "TokenUsage",
+    "UnavailableError",
     "UnknownModelError",
     "UsageRecord",
     "__version__",

@@ -1,39 +1,78 @@
 """The `claude-router` command line: one Typer app over the library. Nothing imports this module.
 
-Every command answers bad input with a one-line message and a non-zero exit, never a traceback.
+Every failure a user can cause or meet ends in one line on standard error naming the cause (and
+the fix, where there is one) and a non-zero exit; never a traceback unless `--debug` asks for it.
+The boundary that does this is `_Boundary.invoke`, the one place every command runs through.
+
+Start-up stays light: the command modules import only Typer and their own options at the top;
+the SDK, the database drivers and the settings load inside the commands that use them.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
-import anthropic
 import typer
-from rich.console import Console
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
-from .config import Settings
-from .errors import RouterError
+from . import __version__
+from .cli_errors import exit_code, explain
+from .cli_options import ConfigOption, load_settings
+from .cli_runner import INTERRUPTED_EXIT, INTERRUPTED_LINE, fast_exit, hard_exit, run
+
+
+class _Boundary(TyperGroup):
+    """The process boundary: a command's exception becomes one line and an exit status."""
+
+    def invoke(self, ctx: Any) -> Any:  # Typer's (vendored) click.Context
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException, BrokenPipeError):
+            raise  # exits, usage errors Typer says in one line, and a reader gone (`| head`): Typer's
+        except KeyboardInterrupt:
+            _say(INTERRUPTED_LINE)
+            raise typer.Exit(INTERRUPTED_EXIT) from None
+        except Exception as exc:  # the boundary: every failure, as one line
+            if ctx.params.get("debug"):
+                raise
+            _say(f"error: {explain(exc)}")
+            raise typer.Exit(exit_code(exc)) from None
+
+
+def _say(line: str) -> None:
+    """One plain line on standard error: no markup (paths and TOML hold brackets), no wrapping."""
+    typer.echo(line, err=True)
+
 
 app = typer.Typer(
     name="claude-router",
+    cls=_Boundary,
     help="Route each Claude request to the cheapest model that can do it, and prove the saving.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="A claude-router TOML file (else $CLAUDE_ROUTER_CONFIG)."),
-]
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"claude-router {__version__}")
+        raise typer.Exit()
 
 
-def _settings(config: Path | None) -> Settings:
-    return Settings.load(config)
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback of a failure instead of one line.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Route each Claude request to the cheapest model that can do it, and prove the saving."""
 
 
 @app.command()
@@ -51,15 +90,17 @@ def demo(
     """Route the eight demo requests (the built-in emulator without an API key) and print the cost report."""
     from .demo import demo_main
 
-    asyncio.run(
+    failed = run(
         demo_main(
-            _settings(config),
+            load_settings(config),
             json_out=json_out,
             ledger_url=ledger,
             concurrency=concurrency,
             realistic=latency,
         )
     )
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -96,6 +137,11 @@ def classify(
     json_out: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
 ) -> None:
     """Label one prompt simple / moderate / complex and show the model it would be routed to."""
+    import json
+
+    from rich.console import Console
+    from rich.markup import escape
+
     from .routing.router import Router
     from .upstream.emulated import upstream_settings
 
@@ -104,9 +150,9 @@ def classify(
     if system:
         params["system"] = system
 
-    async def run() -> dict[str, Any]:
+    async def decide() -> dict[str, Any]:
         async with (
-            upstream_settings(_settings(config), realistic=False) as (settings, _),
+            upstream_settings(load_settings(config), realistic=False) as (settings, _),
             Router(settings) as router,
         ):
             decision = await router.classify(params)
@@ -120,18 +166,18 @@ def classify(
                 "classifier_tokens": decision.usage.input_tokens + decision.usage.output_tokens,
             }
 
-    result = asyncio.run(run())
+    result = run(decide())
     if json_out:
         typer.echo(json.dumps(result))
     else:
         Console().print(
             f"[bold]{result['label']}[/] (confidence {result['confidence']}, {result['source']}) "
-            f"→ {result['model']} [dim]({result['reason']})[/]"
+            f"→ {escape(result['model'])} [dim]({escape(result['reason'])})[/]"
         )
 
 
 def _register() -> None:
-    """Commands whose code lives in its own room; imported here, at start-up, and nowhere else."""
+    """Commands whose code lives in its own room. Their modules are light (see the docstring)."""
     from .batch.commands import batch_app, worker
     from .evaluate.commands import calibrate, eval_classifier, eval_routing, train
     from .forecast.commands import forecast
@@ -156,21 +202,15 @@ _register()
 
 
 def main() -> None:
-    """Console entry point: run the app, turning known errors into one clear line each."""
-    err = Console(stderr=True)
+    """Console entry point."""
     try:
         app()
-    except RouterError as exc:
-        err.print(f"[red]error:[/] {exc.message}")
-        sys.exit(2)
-    except anthropic.APIStatusError as exc:
-        err.print(f"[red]upstream error {exc.status_code}:[/] {exc.message}")
-        sys.exit(1)
-    except anthropic.APIError as exc:
-        err.print(f"[red]upstream error:[/] {exc.message}")
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except SystemExit as done:
+        if done.code == INTERRUPTED_EXIT:  # Ctrl-C, said already: skip the interpreter's slow teardown
+            fast_exit(INTERRUPTED_EXIT)
+        raise
+    except KeyboardInterrupt:  # before or after a command ran (the boundary covers the command)
+        hard_exit()
 
 
 if __name__ == "__main__":

@@ -23,9 +23,8 @@ from pydantic_settings import (
 )
 
 from .errors import ConfigError
+from .paths import CONFIG_ENV
 from .types import Label
-
-CONFIG_ENV = "CLAUDE_ROUTER_CONFIG"
 
 HAIKU = "claude-haiku-4-5"
 SONNET = "claude-sonnet-4-6"
@@ -331,6 +330,7 @@ def _describe(exc: ValidationError, path: Path | None) -> str:
 
 
 __all__ = [
+    "CONFIG_ENV",
     "AlertSettings",
     "AliasSettings",
     "CacheAffinitySettings",

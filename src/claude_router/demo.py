@@ -8,16 +8,19 @@ read back from it, so its totals are the ledger's sums.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
 
+from .cli_errors import explain
 from .config import Settings
 from .routing.router import RoutedError, RoutedResponse, Router, RouterRequest
 from .types import Label, RequestMeta
@@ -45,12 +48,27 @@ def demo_requests() -> list[DemoRequest]:
 
 
 async def run_demo(
-    settings: Settings, requests: Sequence[DemoRequest], *, ledger: Any, concurrency: int = 3
+    settings: Settings,
+    requests: Sequence[DemoRequest],
+    *,
+    ledger: Any,
+    concurrency: int = 3,
+    on_result: Callable[[RoutedResponse | RoutedError], None] | None = None,
 ) -> list[RoutedResponse | RoutedError]:
-    """Route `requests` through a router that writes to `ledger`; results in input order."""
+    """Route `requests` through a router that writes to `ledger`; results in input order, and each
+    handed to `on_result` as soon as it is in."""
     items = [RouterRequest(r.params, RequestMeta(task_id=r.task_id)) for r in requests]
+    gate = asyncio.Semaphore(concurrency)
     async with Router(settings, ledger=ledger) as router:
-        return await router.map(items, concurrency=concurrency)
+
+        async def one(item: RouterRequest) -> RoutedResponse | RoutedError:
+            async with gate:
+                (result,) = await router.map([item], concurrency=1)
+            if on_result is not None:
+                on_result(result)
+            return result
+
+        return list(await asyncio.gather(*(one(item) for item in items)))
 
 
 async def demo_main(
@@ -60,8 +78,9 @@ async def demo_main(
     ledger_url: str | None = None,
     concurrency: int = 3,
     realistic: bool = True,
-) -> None:
-    """`claude-router demo`: route the demo requests, then print each answer and the cost report."""
+) -> int:
+    """`claude-router demo`: route the demo requests, print each answer as it arrives, then the
+    cost report. Returns how many requests failed."""
     from rich.console import Console
 
     from .ledger import open_ledger
@@ -72,39 +91,50 @@ async def demo_main(
     requests = demo_requests()
     with tempfile.TemporaryDirectory(prefix="claude-router-demo-") as scratch:
         target = ledger_url or str(Path(scratch) / "demo-ledger.db")
-        async with upstream_settings(settings, realistic=realistic) as (routed_settings, emulated):
+        # The ledger first: a --ledger that cannot be opened is one line before anything else.
+        async with (
+            await open_ledger(target) as ledger,
+            upstream_settings(settings, realistic=realistic) as (routed_settings, emulated),
+        ):
             if emulated and not json_out:
                 latency = "realistic latency" if realistic else "no latency"
                 console.print(
                     f"[yellow]No ANTHROPIC_API_KEY: routing through the built-in emulator "
                     f"({latency}, no network).[/]\n"
                 )
-            async with await open_ledger(target) as ledger:
-                results = await run_demo(routed_settings, requests, ledger=ledger, concurrency=concurrency)
-                await ledger.flush()
-                if json_out:
-                    records = [r.record for r in results if r.record is not None]
-                    print(json.dumps([record_json(r) for r in records], indent=2))
-                    return
-                _print_answers(console, results)
+            show = None if json_out else partial(_print_answer, console)
+            if show is not None:
+                console.print(f"Processing {len(requests)} requests...\n")
+            results = await run_demo(
+                routed_settings, requests, ledger=ledger, concurrency=concurrency, on_result=show
+            )
+            await ledger.flush()
+            failed = sum(isinstance(r, RoutedError) for r in results)
+            if json_out:
+                records = [r.record for r in results if r.record is not None]
+                print(json.dumps([record_json(r) for r in records], indent=2))
+            else:
                 ids = [r.record.request_id for r in results if r.record is not None]
                 top = routed_settings.policy.label_models[Label.COMPLEX]  # the baseline: the ladder's top
                 await print_run_report(console, ledger, ids, top=top)
-        if ledger_url:
-            console.print(f"[dim]Ledger: {ledger_url}[/]")
-
-
-def _print_answers(console: Any, results: Sequence[RoutedResponse | RoutedError]) -> None:
-    console.print(f"Processing {len(results)} requests...\n")
-    for result in results:
-        if isinstance(result, RoutedError):
-            failure = f"[{result.task_id}] failed: {type(result.error).__name__}: {result.error}"
-            console.print(escape(failure), style="red")
-            continue
-        tier = (result.model_used.split("-")[1] if "-" in result.model_used else result.model_used).upper()
-        console.print(
-            f"[bold]{escape(f'[{result.task_id}]')}[/] routed to [cyan]{tier}[/] "
-            f"(label={result.label}, {result.latency_s:.2f}s)"
+        if ledger_url and not json_out:
+            console.print(f"[dim]Ledger: {escape(ledger_url)}[/]")
+    if failed:
+        Console(stderr=True).print(
+            f"{failed} of {len(requests)} requests failed", style="red", highlight=False
         )
-        snippet = " ".join(result.text.split())
-        console.print(f"  Response: {snippet[:120]}{'...' if len(snippet) > 120 else ''}\n", highlight=False)
+    return failed
+
+
+def _print_answer(console: Any, result: RoutedResponse | RoutedError) -> None:
+    """One request's outcome, printed the moment it is in."""
+    if isinstance(result, RoutedError):
+        console.print(escape(f"[{result.task_id}] failed: {explain(result.error)}\n"), style="red")
+        return
+    tier = (result.model_used.split("-")[1] if "-" in result.model_used else result.model_used).upper()
+    console.print(
+        f"[bold]{escape(f'[{result.task_id}]')}[/] routed to [cyan]{tier}[/] "
+        f"(label={result.label}, {result.latency_s:.2f}s)"
+    )
+    snippet = " ".join(result.text.split())
+    console.print(f"  Response: {snippet[:120]}{'...' if len(snippet) > 120 else ''}\n", highlight=False)

@@ -7,8 +7,10 @@
     ├── BudgetExceededError    a key's or customer's budget refuses the request
     ├── RateLimitedError       a key's requests- or tokens-per-minute limit refuses it
     ├── QueueError             the batch queue cannot take or give a job
-    │   └── InvalidJobError    a job or submission is malformed (400)
-    └── LedgerError            the ledger cannot store a record or reach its database
+    │   ├── InvalidJobError    a job or submission is malformed (400)
+    │   └── MissingQueueError  a queue read before anything was ever submitted to it
+    ├── LedgerError            the ledger cannot store a record or reach its database
+    └── UnavailableError       a service a request needs (database, Redis, the upstream) does not answer
 
 Errors raised by the Anthropic API (400, 401, 404, 429, 529, ...) reach the caller as the
 `anthropic` SDK's own typed exceptions, unchanged, so code written for the SDK keeps working.
@@ -80,6 +82,20 @@ class InvalidJobError(QueueError):
     status_code = 400
 
 
+class MissingQueueError(QueueError):
+    """A queue that was never written to, opened to read: it holds nothing (404)."""
+
+    error_type = "not_found_error"
+    status_code = 404
+
+
 class LedgerError(RouterError):
     error_type = "api_error"
     status_code = 500
+
+
+class UnavailableError(RouterError):
+    """A service a request needs does not answer (503): the gateway is not ready to serve."""
+
+    error_type = "api_error"
+    status_code = 503

@@ -16,9 +16,11 @@ import typer
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from claude_router.classify import CachedClassifier, ClassifierInput, LLMClassifier, build_classifier
+from claude_router.classify import CachedClassifier, ClassifierInput
 from claude_router.classify.base import classifier_input
 from claude_router.classify.cascade import DEFAULT_THRESHOLD, CascadeClassifier
+from claude_router.classify.factory import build_classifier
+from claude_router.classify.llm import LLMClassifier
 from claude_router.classify.local import LocalClassifier
 from claude_router.config import ClassifierSettings
 from claude_router.demo import demo_requests

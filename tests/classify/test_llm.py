@@ -27,15 +27,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from claude_router.classify import (
-    CachedClassifier,
-    ClassifierInput,
+from claude_router.classify import CachedClassifier, ClassifierInput, LRUCache, classifier_input
+from claude_router.classify.factory import build_classifier
+from claude_router.classify.llm import (
+    FALLBACK_CONFIDENCE,
+    LABEL_CONFIDENCE,
+    UNPARSED_CONFIDENCE,
     LLMClassifier,
-    LRUCache,
-    build_classifier,
-    classifier_input,
 )
-from claude_router.classify.llm import FALLBACK_CONFIDENCE, LABEL_CONFIDENCE, UNPARSED_CONFIDENCE
 from claude_router.classify.prompt import ClassifierPrompt
 from claude_router.config import ClassifierSettings, UpstreamSettings
 from claude_router.emulator.config import EmulatorConfig

@@ -11,8 +11,8 @@ import typer
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from claude_router.classify import build_classifier
 from claude_router.classify.cascade import CascadeClassifier
+from claude_router.classify.factory import build_classifier
 from claude_router.classify.local import LocalClassifier
 from claude_router.classify.thresholds import ThresholdedLocal
 from claude_router.config import LabelThresholds, Settings, UpstreamSettings

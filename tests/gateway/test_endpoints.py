@@ -50,3 +50,4 @@ async def test_health_and_readiness(gateway: Gateway) -> None:
     assert health.json() == {"status": "ok"}
     assert ready.status_code == 200
     assert ready.json()["status"] == "ready"
+    assert ready.json()["checks"] == {"ledger": "ok", "upstream": "ok"}  # each dependency answered

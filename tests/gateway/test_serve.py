@@ -1,4 +1,5 @@
-"""`claude-router serve` as a user runs it: its own process, the embedded emulator, loud warnings."""
+"""`claude-router serve` as a user runs it: its own process, the embedded emulator, loud warnings,
+and the address it listens on."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from subprocess import PIPE
@@ -70,4 +72,20 @@ async def test_serve_without_a_key_uses_the_emulator_and_says_so(
     text = " ".join(stderr.decode().split())
     assert "EMULATOR" in text
     assert "authentication is OFF" in text
+    assert f"gateway listening on {url} (upstream: the built-in emulator at http://127.0.0.1:" in text
     assert process.returncode in (0, -signal.SIGTERM)  # uvicorn stops cleanly, then re-raises the signal
+    assert "Traceback" not in text
+
+
+async def test_ctrl_c_stops_it_within_a_second_with_one_line(
+    served: tuple[str, asyncio.subprocess.Process],
+) -> None:
+    _, process = served
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, stderr = await asyncio.wait_for(process.communicate(), 10)
+    assert time.monotonic() - started < 1.0
+    assert process.returncode == 130
+    text = stderr.decode()
+    assert text.splitlines()[-1] == "interrupted"
+    assert "Traceback" not in text

@@ -1,4 +1,4 @@
-"""`report` and `logs` as a user runs them, through a Typer app."""
+"""`report` and `logs` as a user runs them, through the command line's app."""
 
 from __future__ import annotations
 
@@ -9,16 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
+from claude_router.cli import app
 from claude_router.ledger import Totals
-from claude_router.report.commands import logs, report
 from claude_router.types import UsageRecord
-
-app = typer.Typer()
-app.command()(report)
-app.command()(logs)
 
 
 @pytest.fixture
@@ -45,7 +40,7 @@ def test_report_csv_by_day_and_tag(run: CliRunner, ledger_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert {r["day"] for r in rows[:-1]} == {"2025-06-03", "2025-06-04"}
-    assert {r["tag"] for r in rows[:-1]} == {"batch-job", "customer_facing"}
+    assert {r["tag"] for r in rows[:-1]} == {"batch-job", "customer_facing", ""}  # "": untagged
 
 
 def test_report_html_and_table_files(run: CliRunner, ledger_path: Path, tmp_path: Path) -> None:
@@ -104,7 +99,8 @@ def test_unreachable_postgres_never_shows_the_password(run: CliRunner) -> None:
     url = "postgresql://router:hunter2@127.0.0.1:9/ledger"  # nothing listens on port 9
     result = run.invoke(app, ["logs", "--ledger", url])
     assert result.exit_code == 1
-    assert "cannot read the ledger" in result.output
+    assert "cannot open the ledger at postgresql://router:***@127.0.0.1:9/ledger" in result.output
+    assert "connection refused" in result.output
     assert "hunter2" not in result.output
 
 

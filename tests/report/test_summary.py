@@ -52,7 +52,8 @@ async def test_top_customers_window_and_one_customer(ledger_path: Path, records:
     assert_same(s.totals, Totals.of(window))
     assert len(s.top_customers) == 2
     tagged = {(g.key[Dimension.TAG], g.key[Dimension.DAY]) for g in s.breakdown}
-    assert tagged == {(t, r.created_at.date()) for r in window for t in r.tags}
+    # Untagged requests are a group of their own (tag None), not dropped.
+    assert tagged == {(t, r.created_at.date()) for r in window for t in (r.tags or (None,))}
     assert_same(one.totals, Totals.of(r for r in records if r.customer == "cust-3"))
 
 

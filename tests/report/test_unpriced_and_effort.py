@@ -132,7 +132,7 @@ async def test_logs_and_the_run_report_say_unpriced(path: Path, records: list[Us
     assert record_json(nova)["priced"] is False
     assert record_json(records[0])["effort"] == "low"
     console = Console(record=True, width=200)
-    console.print(logs_table(records))
+    console.print(logs_table(records, console.width))
     line = next(line for line in console.export_text().splitlines() if "task-4" in line)
     assert "unpriced" in line
 

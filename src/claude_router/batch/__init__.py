@@ -9,6 +9,9 @@ await queue.results(batch_id)                  # in input order
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .job import (
     Job,
     JobError,
@@ -20,8 +23,25 @@ from .job import (
     new_batch_id,
     new_job_id,
 )
-from .queue import JobQueue, open_queue
-from .sqlite_queue import SqliteJobQueue
+
+if TYPE_CHECKING:
+    from .queue import JobQueue, open_queue
+    from .sqlite_queue import SqliteJobQueue
+
+# Loaded on first use: importing a module of this package (its commands) stays light.
+_LAZY = {
+    "JobQueue": "queue",
+    "open_queue": "queue",
+    "SqliteJobQueue": "sqlite_queue",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "Job",

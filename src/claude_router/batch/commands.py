@@ -1,4 +1,4 @@
-"""`claude-router worker` and `claude-router batch submit|status|results|cancel`.
+"""`claude-router worker` and `claude-router batch submit|status|results|cancel|retry`.
 
 Without a queue URL the embedded SQLite queue in the data directory is used, and without an API
 key the worker sends its requests to the built-in emulator.
@@ -14,28 +14,24 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ..config import Settings
+from ..cli_options import ConfigOption, load_settings
+from ..cli_runner import run
 from ..errors import InvalidJobError
 from .job import Job, JobMode, JobStatus
-from .pacing import PacingSettings
-from .queue import JobQueue, open_queue
-from .results import custom_id
-from .submit import parse_duration, submit_file
-from .worker import Worker, WorkerSettings, WorkerStats, worker_router
+
+if TYPE_CHECKING:  # the queue, the worker and the SDK load when a command runs, not for --help
+    from rich.progress import Progress
+
+    from ..config import Settings
+    from .queue import JobQueue
+    from .worker import Worker, WorkerSettings, WorkerStats
 
 STATS_EVERY_S = 0.5
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="A claude-router TOML file (else $CLAUDE_ROUTER_CONFIG)."),
-]
 QueueOption = Annotated[
     str | None,
     typer.Option("--queue", help="A SQLite path or redis:// URL (default: queue.db in the data home)."),
@@ -50,9 +46,14 @@ MarginOption = Annotated[
 
 
 @asynccontextmanager
-async def _queue(settings: Settings, target: str | None) -> AsyncIterator[JobQueue]:
-    """The queue at `target` (else the configured one), closed on the way out."""
-    queue = await open_queue(target, settings.queue)
+async def _queue(
+    settings: Settings, target: str | None, *, readonly: bool = False
+) -> AsyncIterator[JobQueue]:
+    """The queue at `target` (else the configured one), closed on the way out; `readonly`: only
+    read, nothing created (`MissingQueueError` for a SQLite queue that does not exist)."""
+    from .queue import open_queue
+
+    queue = await open_queue(target, settings.queue, readonly=readonly)
     try:
         yield queue
     finally:
@@ -61,6 +62,8 @@ async def _queue(settings: Settings, target: str | None) -> AsyncIterator[JobQue
 
 def _margin(settings: Settings, option: str | None) -> timedelta:
     """The `--margin` given, else the configured one."""
+    from .submit import parse_duration
+
     return parse_duration(option) if option else timedelta(seconds=settings.queue.batches_api_margin_s)
 
 
@@ -81,10 +84,16 @@ def worker(
 ) -> None:
     """Run queued jobs through the router into the ledger, pacing to the API's rate limits.
 
-    SIGTERM or Ctrl-C stops it cleanly: nothing more is claimed, requests in flight finish,
-    unfinished jobs go back to the queue at once, and it exits 0. A second signal ends it at once.
+    SIGTERM stops it cleanly: nothing more is claimed, requests in flight finish, unfinished jobs
+    go back to the queue at once, and it exits 0 (a second SIGTERM ends it at once). Ctrl-C stops
+    it within a second: requests in flight are abandoned (their jobs run again later), what
+    finished is accounted, the rest goes back to the queue, and it exits 130. An upstream that
+    refuses the worker's key stops it at the first refusal, its jobs still queued.
     """
-    settings = Settings.load(config)
+    from .pacing import PacingSettings
+    from .worker import WorkerSettings
+
+    settings = load_settings(config)
     pacing = PacingSettings(initial=min(8, concurrency), maximum=concurrency)
     worker_settings = WorkerSettings(
         chunk=chunk,
@@ -94,78 +103,94 @@ def worker(
         pacing=pacing,
         margin=_margin(settings, margin),
     )
-    stats = asyncio.run(_run_worker(settings, queue, ledger, worker_settings))
-    Console(stderr=True).print(
-        f"done {stats.done}, failed {stats.failed}, requeued {stats.requeued}, "
-        f"released {stats.released}, 429s {stats.throttled}, cost ${stats.cost_usd:.6f}"
-    )
+    refused = run(_run_worker(settings, queue, ledger, worker_settings))
+    if refused is not None:
+        raise refused
 
 
 async def _run_worker(
     settings: Settings, queue_url: str | None, ledger_url: str | None, worker_settings: WorkerSettings
-) -> WorkerStats:
+) -> BaseException | None:
+    """Drain the queue; the upstream's refusal of the worker's key, if that is what stopped it."""
     from ..ledger import open_ledger
     from ..upstream.emulated import upstream_settings
+    from .worker import Worker, worker_router
 
+    # The ledger and the queue first: either failing is one line before anything starts.
     async with (
+        await open_ledger(ledger_url or settings.ledger.url) as ledger,
         _queue(settings, queue_url) as queue,
         upstream_settings(settings, realistic=False) as (routed, _),
         worker_router(routed) as router,
-        await open_ledger(ledger_url or settings.ledger.url) as ledger,
     ):
-        with _progress() as progress:
-            task = progress.add_task("jobs", total=None, failed=0, cost="0", rate="-")
-            run = Worker(queue, router, ledger, worker_settings)
+        draining = Worker(queue, router, ledger, worker_settings)
+        try:
+            with _progress() as progress:
+                task = progress.add_task("jobs", total=None, failed=0, cost="0", rate="-")
 
-            def show(stats: WorkerStats, pending: int | None) -> None:
-                total = stats.done + stats.failed + pending if pending is not None else None
-                progress.update(
-                    task,
-                    completed=stats.done + stats.failed,
-                    total=total,
-                    failed=stats.failed,
-                    cost=f"{stats.cost_usd:.4f}",
-                    rate=f"{run.pacer.current}",
-                )
+                def show(stats: WorkerStats, pending: int | None) -> None:
+                    total = stats.done + stats.failed + pending if pending is not None else None
+                    progress.update(
+                        task,
+                        completed=stats.done + stats.failed,
+                        total=total,
+                        failed=stats.failed,
+                        cost=f"{stats.cost_usd:.4f}",
+                        rate=f"{draining.pacer.current}",
+                    )
 
-            watcher = asyncio.create_task(_watch(queue, run, show))
-            try:
-                with _stop_on_signals(run):
-                    return await run.run()
-            finally:
-                watcher.cancel()
-                show(run.stats, 0 if worker_settings.once and not run.stop_requested else None)
+                watcher = asyncio.create_task(_watch(queue, draining, show))
+                try:
+                    with _stop_on_sigterm(draining):
+                        await draining.run()
+                finally:
+                    watcher.cancel()
+                    show(draining.stats, 0 if worker_settings.once and not draining.stop_requested else None)
+        finally:  # also when interrupted: what was done, and what went back to the queue
+            _summary(draining.stats)
+        return draining.refused
+
+
+def _summary(stats: WorkerStats) -> None:
+    from ..report.fmt import usd6
+
+    typer.echo(
+        f"done {stats.done}, failed {stats.failed}, requeued {stats.requeued}, "
+        f"released {stats.released}, 429s {stats.throttled}, cost {usd6(stats.cost_usd)}",
+        err=True,
+    )
 
 
 @contextmanager
-def _stop_on_signals(run: Worker) -> Iterator[None]:
-    """SIGTERM and SIGINT stop `run` cleanly; a second one gets the default behaviour (exit now)."""
+def _stop_on_sigterm(draining: Worker) -> Iterator[None]:
+    """SIGTERM stops `draining` cleanly; a second one gets the default behaviour (exit now). Ctrl-C
+    is the command line's: it cancels the run (see `cli_runner`)."""
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
-        for sig in STOP_SIGNALS:
-            loop.remove_signal_handler(sig)
-        Console(stderr=True).print("[yellow]stopping: finishing requests in flight, releasing the rest[/]")
-        run.stop()
+        loop.remove_signal_handler(signal.SIGTERM)
+        typer.echo("stopping: finishing requests in flight, releasing the rest", err=True)
+        draining.stop()
 
-    for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, stop)
+    loop.add_signal_handler(signal.SIGTERM, stop)
     try:
         yield
     finally:
-        for sig in STOP_SIGNALS:
-            loop.remove_signal_handler(sig)
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
-async def _watch(queue: JobQueue, run: Worker, show: Any) -> None:
+async def _watch(queue: JobQueue, draining: Worker, show: Any) -> None:
     while True:
         counts = (await queue.stats()).counts
-        show(run.stats, counts.pending)
+        show(draining.stats, counts.pending)
         await asyncio.sleep(STATS_EVERY_S)
 
 
 @contextmanager
 def _progress() -> Iterator[Progress]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -204,30 +229,35 @@ def submit(
     json_out: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Queue every request of a JSONL file as one batch and print its id (nothing if a line is bad)."""
-    settings = Settings.load(config)
+    """Queue every request of a JSONL file as one batch and print its id.
 
-    async def run() -> dict[str, Any]:
+    Every line is checked as the API would check it first: if any would be refused, each such
+    line is named with its number and nothing is queued.
+    """
+    from .submit import enqueue, prepare_jobs
+
+    settings = load_settings(config)
+    jobs = prepare_jobs(
+        requests,
+        batch_id=batch_id,
+        mode=mode,
+        deadline=deadline,
+        customer=customer,
+        tags=tag or (),
+        margin=_margin(settings, margin),
+    )
+
+    async def submit_all() -> dict[str, Any]:
         async with _queue(settings, queue) as q:
-            result = await submit_file(
-                q,
-                requests,
-                batch_id=batch_id,
-                mode=mode,
-                deadline=deadline,
-                customer=customer,
-                tags=tag or (),
-                margin=_margin(settings, margin),
-            )
-        return result.to_dict()
+            return (await enqueue(q, jobs)).to_dict()
 
-    result = asyncio.run(run())
+    result = run(submit_all())
     if json_out:
         typer.echo(json.dumps(result))
         return
     typer.echo(result["batch_id"])
     modes = ", ".join(f"{n} {m}" for m, n in result["modes"].items())
-    Console(stderr=True).print(f"queued {result['accepted']} of {result['jobs']} requests ({modes})")
+    typer.echo(f"queued {result['accepted']} of {result['jobs']} requests ({modes})", err=True)
 
 
 @batch_app.command("status")
@@ -237,20 +267,30 @@ def status(
     json_out: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Counts by status of one batch, or of the whole queue."""
-    settings = Settings.load(config)
+    """Counts by status of one batch, or of the whole queue (read only: nothing is created)."""
+    from ..errors import MissingQueueError
+    from .job import StatusCounts
+    from .queue import sqlite_path
 
-    async def run() -> dict[str, Any]:
-        async with _queue(settings, queue) as q:
-            if batch_id is None:
-                stats = await q.stats()
-                return {"queue": stats.location, "backend": stats.backend, **stats.counts.as_dict()}
-            counts = await q.batch_status(batch_id)
-        if counts.total == 0:
-            raise InvalidJobError(f"no batch {batch_id!r} in this queue")
-        return {"batch_id": batch_id, **counts.as_dict(), "finished": counts.finished}
+    settings = load_settings(config)
 
-    result = asyncio.run(run())
+    async def counts() -> dict[str, Any]:
+        try:
+            async with _queue(settings, queue, readonly=True) as q:
+                if batch_id is None:
+                    stats = await q.stats()
+                    return {"queue": stats.location, "backend": stats.backend, **stats.counts.as_dict()}
+                found = await q.batch_status(batch_id)
+        except MissingQueueError:
+            if batch_id is not None:
+                raise _no_batch(batch_id) from None
+            location = str(sqlite_path(queue or settings.queue.url, create=False))
+            return {"queue": location, "backend": "sqlite", **StatusCounts().as_dict()}
+        if found.total == 0:
+            raise _no_batch(batch_id)
+        return {"batch_id": batch_id, **found.as_dict(), "finished": found.finished}
+
+    result = run(counts())
     if json_out:
         typer.echo(json.dumps(result))
         return
@@ -267,29 +307,45 @@ def results(
     config: ConfigOption = None,
 ) -> None:
     """One JSONL line per request, in input order: its Message, or an error record."""
-    settings = Settings.load(config)
+    from ..errors import MissingQueueError
 
-    async def run() -> list[Job]:
-        async with _queue(settings, queue) as q:
-            jobs = await q.results(batch_id)
+    settings = load_settings(config)
+
+    async def read() -> list[Job]:
+        try:
+            async with _queue(settings, queue, readonly=True) as q:
+                jobs = await q.results(batch_id)
+        except MissingQueueError:
+            jobs = []
         if not jobs:
-            raise InvalidJobError(f"no batch {batch_id!r} in this queue")
+            raise _no_batch(batch_id)
         return jobs
 
-    jobs = asyncio.run(run())
+    jobs = run(read())
     lines = [json.dumps(result_line(job), ensure_ascii=False) + "\n" for job in jobs]
     if out is None:
         sys.stdout.writelines(lines)
     else:
         out.write_text("".join(lines), encoding="utf-8")
     pending = sum(1 for job in jobs if job.status.pending)
+    failed = sum(1 for job in jobs if job.status in (JobStatus.FAILED, JobStatus.PARKED))
     if pending:
-        Console(stderr=True).print(f"[yellow]{pending} of {len(jobs)} requests are not finished yet[/]")
+        typer.echo(f"{pending} of {len(jobs)} requests are not finished yet", err=True)
+    if failed:
+        typer.echo(
+            f"{failed} of {len(jobs)} requests failed: `claude-router batch retry {batch_id}` "
+            "queues them again",
+            err=True,
+        )
+
+
+def _no_batch(batch_id: str) -> InvalidJobError:
+    return InvalidJobError(f"no batch {batch_id!r} in this queue")
 
 
 def result_line(job: Job) -> dict[str, Any]:
     """A line of the results file, shaped as the Message Batches API's results (plus routing)."""
-    line: dict[str, Any] = {"custom_id": custom_id(job)}
+    line: dict[str, Any] = {"custom_id": job.custom_id}
     if job.status is JobStatus.DONE and job.result is not None:
         line["result"] = {"type": "succeeded", "message": job.result.get("message")}
         line["routing"] = job.result.get("routing")
@@ -310,15 +366,34 @@ def cancel(
     config: ConfigOption = None,
 ) -> None:
     """Cancel the batch's jobs that have not finished; finished ones keep their results."""
-    settings = Settings.load(config)
+    settings = load_settings(config)
 
-    async def run() -> int:
+    async def cancel_jobs() -> int:
         async with _queue(settings, queue) as q:
             if (await q.batch_status(batch_id)).total == 0:
-                raise InvalidJobError(f"no batch {batch_id!r} in this queue")
+                raise _no_batch(batch_id)
             return await q.cancel(batch_id)
 
-    typer.echo(f"canceled {asyncio.run(run())} requests of {batch_id}")
+    typer.echo(f"canceled {run(cancel_jobs())} requests of {batch_id}")
+
+
+@batch_app.command("retry")
+def retry(
+    batch_id: Annotated[str, typer.Argument(help="The batch whose failed requests to run again.")],
+    queue: QueueOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Queue the batch's failed (and parked) requests again, as new: a worker runs them next."""
+    settings = load_settings(config)
+
+    async def retry_jobs() -> int:
+        async with _queue(settings, queue) as q:
+            if (await q.batch_status(batch_id)).total == 0:
+                raise _no_batch(batch_id)
+            return await q.retry(batch_id)
+
+    requeued = run(retry_jobs())
+    typer.echo(f"queued {requeued} failed request{'' if requeued == 1 else 's'} of {batch_id} again")
 
 
 __all__ = ["batch_app", "result_line", "worker"]

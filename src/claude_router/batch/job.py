@@ -143,6 +143,11 @@ class Job:
         object.__setattr__(self, "status", JobStatus(self.status))
         object.__setattr__(self, "tags", tuple(self.tags))
 
+    @property
+    def custom_id(self) -> str:
+        """The caller's id for the job's line (job ids are `<batch id>:<custom id>`)."""
+        return self.id.removeprefix(f"{self.batch_id}:")
+
     def spec_json(self) -> str:
         """The immutable part of the job, as stored at submission."""
         return dumps(self._spec(), f"job {self.id!r}")

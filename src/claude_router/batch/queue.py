@@ -12,6 +12,7 @@ Lifecycle of a job::
                  ├──lease expired (or parked after max_attempts)
                  └──release (a worker stopping: at once, and the claim not counted)
     cancel: queued / leased ─► canceled
+    retry: failed / parked ─► queued, with its attempts at 0 (`batch retry`)
 
 A job sent to the Message Batches API has that Message Batch recorded with it while it is
 leased (`record_message_batch`); the recording survives expiry and release, so whoever claims
@@ -94,6 +95,11 @@ class JobQueue(Protocol):
         """Cancel the batch's queued and leased jobs; return how many were canceled."""
         ...
 
+    async def retry(self, batch_id: str) -> int:
+        """Put the batch's failed and parked jobs back in the queue, their attempts and any Message
+        Batch they were in forgotten (they are sent afresh); return how many were re-queued."""
+        ...
+
     async def stats(self) -> QueueStats:
         """Counts by status of the whole queue."""
         ...
@@ -101,22 +107,27 @@ class JobQueue(Protocol):
     async def close(self) -> None: ...
 
 
-async def open_queue(target: str | Path | None = None, settings: QueueSettings | None = None) -> JobQueue:
+async def open_queue(
+    target: str | Path | None = None, settings: QueueSettings | None = None, *, readonly: bool = False
+) -> JobQueue:
     """Open the queue at `target`: a SQLite path (or `sqlite:///path`) or a `redis://` URL.
 
-    Without a target, `settings.url` is used, else `<data home>/queue.db`.
+    Without a target, `settings.url` is used, else `<data home>/queue.db`. A `readonly` queue is
+    only read: nothing (no file, table or consumer group) is created, and a SQLite queue that does
+    not exist is `MissingQueueError`.
     """
     settings = settings or QueueSettings()
     raw = str(target) if target is not None else settings.url
     if raw and urlparse(raw).scheme.lower() in REDIS_SCHEMES:
-        return await _open_redis(raw, settings)
-    return await SqliteJobQueue.open(sqlite_path(raw), settings)
+        return await _open_redis(raw, settings, readonly)
+    return await SqliteJobQueue.open(sqlite_path(raw, create=not readonly), settings, readonly=readonly)
 
 
-def sqlite_path(raw: str | None) -> Path:
-    """The SQLite file a queue target names; `None` is the default file in the data home."""
+def sqlite_path(raw: str | None, *, create: bool = True) -> Path:
+    """The SQLite file a queue target names; `None` is the default file in the data home (which
+    is made unless `create` is False)."""
     if not raw:
-        return data_home() / DEFAULT_FILE
+        return data_home(create=create) / DEFAULT_FILE
     scheme = urlparse(raw).scheme.lower()
     if scheme == "sqlite":  # SQLAlchemy's form: sqlite:///relative or sqlite:////absolute
         return Path(raw.removeprefix("sqlite:///"))
@@ -125,12 +136,12 @@ def sqlite_path(raw: str | None) -> Path:
     return Path(raw).expanduser()
 
 
-async def _open_redis(url: str, settings: QueueSettings) -> JobQueue:
+async def _open_redis(url: str, settings: QueueSettings, readonly: bool) -> JobQueue:
     try:
         from .redis_queue import RedisJobQueue
     except ImportError:  # the optional `redis` extra is not installed
         raise QueueError("a redis:// queue needs: pip install 'claude-router[redis]'") from None
-    return await RedisJobQueue.open(url, settings)
+    return await RedisJobQueue.open(url, settings, readonly=readonly)
 
 
 __all__ = ["DEFAULT_FILE", "JobQueue", "open_queue", "sqlite_path"]

@@ -32,7 +32,7 @@ from ..errors import QueueError
 from . import redis_keys as rk
 from .job import Job, JobError, JobStatus, MessageBatchRef, QueueStats, StatusCounts, check_submission, dumps
 
-SCRIPTS = ("submit", "claim", "reclaim", "ack", "fail", "extend", "cancel", "record", "release")
+SCRIPTS = ("submit", "claim", "reclaim", "ack", "fail", "extend", "cancel", "record", "release", "retry")
 _JOB_FIELDS = (
     "spec",
     "status",
@@ -77,13 +77,18 @@ class RedisJobQueue:
         self._scripts = _load_scripts(client)
 
     @classmethod
-    async def open(cls, url: str, settings: QueueSettings | None = None) -> RedisJobQueue:
+    async def open(
+        cls, url: str, settings: QueueSettings | None = None, *, readonly: bool = False
+    ) -> RedisJobQueue:
+        """The queue on Redis at `url`; its stream and consumer group are made unless `readonly`."""
         settings = settings or QueueSettings()
         try:
             client = redis.Redis.from_url(url, decode_responses=True)
             queue = cls(client, url, settings)
         except ValueError as exc:  # a malformed URL or queue name
             raise QueueError(f"Redis queue at {redact(url)}: {exc}") from None
+        if readonly:
+            return queue
         try:
             await queue._ensure_group()
         except QueueError:
@@ -204,6 +209,9 @@ class RedisJobQueue:
 
     async def cancel(self, batch_id: str) -> int:
         return int(await self._run("cancel", [self.keys.batch(batch_id)], [batch_id]))
+
+    async def retry(self, batch_id: str) -> int:
+        return int(await self._run("retry", [self.keys.batch(batch_id)], [batch_id, *_REF_FIELDS]))
 
     async def stats(self) -> QueueStats:
         counts = await self._call(self._client.hgetall(self.keys.counts))

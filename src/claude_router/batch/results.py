@@ -7,6 +7,7 @@ from typing import Any
 import anthropic
 
 from ..errors import RouterError
+from ..ledger.money import usd_text
 from ..routing.router import RoutedResponse, error_type
 from ..types import RequestMeta, UsageRecord
 from ..upstream.attempts import failure_of
@@ -25,7 +26,7 @@ def job_meta(job: Job) -> RequestMeta:
 
 def custom_id(job: Job) -> str:
     """The caller's id for the job's line (job ids are `<batch id>:<custom id>`)."""
-    return job.id.removeprefix(f"{job.batch_id}:")
+    return job.custom_id
 
 
 def success_result(routed: RoutedResponse, *, batch: bool = False) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def routing_facts(record: UsageRecord, *, batch: bool) -> dict[str, Any]:
         "model_used": record.model_used,
         "label": record.label.value if record.label else None,
         "classifier_source": record.classifier_source.value,
-        "cost_usd": str(record.total_cost_usd) if record.priced else None,  # unpriced: not $0
+        "cost_usd": usd_text(record.total_cost_usd) if record.priced else None,  # unpriced: not $0
         "batch": batch,
     }
 

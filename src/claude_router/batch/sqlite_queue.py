@@ -19,15 +19,38 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from ..config import QueueSettings
-from ..errors import QueueError
+from ..errors import MissingQueueError, QueueError
 from . import sqlite_schema as sql
 from .job import Job, JobError, JobStatus, MessageBatchRef, QueueStats, StatusCounts, check_submission, dumps
 
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another process's write lock
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write, to an existing queue file: nothing is created or migrated."""
+    if not path.is_file():
+        raise MissingQueueError(f"no queue at {path}: nothing has been submitted there yet")
+    conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        lacking = sql.missing(conn)
+    except BaseException:
+        conn.close()
+        raise
+    if lacking:
+        conn.close()
+        if len(lacking) == len(sql.MIGRATIONS):
+            raise MissingQueueError(f"no queue in {path}: nothing has been submitted there yet")
+        raise QueueError(
+            f"the queue {path} was written by an older claude-router (it lacks {', '.join(lacking)}):"
+            " submit to it once (batch submit) to upgrade it"
+        )
+    return conn
 
 
 def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
@@ -57,14 +80,25 @@ class SqliteJobQueue:
         self._closed = False
 
     @classmethod
-    async def open(cls, path: Path, settings: QueueSettings | None = None) -> SqliteJobQueue:
+    async def open(
+        cls, path: Path, settings: QueueSettings | None = None, *, readonly: bool = False
+    ) -> SqliteJobQueue:
+        """The queue in the file at `path`, created and migrated as needed; `readonly`: an existing
+        queue, opened so that nothing can be written (`MissingQueueError` when there is none)."""
         settings = settings or QueueSettings()
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claude-router-queue")
         loop = asyncio.get_running_loop()
+        connect = (
+            partial(_connect_readonly, path)
+            if readonly
+            else partial(_connect, path, settings.sqlite_synchronous)
+        )
         try:
-            conn = await loop.run_in_executor(executor, _connect, path, settings.sqlite_synchronous)
-        except (sqlite3.Error, OSError) as exc:
+            conn = await loop.run_in_executor(executor, connect)
+        except (sqlite3.Error, OSError, QueueError) as exc:
             executor.shutdown(wait=False)
+            if isinstance(exc, QueueError):
+                raise
             raise QueueError(f"cannot open the queue database {path}: {exc}") from None
         return cls(path, conn, executor, settings)
 
@@ -147,6 +181,9 @@ class SqliteJobQueue:
 
     async def cancel(self, batch_id: str) -> int:
         return await self._call(partial(self._write, sql.CANCEL, {"batch_id": batch_id, "now": time.time()}))
+
+    async def retry(self, batch_id: str) -> int:
+        return await self._call(partial(self._write, sql.RETRY, {"batch_id": batch_id, "now": time.time()}))
 
     async def stats(self) -> QueueStats:
         rows = await self._call(partial(self._read, sql.ALL_COUNTS, ()))

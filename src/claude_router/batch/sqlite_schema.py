@@ -58,6 +58,15 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     return applied
 
 
+def missing(conn: sqlite3.Connection) -> list[str]:
+    """The migrations this file lacks (all of them when it holds no queue), found by reading only."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    done = set()
+    if "queue_migrations" in tables:
+        done = {row[0] for row in conn.execute("SELECT name FROM queue_migrations")}
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
 INSERT = """
 INSERT INTO jobs (id, batch_id, position, status, ready_at, spec, updated_at)
 VALUES (?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT (id) DO NOTHING
@@ -119,6 +128,13 @@ EXTEND = "UPDATE jobs SET lease_until = :until, updated_at = :now WHERE id = :id
 CANCEL = """
 UPDATE jobs SET status = 'canceled', lease_owner = NULL, lease_until = NULL, updated_at = :now
 WHERE batch_id = :batch_id AND status IN ('queued', 'leased')
+"""
+
+# A failed or parked job queued again as new: no attempts, no result, no Message Batch to resume.
+RETRY = """
+UPDATE jobs SET status = 'queued', attempts = 0, ready_at = :now, result = NULL,
+    message_batch_id = NULL, message_batch_request = NULL, updated_at = :now
+WHERE batch_id = :batch_id AND status IN ('failed', 'parked')
 """
 
 IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters

@@ -1,8 +1,9 @@
 """From a JSONL file of Messages API bodies to jobs on the queue.
 
 Each line is one request body, plus an optional `custom_id` (unique in the file; else `line-<n>`).
-The whole file is checked before anything is enqueued: a malformed line is reported with its line
-number, and a file with any malformed line enqueues nothing. A job's id is `<batch id>:<custom id>`,
+The whole file is checked before anything is enqueued, each line as the API would check it
+(`request_check`): a line the API would refuse is reported with its line number, and a file with
+any such line enqueues nothing. A job's id is `<batch id>:<custom id>`,
 so submitting the same file again under the same `--batch-id` is a no-op.
 
 `auto` mode is decided here, once per job: a deadline far enough away for the Batches API's
@@ -12,7 +13,6 @@ deadline, runs in real time.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -24,6 +24,7 @@ from typing import Any
 from ..errors import InvalidJobError
 from .job import Job, JobMode, new_batch_id, utcnow
 from .queue import JobQueue
+from .request_check import request_problem
 
 BATCHES_API_WINDOW = timedelta(hours=24)
 DEFAULT_MARGIN = timedelta(hours=1)
@@ -114,16 +115,10 @@ def _parse_line(line: str) -> tuple[str | None, dict[str, Any]]:
         not isinstance(custom, str) or not custom or len(custom) > MAX_CUSTOM_ID or not custom.isprintable()
     ):
         raise ValueError(f"custom_id must be a printable string of 1 to {MAX_CUSTOM_ID} characters")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise ValueError("messages: a non-empty list is required")
-    max_tokens = body.get("max_tokens")
-    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)):
-        raise ValueError("max_tokens must be an integer")
-    if not isinstance(body.setdefault("model", "auto"), str):
-        raise ValueError("model must be a string")
-    if body.get("stream"):
-        raise ValueError("stream: batch requests cannot be streamed")
+    body.setdefault("model", "auto")
+    problem = request_problem(body, size_bytes=len(line.encode("utf-8")))
+    if problem is not None:
+        raise ValueError(problem)
     return custom, body
 
 
@@ -164,8 +159,7 @@ def build_jobs(
     return jobs
 
 
-async def submit_file(
-    queue: JobQueue,
+def prepare_jobs(
     path: Path,
     *,
     batch_id: str | None = None,
@@ -174,18 +168,19 @@ async def submit_file(
     customer: str | None = None,
     tags: Sequence[str] = (),
     margin: timedelta = DEFAULT_MARGIN,
-) -> SubmitResult:
-    """Check every line of `path`, then enqueue them all as one batch (or nothing)."""
+) -> list[Job]:
+    """Read and check every line of `path` and make them one batch's jobs; `InvalidJobError`
+    naming every bad line (before any queue is opened, so a bad file leaves nothing behind)."""
     try:
-        text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidJobError(f"cannot read {path}: {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidJobError(f"cannot read {path}: {reason}") from None
     requests = parse_lines(text.splitlines())
     now = utcnow()
-    batch_id = batch_id or new_batch_id()
-    jobs = build_jobs(
+    return build_jobs(
         requests,
-        batch_id=batch_id,
+        batch_id=batch_id or new_batch_id(),
         mode=mode,
         deadline=parse_deadline(deadline, now) if deadline else None,
         customer=customer,
@@ -193,6 +188,11 @@ async def submit_file(
         margin=margin,
         now=now,
     )
+
+
+async def enqueue(queue: JobQueue, jobs: Sequence[Job]) -> SubmitResult:
+    """Submit one batch's jobs (from `prepare_jobs`): all of them, or none."""
+    batch_id = jobs[0].batch_id
     accepted = await queue.submit(batch_id, jobs)
     modes: dict[str, int] = {}
     for job in jobs:
@@ -205,9 +205,10 @@ __all__ = [
     "DEFAULT_MARGIN",
     "SubmitResult",
     "build_jobs",
+    "enqueue",
     "parse_deadline",
     "parse_duration",
     "parse_lines",
+    "prepare_jobs",
     "resolve_mode",
-    "submit_file",
 ]

@@ -13,7 +13,8 @@ retries, no model fallback), so a job is always priced at the model it was route
 every new request for its `retry-after`, halves the concurrency and retries the job in place
 (a rate limit says nothing against the job); an overload, a server error or a dropped connection
 puts the job back in the queue, where it is parked after `max_attempts`; a request the API refuses
-(400, 401, 404, 413, ...) fails at once.
+(400, 404, 413, ...) fails at once. A 401 says the worker's key is wrong, not the job: the worker
+stops (`refused`), and its jobs go back to the queue untouched.
 
 A job sent to the Message Batches API has its Message Batch recorded in the queue as soon as the
 batch exists; a worker that claims such a job (its first worker died or stopped) polls that batch
@@ -41,7 +42,7 @@ from typing import Any, Protocol
 
 import anthropic
 
-from ..classify import build_classifier
+from ..classify.factory import build_classifier
 from ..config import Settings
 from ..errors import QueueError
 from ..routing.accounting import Outcome, new_record
@@ -147,9 +148,11 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()  # requests in flight, and Message Batches being sent
         self._polls: set[asyncio.Task[None]] = set()  # Message Batches being waited for
         self._finished: list[_Finished] = []
+        self._committing = asyncio.Lock()  # one commit at a time: rows, then acks, never cut between
         self._wake_committer = asyncio.Event()
         self._stopping = asyncio.Event()
         self.stop_requested = False  # stop() was called (the run did not end by itself)
+        self.refused: anthropic.AuthenticationError | None = None  # the upstream refused our key
 
     def stop(self) -> None:
         """Claim no more; finish the requests in flight, release the rest, then return from `run`."""
@@ -304,6 +307,11 @@ class Worker:
                 self._finish(_Finished(job, outcome.record, result=success_result(outcome)))
                 return
             exc = outcome.error
+            if isinstance(exc, anthropic.AuthenticationError):
+                # The worker's key, not the job, is at fault: stop, and leave every job queued.
+                self.refused = self.refused or exc
+                self.stop()
+                return
             if not is_rate_limited(exc):
                 break
             assert isinstance(exc, anthropic.RateLimitError)
@@ -342,10 +350,16 @@ class Worker:
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake_committer.wait(), COMMIT_EVERY_S)
             self._wake_committer.clear()
-            await self._commit()
+            # Shielded: cancelling this loop (the run ending) never cuts a commit between its ledger
+            # rows and its acks; the run's last commit waits for it.
+            await asyncio.shield(self._commit())
 
     async def _commit(self) -> None:
         """Ledger rows first (flushed), then the queue: a crash in between only repeats work."""
+        async with self._committing:
+            await self._commit_now()
+
+    async def _commit_now(self) -> None:
         batch, self._finished = self._finished, []
         if not batch:
             return

@@ -1,19 +1,18 @@
-"""Classifiers label a request simple / moderate / complex, as cheaply as they can."""
+"""Classifiers label a request simple / moderate / complex, as cheaply as they can.
+
+The package itself loads only what every classifier shares (`base`, `cache`): the SDK comes in with
+`factory` and `llm`, which are imported where a model-backed classifier is built.
+"""
 
 from .base import Classifier, ClassifierInput, classifier_input
 from .cache import CacheBackend, CachedClassifier, LRUCache, cache_key
-from .factory import CLASSIFIER_KINDS, build_classifier
-from .llm import LLMClassifier
 
 __all__ = [
-    "CLASSIFIER_KINDS",
     "CacheBackend",
     "CachedClassifier",
     "Classifier",
     "ClassifierInput",
-    "LLMClassifier",
     "LRUCache",
-    "build_classifier",
     "cache_key",
     "classifier_input",
 ]

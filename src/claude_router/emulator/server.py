@@ -98,6 +98,10 @@ async def _stop(server: uvicorn.Server) -> None:
     for connection in list(server.server_state.connections):
         connection.shutdown()
     in_flight = set(server.server_state.tasks)
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():  # its owner is being cancelled: no one waits for answers
+        for request in in_flight:
+            request.cancel()
     if in_flight:
         await asyncio.wait(in_flight, timeout=SHUTDOWN_TIMEOUT_S)
     await server.lifespan.shutdown()

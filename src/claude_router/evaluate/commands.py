@@ -18,12 +18,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..catalog.pricing import Tier
-from ..classify.base import Classifier
-from ..classify.local import LocalClassifier, model_version
-from ..config import CONFIG_ENV, ClassifierSettings, Settings
+from ..cli_runner import run
 from ..errors import ConfigError, RouterError
-from ..paths import data_home
+from ..paths import CONFIG_ENV, data_home
 from ..types import LABELS, Decision
 from .baselines import LITELLM_ENV, LengthBaseline, litellm_labels
 from .cascade_eval import CascadeComparison
@@ -35,12 +32,19 @@ from .routing import PGR_TARGETS, PUBLISHED_RESOURCE, ROUTERS
 from .train import TrainSettings
 from .train import train as train_model
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the classifiers and the SDK load when a command runs, not for --help
+    from ..classify.base import Classifier
+    from ..config import ClassifierSettings, Settings
+    from ..types import Decision
     from ..upstream import Upstream
+    from .cascade_eval import CascadeComparison
+    from .classifier_eval import ClassifierReport
+    from .dataset import LabelledPrompt
 
 DEFAULT_MODEL_FILE = "local_classifier.json"
+#: What answers as the LLM classifier without an API key: the emulator's rule, not a model.
+EMULATED_LLM = "the emulator's stand-in rule"
 CONFIG_FILE = "claude-router.toml"
-_TRAIN_DEFAULTS = TrainSettings()
 
 
 class ClassifierKind(StrEnum):
@@ -97,25 +101,35 @@ def train(
         Path | None,
         typer.Option("--heldout", help="Labelled prompts to score the new model on (never trained on)."),
     ] = None,
-    epochs: Annotated[int, typer.Option(min=1, help="Passes over the data.")] = _TRAIN_DEFAULTS.epochs,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, help="Passes over the data (default: the trainer's).")
+    ] = None,
     folds: Annotated[
-        int, typer.Option(min=1, help="Cross-validation folds for calibration (1: uncalibrated).")
-    ] = _TRAIN_DEFAULTS.folds,
+        int | None,
+        typer.Option(
+            min=1, help="Cross-validation folds for calibration (1: uncalibrated; default: the trainer's)."
+        ),
+    ] = None,
     public_data: PublicDataOption = None,
 ) -> None:
     """Train the local classifier on your own labelled prompts and write its model file."""
+    from ..classify.local import LocalClassifier, model_version
+
     console, err = Console(), Console(stderr=True)
+    defaults = TrainSettings()
     try:
         items = load_dataset(data, public_data)
         started = time.perf_counter()
-        result = train_model(items, TrainSettings(epochs=epochs, folds=folds))
+        result = train_model(
+            items, TrainSettings(epochs=epochs or defaults.epochs, folds=folds or defaults.folds)
+        )
         seconds = time.perf_counter() - started
         target = out or data_home() / DEFAULT_MODEL_FILE
         text = result.model.to_json()
         _write_atomic(target, text)
         classifier = LocalClassifier(result.model, model_version(text.encode("utf-8")))
         held = load_dataset([heldout], public_data) if heldout else None
-        scored = asyncio.run(evaluate(classifier, held, name="local")) if held else None
+        scored = run(evaluate(classifier, held, name="local")) if held else None
     except RouterError as exc:
         raise _fail(err, exc) from None
     counts = ", ".join(f"{n} {label}" for label, n in result.model.training["per_label"].items())
@@ -151,6 +165,7 @@ async def _compare_cascade(
 ) -> CascadeComparison:
     """Each classifier alone on `items`, and the cascade at every candidate threshold."""
     from ..classify.factory import build_classifier, local_predictor
+    from .cascade_eval import CascadeComparison
 
     predictor = local_predictor(section)
     local = [predictor.predict(i.item) for i in items]
@@ -166,16 +181,21 @@ async def _run(
     model: Path | None,
     items: list[LabelledPrompt],
     concurrency: int,
-) -> tuple[ClassifierReport, CascadeComparison | None]:
+) -> tuple[ClassifierReport, CascadeComparison | None, bool]:
+    """The report (and the cascade's comparison), and whether the built-in emulator answered the
+    model-backed classifier's calls."""
+    from ..classify.local import LocalClassifier
+    from .classifier_eval import evaluate
+
     if kind is ClassifierKind.LOCAL:
         path = model or settings.classifier.local_model_path
-        return await evaluate(LocalClassifier.from_file(path), items, name=kind.value), None
+        return await evaluate(LocalClassifier.from_file(path), items, name=kind.value), None, False
     # Model-backed kinds run against the configured API, or the built-in emulator without a key.
     from ..classify.factory import build_classifier
     from ..upstream import Upstream
     from ..upstream.emulated import upstream_settings
 
-    async with upstream_settings(settings, realistic=False) as (live, _):
+    async with upstream_settings(settings, realistic=False) as (live, emulated):
         upstream = Upstream(live.upstream)
         try:
             update: dict[str, object] = {"kind": kind.value, "cache": "none"}
@@ -185,8 +205,8 @@ async def _run(
             classifier = build_classifier(section, upstream)
             report = await evaluate(classifier, items, name=kind.value, concurrency=concurrency)
             if kind is not ClassifierKind.CASCADE:
-                return report, None
-            return report, await _compare_cascade(section, upstream, items, concurrency)
+                return report, None, emulated
+            return report, await _compare_cascade(section, upstream, items, concurrency), emulated
         finally:
             await upstream.aclose()
 
@@ -236,30 +256,50 @@ def eval_classifier(
         else:
             sets, train_paths = default_sets()
             train_paths = list(baseline_train or train_paths)
+        from ..config import Settings
+
         settings = Settings.load(config)
         train_items = load_dataset(train_paths, public_data) if train_paths else []
         results = []
+        emulated = False
         for named in sets:
             items = load_dataset(named.paths, public_data)
-            report, cascade = asyncio.run(_run(settings, classifier, model, items, concurrency))
+            report, cascade, emulated_now = run(_run(settings, classifier, model, items, concurrency))
+            emulated = emulated or emulated_now
             results.append((_compare(named.name, report, items, train_items, litellm_python), cascade))
     except RouterError as exc:
         raise _fail(err, exc) from None
+    llm = EMULATED_LLM if emulated else "LLM"
     if json_out:
         for comparison, cascade in results:
             summary = comparison.to_dict()
+            if classifier is not ClassifierKind.LOCAL:
+                summary["llm_classifier"] = EMULATED_LLM if emulated else _llm_model(config)
             if cascade is not None:
                 summary["cascade"] = cascade.to_dict()
             typer.echo(json.dumps(summary, ensure_ascii=False))
         return
     console = Console()
+    if emulated:
+        _say(
+            console,
+            "no ANTHROPIC_API_KEY: the LLM classifier's answers come from the built-in emulator's "
+            "labelling rule, a stand-in, not from Haiku; set the key to measure Haiku",
+        )
     for comparison, cascade in results:
         if len(results) > 1:
             _say(console, f"== {comparison.name} ==")
         print_report(comparison.report, console)
         if cascade is not None:
-            print_cascade(cascade, console)
+            print_cascade(cascade, console, llm=llm)
         print_comparison(comparison, console)
+
+
+def _llm_model(config: Path | None) -> str:
+    """The model the LLM classifier calls, per the settings."""
+    from ..config import Settings
+
+    return Settings.load(config).classifier.model
 
 
 def _compare(
@@ -428,6 +468,9 @@ def calibrate(
 ) -> None:
     """Choose the local classifier's thresholds for the tier shares you want (or, with --quality,
     the answer-quality cascade's threshold for the escalation share you want), and write them."""
+    from ..catalog.pricing import Tier
+    from ..classify.local import LocalClassifier
+    from ..config import Settings
     from .calibrate import calibrate as run_calibration
     from .calibrate import load_traffic, parse_targets, with_thresholds
 
@@ -455,14 +498,30 @@ def calibrate(
         console,
         f"wrote [classifier.thresholds] complex = {t.complex:.4f}, moderate = {t.moderate:.4f} to {path}",
     )
+    _say_how_it_is_read(console, path)
     _say(console, f"expected shares on {result.prompts} prompts (95% bootstrap interval):")
     for estimate in reversed(result.estimates):
         tier = Tier.for_label(estimate.label).value
         _say(console, f"  {tier:<7}{estimate.share:7.1%}  ({estimate.low:.1%} - {estimate.high:.1%})")
 
 
+def _say_how_it_is_read(console: Console, path: Path) -> None:
+    """Settings are read from --config or $CLAUDE_ROUTER_CONFIG only: when that is not the file just
+    written, say how to make every command read it."""
+    written = path.resolve()
+    named = os.environ.get(CONFIG_ENV)
+    if named and Path(named).expanduser().resolve() == written:
+        return
+    _say(
+        console,
+        f"commands read their settings from ${CONFIG_ENV} or --config, not from {written} by itself: "
+        f"export {CONFIG_ENV}={written}",
+    )
+
+
 def _calibrate_quality(data: Path, share: float | None, path: Path) -> None:
     """`calibrate --quality`: the cascade's threshold from recorded answers, scored locally."""
+    from ..config import Settings
     from . import calibrate_quality as cq
 
     try:
@@ -476,15 +535,18 @@ def _calibrate_quality(data: Path, share: float | None, path: Path) -> None:
         Settings.load(path)  # what was written must read back
     except RouterError as exc:
         raise _fail(Console(stderr=True), exc) from None
-    cq.report(result, path, Console())
+    console = Console()
+    cq.report(result, path, console)
+    _say_how_it_is_read(console, path)
 
 
-def print_cascade(cascade: CascadeComparison, console: Console) -> None:
-    """The cascade against each classifier alone, and what other thresholds would give."""
+def print_cascade(cascade: CascadeComparison, console: Console, *, llm: str = "LLM") -> None:
+    """The cascade against each classifier alone, and what other thresholds would give. `llm`
+    names what answered as the LLM classifier."""
     _say(
         console,
         f"cascade at threshold {cascade.threshold:.2f}: accuracy {cascade.at_threshold.accuracy:.1%} "
-        f"(local alone {cascade.local_accuracy:.1%}, LLM alone {cascade.llm_accuracy:.1%}); "
+        f"(local alone {cascade.local_accuracy:.1%}, {llm} alone {cascade.llm_accuracy:.1%}); "
         f"LLM classifier calls avoided {cascade.at_threshold.avoided:.1%}",
     )
     table = Table("threshold", "calls avoided", "accuracy", title="cascade by threshold")

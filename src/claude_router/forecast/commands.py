@@ -1,36 +1,29 @@
 """`claude-router forecast`: what each policy would have cost on real (or planned) traffic.
 
-A plain Typer-annotated function; the command line registers it. Bad input ends in one clear line
-on standard error and a non-zero exit, never a traceback.
+A plain Typer-annotated function; the command line registers it, and its boundary turns any
+failure into one clear line. It only reads: a ledger is opened read-only.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..catalog.pricing import PriceTable
-from ..classify.factory import local_predictor
-from ..config import Settings
-from ..errors import ConfigError, LedgerError
-from ..ledger import SqlLedger
-from ..report.commands import LEDGER_HELP, ledger_url
-from ..report.period import parse_since
-from .builder import candidate_policies, needs_minutes
-from .jsonl_source import read_jsonl
-from .ledger_source import read_ledger
-from .planned import replay_planned
-from .render import render_html_page, render_table, to_json
-from .replay import Forecast, replay
-from .workload import Workload
+from ..cli_options import load_settings
+from ..cli_runner import run
+from ..report.commands import LEDGER_HELP, read_ledger
+from ..report.period import check_period, parse_since
+
+if TYPE_CHECKING:  # the replay, the catalogue and the ledger load when the command runs
+    from ..catalog.pricing import PriceTable
+    from ..ledger import SqlLedger
+    from .replay import Forecast
+    from .workload import Workload
 
 
 class ForecastFormat(StrEnum):
@@ -69,21 +62,10 @@ def forecast(
     The policy in force, each --policy draft, all-Haiku / all-Sonnet / all-Opus, and the oracle
     where quality labels exist. Calls no model.
     """
-    err = Console(stderr=True)
-    try:
-        now = datetime.now(UTC)
-        window = (parse_since(since, now=now), parse_since(until, now=now))
-    except ConfigError as exc:
-        raise typer.BadParameter(exc.message) from None
-    try:
-        result = _run(ledger, requests, policy or [], config, days, window)
-    except (ConfigError, LedgerError) as exc:
-        err.print(f"[red]error:[/] {exc.message}")
-        raise typer.Exit(2) from None
-    except (SQLAlchemyError, OSError) as exc:  # never echo the URL: it may hold a password
-        err.print(f"[red]error:[/] cannot read the ledger ({type(exc).__name__}); check --ledger")
-        raise typer.Exit(1) from None
-    _emit(result, fmt, out)
+    now = datetime.now(UTC)
+    window = (parse_since(since, now=now), parse_since(until, now=now))
+    check_period(*window, since_text=since, until_text=until)
+    _emit(_run(ledger, requests, policy or [], config, days, window), fmt, out)
 
 
 Window = tuple[datetime | None, datetime | None]
@@ -97,29 +79,40 @@ def _run(
     days: int,
     window: Window,
 ) -> Forecast:
-    settings = Settings.load(config)
+    from ..catalog.pricing import PriceTable
+    from .builder import candidate_policies, needs_minutes
+    from .replay import replay
+
+    settings = load_settings(config)
     # the user's price corrections; tiers as the ladder in force has them
     prices = PriceTable.load(settings.catalog.path).for_ladder(settings.policy.label_models)
-    policies = candidate_policies(settings, [(p.stem, Settings.load(p).policy) for p in drafts], prices)
-    if requests is not None:
+    policies = candidate_policies(settings, [(p.stem, load_settings(p).policy) for p in drafts], prices)
+    if requests is not None:  # the local classifier labels them (and the emulator counts tokens)
+        from ..classify.factory import local_predictor
+        from .jsonl_source import read_jsonl
+        from .planned import replay_planned
+
         planned = read_jsonl(requests, local_predictor(settings.classifier), prices)
-        return asyncio.run(
-            replay_planned(planned, policies, prices, days=days, affinity=settings.cache_affinity)
-        )
+        return run(replay_planned(planned, policies, prices, days=days, affinity=settings.cache_affinity))
     minutes = needs_minutes(policies)
-    workload = asyncio.run(_from_ledger(ledger or settings.ledger.url, prices, minutes, window))
-    return replay(workload, policies, prices, days=days)
+
+    async def workload(store: SqlLedger) -> Workload:
+        return await _workload(store, prices, minutes, window)
+
+    return replay(read_ledger(ledger, settings, workload), policies, prices, days=days)
 
 
-async def _from_ledger(ledger: str | None, prices: PriceTable, by_minute: bool, window: Window) -> Workload:
-    store = await SqlLedger.open(ledger_url(ledger))
-    try:
-        return await read_ledger(store, prices, by_minute=by_minute, since=window[0], until=window[1])
-    finally:
-        await store.close()
+async def _workload(store: SqlLedger, prices: PriceTable, by_minute: bool, window: Window) -> Workload:
+    from .ledger_source import read_ledger as read_workload
+
+    return await read_workload(store, prices, by_minute=by_minute, since=window[0], until=window[1])
 
 
 def _emit(result: Forecast, fmt: ForecastFormat, out: Path | None) -> None:
+    from rich.console import Console
+
+    from .render import render_html_page, render_table, to_json
+
     if fmt is ForecastFormat.TABLE:
         console = Console(record=out is not None, width=140 if out else None)
         render_table(console, result)

@@ -12,9 +12,11 @@ nothing it raises becomes a traceback.
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import anthropic
@@ -25,20 +27,22 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..config import Settings
-from ..errors import RouterError
+from ..errors import LedgerError, RouterError
 from ..ledger import open_ledger
 from ..ledger.verdicts import VerdictStore
 from ..monitor import attach_monitor
 from ..routing.router import RecordSink, Router
+from ..types import UsageRecord
 from ..upstream.emulated import upstream_settings
 from .auth import authenticate
 from .batches import batch_results, cancel_batch, create_batch, delete_batch, list_batches, retrieve_batch
-from .errors import GatewayError, error_response, json_error
+from .errors import JSON, GatewayError, error_body, error_response, json_error, scrub
 from .keys import KeyStore
-from .messages import count_tokens, messages
+from .messages import MESSAGES, count_tokens, messages, new_request_id
 from .metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from .models import get_model, list_models
-from .state import GatewayState, gateway_state
+from .readiness import check_dependencies
+from .state import GatewayState, gateway_state, observation, request_key
 from .tracing import Tracing
 
 if TYPE_CHECKING:
@@ -47,6 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
+UNREAD_MODEL = "unknown"  # a refusal's `model_requested` when the body was never read (or named none)
 _HTTP_ERROR_TYPES = {404: "not_found_error", 405: "invalid_request_error", 413: "request_too_large"}
 
 
@@ -58,6 +63,7 @@ def create_app(
     keys: KeyStore | None = None,
     shared: SharedState | None = None,
     tracer_provider: Any | None = None,
+    state: GatewayState | None = None,
 ) -> Starlette:
     """The gateway app. A `router` passed in is used as is (and left open); otherwise one is built
     on `settings` (on the embedded emulator when they name no upstream) with a ledger. With
@@ -65,21 +71,24 @@ def create_app(
     and the router's record sink is wrapped so that each kept record counts against its budgets.
     Rate limits and budgets live in `shared` (else in Redis at `gateway.redis_url`, else in this
     process); a `shared` passed in is left open. Request spans go to `tracer_provider` (else
-    OpenTelemetry's global provider), when the `otel` extra is installed."""
-
-    metrics = GatewayMetrics()
+    OpenTelemetry's global provider), when the `otel` extra is installed. A `state` from
+    `open_gateway_state` (opened, and checked, before the server starts) is used as is."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            state = await _build_state(stack, settings, router, ledger, metrics, keys, shared)
-            state.tracing = Tracing(tracer_provider)
-            state.router.spans = state.tracing  # classify and upstream spans, on every path
-            app.state.gateway = state
+            ready = state
+            if ready is None:
+                ready = await stack.enter_async_context(
+                    open_gateway_state(settings, router=router, ledger=ledger, keys=keys, shared=shared)
+                )
+            ready.tracing = Tracing(tracer_provider)
+            ready.router.spans = ready.tracing  # classify and upstream spans, on every path
+            app.state.gateway = ready
             yield
 
     routes = [
-        Route("/v1/messages", guarded(messages, "messages"), methods=["POST"]),
+        Route("/v1/messages", guarded(messages, MESSAGES), methods=["POST"]),
         Route("/v1/messages/count_tokens", guarded(count_tokens, "count_tokens"), methods=["POST"]),
         Route("/v1/messages/batches", guarded(create_batch, "batches"), methods=["POST"]),
         Route("/v1/messages/batches", guarded(list_batches, "batches"), methods=["GET"]),
@@ -103,6 +112,21 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_exception, Exception: _unhandled},
     )
+
+
+@asynccontextmanager
+async def open_gateway_state(
+    settings: Settings,
+    *,
+    router: Router | None = None,
+    ledger: RecordSink | None = None,
+    keys: KeyStore | None = None,
+    shared: SharedState | None = None,
+) -> AsyncIterator[GatewayState]:
+    """What the gateway's handlers share, opened for the duration (see `create_app`): the key store,
+    the ledger, the router on its upstream (the embedded emulator without one), Redis."""
+    async with AsyncExitStack() as stack:
+        yield await _build_state(stack, settings, router, ledger, GatewayMetrics(), keys, shared)
 
 
 async def _build_state(
@@ -156,11 +180,15 @@ def _gateway_transport(settings: Settings) -> Settings:
 
 
 def guarded(handler: Handler, endpoint: str) -> Handler:
-    """`handler` measured, with every failure answered in the Anthropic error shape."""
+    """`handler` measured, with every failure answered in the Anthropic error shape. A Messages
+    request refused before any call (400, 401, 404, 413, 429) still gets its ledger row."""
+    refusals_recorded = endpoint == MESSAGES
 
     async def run(request: Request) -> Response:
         state = gateway_state(request)
         request.state.observation = seen = state.metrics.start(endpoint)
+        if refusals_recorded:
+            request.state.request_id = new_request_id()
         try:
             if state.keys is not None:
                 key = await authenticate(request.headers, state.keys)
@@ -168,6 +196,8 @@ def guarded(handler: Handler, endpoint: str) -> Handler:
             response = await handler(request)
         except (GatewayError, RouterError, anthropic.APIError) as exc:
             response = error_response(exc, state.secrets)
+            if refusals_recorded and not isinstance(exc, anthropic.APIError | LedgerError):
+                await _record_refusal(state, request, exc)  # upstream failures: the router recorded them
         except BaseException:
             seen.finish(500)  # answered by the app's last-resort handler
             raise
@@ -176,6 +206,27 @@ def guarded(handler: Handler, endpoint: str) -> Handler:
         return response
 
     return run
+
+
+async def _record_refusal(state: GatewayState, request: Request, exc: GatewayError | RouterError) -> None:
+    """The ledger row of a request the gateway refused itself: no model, no cost, the error type
+    as its status. Under the request's own id, so a request the router recorded keeps its row."""
+    if state.ledger is None:
+        return
+    key = request_key(request)
+    seen = observation(request)
+    model = getattr(request.state, "model", None)
+    record = UsageRecord(
+        request_id=request.state.request_id,
+        created_at=datetime.now(UTC),
+        model_requested=model if isinstance(model, str) and model else UNREAD_MODEL,
+        customer=key.customer if key is not None else None,
+        key_id=key.key_id if key is not None else None,
+        status=exc.error_type,
+        error_type=exc.error_type,
+        latency_s=seen.elapsed_s if seen is not None else 0.0,
+    )
+    await state.ledger.record(record)
 
 
 async def metrics_text(request: Request) -> Response:
@@ -187,10 +238,17 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    """200 when every dependency answers; else 503 naming each one that does not."""
     state: GatewayState | None = getattr(request.app.state, "gateway", None)
     if state is None:
         return json_error(503, "api_error", "the gateway is starting")
-    return JSONResponse({"status": "ready", "emulated": state.emulated})
+    checks = await check_dependencies(state)
+    details = {check.name: check.detail for check in checks}
+    failed = [f"{check.name}: {check.detail}" for check in checks if not check.ok]
+    if failed:
+        body = {**error_body("api_error", "not ready: " + "; ".join(failed)), "checks": details}
+        return Response(scrub(json.dumps(body), state.secrets), status_code=503, media_type=JSON)
+    return JSONResponse({"status": "ready", "emulated": state.emulated, "checks": details})
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

@@ -19,8 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .errors import invalid_request
 from .key_schema import batch_owners
+from .refusals import invalid_request
 
 _T = batch_owners
 

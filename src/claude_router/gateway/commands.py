@@ -5,27 +5,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from ..config import Settings
-from .keys import CustomerBudget, KeyInfo, KeyStore, NewKey, Period
+from ..cli_options import ConfigOption, load_settings
+from ..cli_runner import run
+from .key_records import CustomerBudget, KeyInfo, NewKey, Period
+
+if TYPE_CHECKING:  # the key store (and the database drivers) load when a command runs
+    from rich.table import Table
+
+    from ..config import Settings
+    from .keys import KeyStore
 
 T = TypeVar("T")
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="A claude-router TOML file (else $CLAUDE_ROUTER_CONFIG)."),
-]
 
 
 def serve(
@@ -42,11 +40,14 @@ def serve(
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
-    """Serve the Anthropic-compatible gateway: point any Anthropic SDK's base URL at it."""
-    from .app import create_app
-    from .server import serve as serve_app
+    """Serve the Anthropic-compatible gateway: point any Anthropic SDK's base URL at it.
 
-    settings = Settings.load(config)
+    The ledger, the keys, Redis (when configured) and the upstream are opened and checked before
+    it listens: a dependency that does not answer is one line naming it, not a traceback.
+    """
+    from rich.console import Console
+
+    settings = load_settings(config)
     gateway = settings.gateway.model_copy(
         update={
             "host": host or settings.gateway.host,
@@ -66,7 +67,29 @@ def serve(
             "[bold red]WARNING: client authentication is OFF (--no-auth): anyone who can reach "
             f"{gateway.host}:{gateway.port} can spend on the upstream account.[/]"
         )
-    serve_app(create_app(settings), host=gateway.host, port=gateway.port, log_level=log_level)
+    run(_serve(settings, log_level))
+
+
+async def _serve(settings: Settings, log_level: str) -> None:
+    from ..errors import ConfigError
+    from .app import create_app, open_gateway_state
+    from .readiness import require_ready
+    from .server import listen, serve
+
+    host, port = settings.gateway.host, settings.gateway.port
+    try:
+        sock = listen(host, port)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
+    try:
+        async with open_gateway_state(settings) as state:
+            await require_ready(state)
+            upstream = state.router.settings.upstream.base_url or "https://api.anthropic.com"
+            source = f"the built-in emulator at {upstream}" if state.emulated else upstream
+            typer.echo(f"gateway listening on http://{host}:{port} (upstream: {source})", err=True)
+            await serve(create_app(settings, state=state), sock, log_level=log_level)
+    finally:
+        sock.close()
 
 
 keys_app = typer.Typer(help="Virtual keys: what clients present to the gateway.", no_args_is_help=True)
@@ -94,16 +117,19 @@ def keys_create(
     """Create a key. It is printed once: only its hash is stored."""
     budget = _budget(budget_usd)
 
-    async def run(store: KeyStore) -> NewKey:
+    async def create_key(store: KeyStore) -> NewKey:
         return await store.create(customer, budget_usd=budget, period=period, rpm=rpm, tpm=tpm)
 
     try:
-        new = asyncio.run(_with_store(config, ledger, run))
+        new = run(_with_store(config, ledger, create_key))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if json_out:
         typer.echo(json.dumps({"key": new.key, **new.info.as_json()}))
         return
+    from rich.console import Console
+    from rich.markup import escape
+
     console = Console()
     console.print(f"[bold]{new.key}[/]", highlight=False, soft_wrap=True)
     console.print(
@@ -119,29 +145,62 @@ def keys_list(
     json_out: JsonOption = False,
 ) -> None:
     """List keys (never the keys themselves: their ids, customers, limits and last characters)."""
+    from rich.console import Console
 
-    async def run(store: KeyStore) -> list[KeyInfo]:
+    async def list_keys(store: KeyStore) -> list[KeyInfo] | None:
+        if not await store.holds_keys():
+            return None
         return await store.list_keys(include_revoked=all_keys)
 
-    infos = asyncio.run(_with_store(config, ledger, run))
+    found = run(_with_store(config, ledger, list_keys, readonly=True))
     if json_out:
-        typer.echo(json.dumps([info.as_json() for info in infos]))
+        typer.echo(json.dumps([info.as_json() for info in found or []]))
         return
-    table = Table("key id", "customer", "key", "budget", "rpm", "tpm", "created", "revoked")
+    if found is None:
+        typer.echo("no keys yet: create one with `claude-router keys create --customer NAME`", err=True)
+        return
+    if not found:
+        typer.echo("no active keys (--all lists the revoked ones too)", err=True)
+        return
+    console = Console()
+    console.print(_keys_table(found, console.width))
+
+
+def _keys_table(infos: list[KeyInfo], width: int) -> Table:
+    """The keys, fitted to `width`: the key id (which `keys revoke` needs) is never cut."""
+    from rich import box
+    from rich.markup import escape
+
+    from ..report.columns import Column, fitted_table
+
+    revoked = any(info.revoked_at for info in infos)
+    columns = [
+        Column("key id", "id"),
+        Column("customer", "id"),
+        Column("key", drop=4),
+        Column("budget", "number"),
+        Column("rpm", "number", drop=2),
+        Column("tpm", "number", drop=2),
+        Column("created (UTC)", "number", drop=3),
+        Column("revoked (UTC)", "number", drop=0 if revoked else 9),
+    ]
+    rows = []
     for info in infos:
         row = info.as_json()
-        budget = f"${info.budget_usd.normalize():f}/{row['period']}" if info.budget_usd is not None else ""
-        table.add_row(
-            info.key_id,
-            escape(info.customer),
-            row["hint"],
-            budget,
-            str(info.rpm or ""),
-            str(info.tpm or ""),
-            info.created_at.strftime("%Y-%m-%d %H:%M"),
-            info.revoked_at.strftime("%Y-%m-%d %H:%M") if info.revoked_at else "",
+        budget = f"${info.budget_usd.normalize():f}/{row['period']}" if info.budget_usd is not None else "-"
+        rows.append(
+            [
+                info.key_id,
+                escape(info.customer),
+                row["hint"],
+                budget,
+                str(info.rpm or "-"),
+                str(info.tpm or "-"),
+                info.created_at.strftime("%Y-%m-%d %H:%M"),
+                info.revoked_at.strftime("%Y-%m-%d %H:%M") if info.revoked_at else "",
+            ]
         )
-    Console().print(table)
+    return fitted_table(columns, rows, width, box=box.SIMPLE_HEAD)
 
 
 @keys_app.command("revoke")
@@ -152,11 +211,11 @@ def keys_revoke(
 ) -> None:
     """Revoke a key: it is refused from now on (by other gateway processes within seconds)."""
 
-    async def run(store: KeyStore) -> bool:
+    async def revoke(store: KeyStore) -> bool:
         return await store.revoke(key_id)
 
-    if not asyncio.run(_with_store(config, ledger, run)):
-        Console(stderr=True).print(f"[red]error:[/] no active key {escape(key_id)}")
+    if not run(_with_store(config, ledger, revoke)):
+        typer.echo(f"error: no active key {key_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
 
@@ -175,11 +234,11 @@ def keys_budget(
     """Set (or remove) a customer's budget, shared by all of its keys beside their own."""
     budget = _budget(budget_usd)
 
-    async def run(store: KeyStore) -> CustomerBudget | None:
+    async def set_budget(store: KeyStore) -> CustomerBudget | None:
         return await store.set_customer_budget(customer, budget, period)
 
     try:
-        found = asyncio.run(_with_store(config, ledger, run))
+        found = run(_with_store(config, ledger, set_budget))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if json_out:
@@ -192,11 +251,21 @@ def keys_budget(
         typer.echo(f"{found.customer}: ${found.budget_usd} per {found.period.value}")
 
 
-async def _with_store(config: Path | None, ledger: str | None, run: Callable[[KeyStore], Awaitable[T]]) -> T:
-    url = ledger if ledger is not None else Settings.load(config).ledger.url
-    store = await KeyStore.open(url)
+async def _with_store(
+    config: Path | None,
+    ledger: str | None,
+    work: Callable[[KeyStore], Awaitable[T]],
+    *,
+    readonly: bool = False,
+) -> T:
+    """Run `work` on the key store (--ledger, else the settings' ledger); `readonly`: open it
+    without creating or migrating anything."""
+    from .keys import KeyStore
+
+    url = ledger if ledger is not None else load_settings(config).ledger.url
+    store = await (KeyStore.open_readonly(url) if readonly else KeyStore.open(url))
     try:
-        return await run(store)
+        return await work(store)
     finally:
         await store.close()
 

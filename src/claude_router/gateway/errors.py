@@ -18,23 +18,12 @@ import anthropic
 from starlette.responses import Response
 
 from ..errors import BudgetExceededError, RateLimitedError, RouterError
+from .refusals import GatewayError, invalid_request
+
+__all__ = ["JSON", "GatewayError", "error_body", "error_response", "invalid_request", "json_error", "scrub"]
 
 JSON = "application/json"
 REDACTED = "[redacted]"
-
-
-class GatewayError(Exception):
-    """A request refused by the gateway itself, before or instead of any upstream call."""
-
-    def __init__(self, status_code: int, error_type: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.error_type = error_type
-        self.message = message
-
-
-def invalid_request(message: str) -> GatewayError:
-    return GatewayError(400, "invalid_request_error", message)
 
 
 def error_body(error_type: str, message: str) -> dict[str, Any]:

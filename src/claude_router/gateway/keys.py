@@ -16,81 +16,24 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..ledger.engine import create_engine, resolve_url
+from ..ledger.engine import DATABASE_ERRORS, cannot_open, create_engine, readonly_engine, resolve_url
 from ..ledger.money import from_nano, to_nano
 from .batch_owners import BatchOwners
+from .key_records import CustomerBudget, KeyInfo, NewKey, Period
 from .key_schema import customer_budgets, migrate, virtual_keys
 
 KEY_PREFIX = "sk-cr-"
 KEY_BYTES = 32
 HINT_CHARS = 4
 CACHE_S = 2.0
-
-
-class Period(StrEnum):
-    DAY = "day"
-    MONTH = "month"
-    TOTAL = "total"
-
-
-@dataclass(frozen=True, slots=True)
-class KeyInfo:
-    """A key as stored: never the key itself."""
-
-    key_id: str
-    customer: str
-    hint: str
-    created_at: datetime
-    budget_usd: Decimal | None = None
-    period: Period | None = None
-    rpm: int | None = None
-    tpm: int | None = None
-    revoked_at: datetime | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "key_id": self.key_id,
-            "customer": self.customer,
-            "hint": f"...{self.hint}",
-            "budget_usd": str(self.budget_usd) if self.budget_usd is not None else None,
-            "period": self.period.value if self.period is not None else None,
-            "rpm": self.rpm,
-            "tpm": self.tpm,
-            "created_at": self.created_at.isoformat(),
-            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerBudget:
-    """A dollar budget shared by every key of one customer."""
-
-    customer: str
-    budget_usd: Decimal
-    period: Period
-
-    def as_json(self) -> dict[str, Any]:
-        return {"customer": self.customer, "budget_usd": str(self.budget_usd), "period": self.period.value}
-
-
-@dataclass(frozen=True, slots=True)
-class NewKey:
-    key: str  # the only time it exists outside the client
-    info: KeyInfo
 
 
 def hash_key(key: str) -> str:
@@ -109,10 +52,40 @@ class KeyStore:
     async def open(
         cls, url_or_path: str | Path | None = None, *, home: Path | None = None, cache_s: float = CACHE_S
     ) -> KeyStore:
-        """The key store in the ledger database at a SQLite path or `postgresql://` URL (migrated)."""
-        engine = create_engine(resolve_url(url_or_path, home=home))
-        await migrate(engine)
+        """The key store in the ledger database at a SQLite path or `postgresql://` URL (migrated);
+        `LedgerError` naming the cause when the database cannot be opened."""
+        url = resolve_url(url_or_path, home=home)
+        engine = create_engine(url)
+        try:
+            await migrate(engine)
+        except BaseException as exc:
+            await engine.dispose()
+            if isinstance(exc, DATABASE_ERRORS):
+                raise cannot_open(url, exc) from exc
+            raise
         return cls(engine, cache_s=cache_s)
+
+    @classmethod
+    async def open_readonly(
+        cls, url_or_path: str | Path | None = None, *, home: Path | None = None
+    ) -> KeyStore:
+        """The key store of an existing ledger database, to read: nothing is created or migrated.
+        `LedgerError` when there is no ledger there; `holds_keys()` says whether keys were ever made."""
+        url, engine = readonly_engine(url_or_path, home=home)
+        store = cls(engine)
+        try:
+            await store.holds_keys()
+        except BaseException as exc:
+            await engine.dispose()
+            if isinstance(exc, DATABASE_ERRORS):
+                raise cannot_open(url, exc) from exc
+            raise
+        return store
+
+    async def holds_keys(self) -> bool:
+        """Whether the database has the key tables (a key was ever created in it)."""
+        async with self.engine.connect() as conn:
+            return bool(await conn.run_sync(lambda sync: sa.inspect(sync).has_table(virtual_keys.name)))
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -260,3 +233,6 @@ def _info(row: Any) -> KeyInfo:
         tpm=row["tpm"],
         revoked_at=row["revoked_at"],
     )
+
+
+__all__ = ["CustomerBudget", "KeyInfo", "KeyStore", "NewKey", "Period", "hash_key"]

@@ -21,16 +21,21 @@ from .relay import PlainRelay, relays_raw
 from .state import GatewayState, gateway_state, observation, request_key
 from .streaming import SSERelay, SSEResponse
 
+MESSAGES = "messages"  # the endpoint's name in metrics
 RESERVED_FIELDS = ("meta",)  # `Router.create` keyword arguments that are not API body fields
 
 
 async def messages(request: Request) -> Response:
     state = gateway_state(request)
     body, size = await read_sized_json(request, state.max_body_bytes)
+    request.state.model = body.get("model")  # for the ledger row of a refusal
     check(body, MessagesBody)
     for name in RESERVED_FIELDS:
         if name in body:
             raise invalid_request(f"{name}: Extra inputs are not permitted")
+    if body.get("max_tokens") is None and _concrete(state, body["model"]):
+        # As the API: a request to a model names its ceiling. Routed ones get the route's (the policy's).
+        raise invalid_request("max_tokens: Field required")
     seen = observation(request)
     span = state.tracing.request(body["model"])
     if seen is not None:
@@ -66,7 +71,7 @@ async def _relay(
     state: GatewayState, params: dict[str, Any], meta: RequestMeta, seen: Observation | None
 ) -> Response:
     """The upstream's answer relayed byte for byte, routed and accounted like `Router.create`."""
-    relay = PlainRelay(state.router, params, meta, meta.request_id or _request_id(), state.tracing)
+    relay = PlainRelay(state.router, params, meta, meta.request_id or new_request_id(), state.tracing)
     try:
         result = await relay.run()
     finally:
@@ -111,7 +116,7 @@ async def _stream(
     seen: Observation | None,
     reservation: Reservation | None,
 ) -> Response:
-    relay = SSERelay(state.router, params, meta, meta.request_id or _request_id(), state.tracing)
+    relay = SSERelay(state.router, params, meta, meta.request_id or new_request_id(), state.tracing)
     try:
         await relay.open()
     except BaseException:
@@ -146,10 +151,15 @@ async def _stream(
     return SSEResponse(relay, headers=headers, secrets=state.secrets, on_done=done)
 
 
+def _concrete(state: GatewayState, model: str) -> bool:
+    return state.router.policy.resolve_model_arg(model).kind is ModelArgKind.CONCRETE
+
+
 def _meta(request: Request) -> RequestMeta:
     key = request_key(request)
     customer, key_id = (key.customer, key.key_id) if key is not None else (None, None)
-    return request_meta(request.headers, customer=customer, key_id=key_id, request_id=_request_id())
+    request_id = getattr(request.state, "request_id", None) or new_request_id()
+    return request_meta(request.headers, customer=customer, key_id=key_id, request_id=request_id)
 
 
 def _routing_headers(
@@ -182,5 +192,5 @@ def _sdk_kwargs(body: Mapping[str, Any], accepted: frozenset[str]) -> dict[str, 
     return kwargs
 
 
-def _request_id() -> str:
+def new_request_id() -> str:
     return f"req_{uuid.uuid4().hex}"

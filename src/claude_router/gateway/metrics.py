@@ -92,6 +92,11 @@ class Observation:
         self.span: Span | None = None  # the request's trace span, ended with the observation
         metrics.in_flight.inc()
 
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds since the request came in."""
+        return perf_counter() - self._started
+
     def finish(self, status: int) -> None:
         if self._done:
             return

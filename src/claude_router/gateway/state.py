@@ -37,6 +37,7 @@ class GatewayState:
     budgets: Budgets | None = None  # None: no budgets (authentication off)
     worst_case: WorstCase | None = None
     tracing: Tracing = field(default_factory=Tracing)
+    shared: SharedState | None = None  # Redis, when it holds the rate limits and budgets
 
     @classmethod
     def build(
@@ -62,6 +63,7 @@ class GatewayState:
                 from .redis_state import RedisBudgetBook, RedisRateLimiter  # the optional `redis` extra
 
                 state.limiter, book = RedisRateLimiter(shared), RedisBudgetBook(shared, spent)
+                state.shared = shared
             state.budgets = book
             state.worst_case = WorstCase(router.settings, router.policy, router.prices)
             router.ledger = BudgetSink(router.ledger, book)  # every kept record counts against its key

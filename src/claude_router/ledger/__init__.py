@@ -3,39 +3,55 @@
 async with await open_ledger("~/ledger.db") as ledger:    # or "postgresql://..."; None: default
     await ledger.record(usage_record)                     # a list append; written in batches
     groups = await ledger.totals([Dimension.MODEL], since=week_ago)
+
+The shapes of the read side (`Dimension`, `Totals`, ...) load with the package; the stores, and
+with them SQLAlchemy and the database drivers, load on first use, so that a command which never
+opens a ledger never pays for them.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .base import Dimension, Group, Key, Ledger, Totals
-from .buffer import BATCH_ROWS, CAPACITY, INTERVAL_S, BufferedLedger
-from .engine import resolve_url
-from .migrations import MIGRATIONS, migrate, migration_names
+from .base import Dimension, Group, Key, Ledger, Totals, merge_groups
 from .money import from_nano, to_nano
-from .rows import record_to_row, row_to_record
-from .store import SqlLedger, merge_groups, split_window
+
+if TYPE_CHECKING:
+    from .buffer import BATCH_ROWS, CAPACITY, INTERVAL_S, BufferedLedger, open_ledger
+    from .engine import resolve_url
+    from .migrations import MIGRATIONS, migrate, migration_names
+    from .rows import record_to_row, row_to_record
+    from .store import SqlLedger, split_window
+
+_LAZY = {
+    "BATCH_ROWS": "buffer",
+    "CAPACITY": "buffer",
+    "INTERVAL_S": "buffer",
+    "BufferedLedger": "buffer",
+    "open_ledger": "buffer",
+    "resolve_url": "engine",
+    "MIGRATIONS": "migrations",
+    "migrate": "migrations",
+    "migration_names": "migrations",
+    "record_to_row": "rows",
+    "row_to_record": "rows",
+    "SqlLedger": "store",
+    "split_window": "store",
+}
 
 
-async def open_ledger(
-    url_or_path: str | Path | None = None,
-    *,
-    home: Path | None = None,
-    batch_rows: int = BATCH_ROWS,
-    interval_s: float = INTERVAL_S,
-    capacity: int = CAPACITY,
-) -> BufferedLedger:
-    """Open (creating and migrating as needed) the ledger at a SQLite path or `postgresql://` URL.
-
-    None means `ledger.db` in `home`, which defaults to the data directory (`CLAUDE_ROUTER_HOME`,
-    else the user data directory). Close it (or use it as an async context manager) to flush.
-    """
-    store = await SqlLedger.open(url_or_path, home=home)
-    return BufferedLedger(store, batch_rows=batch_rows, interval_s=interval_s, capacity=capacity)
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 __all__ = [
+    "BATCH_ROWS",
+    "CAPACITY",
+    "INTERVAL_S",
     "MIGRATIONS",
     "BufferedLedger",
     "Dimension",

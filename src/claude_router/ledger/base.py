@@ -20,7 +20,7 @@ class Dimension(StrEnum):
     MODEL = "model"  # the model that answered ('' for requests that never got an answer)
     LABEL = "label"
     CUSTOMER = "customer"
-    TAG = "tag"  # a request with several tags counts once per tag
+    TAG = "tag"  # a request with several tags counts once per tag; one with none, under None
     BATCH = "batch"
     EFFORT = "effort"  # output_config.effort the answering call was sent with (None: not set)
 
@@ -134,6 +134,14 @@ class Group:
 
     key: Mapping[Dimension, Key]
     totals: Totals
+
+
+def merge_groups(groups: Iterable[Group]) -> Totals:
+    """The sum of every group's totals."""
+    total = Totals()
+    for group in groups:
+        total = total + group.totals
+    return total
 
 
 @runtime_checkable

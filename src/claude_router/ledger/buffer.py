@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from ..errors import LedgerError
 from ..types import UsageRecord
 from .base import Dimension, Group
+from .engine import db_reason
 from .rows import record_to_row
 from .store import SqlLedger
 
@@ -109,6 +111,11 @@ class BufferedLedger:
         return self.store.url
 
     @property
+    def failure(self) -> BaseException | None:
+        """Why the writer stopped for good (None while it runs): records are no longer written."""
+        return self._failure
+
+    @property
     def pending(self) -> int:
         """Records accepted but not yet committed."""
         return self._accepted - self._written
@@ -192,7 +199,9 @@ class BufferedLedger:
 
     def _raise_if_dead(self) -> None:
         if self._failure is not None:
-            raise LedgerError(f"the ledger writer stopped: {self._failure!r}") from self._failure
+            url = self.store.engine.url.render_as_string(hide_password=False)
+            reason = db_reason(self._failure, url)
+            raise LedgerError(f"cannot write to the ledger at {self.store.url}: {reason}") from self._failure
 
     async def _run(self) -> None:
         while True:
@@ -273,3 +282,20 @@ class BufferedLedger:
     ) -> list[Group]:
         await self.flush()
         return await self.store.totals(by, since=since, until=until, customer=customer)
+
+
+async def open_ledger(
+    url_or_path: str | Path | None = None,
+    *,
+    home: Path | None = None,
+    batch_rows: int = BATCH_ROWS,
+    interval_s: float = INTERVAL_S,
+    capacity: int = CAPACITY,
+) -> BufferedLedger:
+    """Open (creating and migrating as needed) the ledger at a SQLite path or `postgresql://` URL.
+
+    None means `ledger.db` in `home`, which defaults to the data directory (`CLAUDE_ROUTER_HOME`,
+    else the user data directory). Close it (or use it as an async context manager) to flush.
+    """
+    store = await SqlLedger.open(url_or_path, home=home)
+    return BufferedLedger(store, batch_rows=batch_rows, interval_s=interval_s, capacity=capacity)

@@ -126,6 +126,16 @@ async def migrate(engine: AsyncEngine, *, upto: str | None = None) -> list[str]:
     return [m.__name__ for m in ran]
 
 
+async def missing(engine: AsyncEngine) -> list[str]:
+    """The migrations the database lacks, in order (all of them when it holds no ledger), found by
+    reading only."""
+    async with engine.connect() as conn:
+        done = set(await applied(conn))
+    names = migration_names()
+    _check_known(done, names)
+    return [name for name in names if name not in done]
+
+
 def _applied_row(name: str) -> dict[str, Any]:
     return {"name": name, "applied_at": datetime.now(UTC)}
 

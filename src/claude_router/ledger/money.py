@@ -25,3 +25,9 @@ def to_nano(usd: Decimal) -> int:
 def from_nano(nano: int) -> Decimal:
     """Nano-dollars → USD, exact, normalised to 9 decimal places."""
     return (Decimal(nano) / _PER_USD).quantize(NANO)
+
+
+def usd_text(usd: Decimal) -> str:
+    """An amount as text for JSON, CSV and headers: a plain decimal with nine places (exact in
+    nano-dollars), never an exponent (`0E-9`) or a negative zero."""
+    return f"{usd if usd else abs(usd):.9f}"

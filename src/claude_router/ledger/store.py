@@ -9,7 +9,7 @@ and models, not with the number of requests.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,11 +18,20 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..errors import LedgerError
 from ..types import UsageRecord
 from .aggregate import backfill_rollups, rollup_measures, usage_key_columns, usage_measures
 from .base import Dimension, Group, Key, Totals
-from .engine import create_engine, describe, ensure_wal, resolve_url
-from .migrations import migrate
+from .engine import (
+    DATABASE_ERRORS,
+    cannot_open,
+    create_engine,
+    describe,
+    ensure_wal,
+    readonly_engine,
+    resolve_url,
+)
+from .migrations import MIGRATIONS, migrate, missing
 from .rows import record_to_row, row_to_record
 from .schema import alert_state, usage, usage_daily, usage_daily_tags, usage_tags
 from .writer import writer_for
@@ -35,19 +44,47 @@ class SqlLedger:
     """The ledger's database. Each `record()` is its own transaction; wrap it in a
     `BufferedLedger` so that requests never wait for the disk."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, url: str | None = None) -> None:
         self.engine = engine
-        self.url = describe(engine.url.render_as_string(hide_password=False))  # for people: no password
+        # For people: the SQLite path, or the URL without its password (`url`: as opened).
+        self.url = describe(url or engine.url.render_as_string(hide_password=False))
         self._dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
         self._writer = writer_for(engine.dialect)
 
     @classmethod
     async def open(cls, url_or_path: str | Path | None = None, *, home: Path | None = None) -> SqlLedger:
-        """Connect to (and migrate) the ledger at a SQLite path or `postgresql://` URL."""
-        engine = create_engine(resolve_url(url_or_path, home=home))
-        await ensure_wal(engine)
-        await migrate(engine)
-        return cls(engine)
+        """Connect to (creating and migrating as needed) the ledger at a SQLite path or
+        `postgresql://` URL; `LedgerError` naming the cause when it cannot be opened."""
+        url = resolve_url(url_or_path, home=home)
+        engine = create_engine(url)
+        try:
+            await ensure_wal(engine)
+            await migrate(engine)
+        except BaseException as exc:
+            await engine.dispose()
+            if isinstance(exc, DATABASE_ERRORS):
+                raise cannot_open(url, exc) from exc
+            raise
+        return cls(engine, url=url)
+
+    @classmethod
+    async def open_readonly(
+        cls, url_or_path: str | Path | None = None, *, home: Path | None = None
+    ) -> SqlLedger:
+        """Connect to an existing ledger to read it, writing nothing: no file, table or migration is
+        created. `LedgerError` when there is no ledger there, or one this version cannot read."""
+        url, engine = readonly_engine(url_or_path, home=home)
+        try:
+            lacking = await missing(engine)
+        except BaseException as exc:
+            await engine.dispose()
+            if isinstance(exc, DATABASE_ERRORS):
+                raise cannot_open(url, exc) from exc
+            raise
+        if lacking:
+            await engine.dispose()
+            raise _not_readable(describe(url), lacking)
+        return cls(engine, url=url)
 
     # ---- write side ----------------------------------------------------------------------
 
@@ -132,6 +169,8 @@ class SqlLedger:
         selects = [self._raw_select(dims, lo, hi, customer) for lo, hi in edges]
         if days is not None:
             selects.append(_rollup_select(dims, days, customer))
+        if Dimension.TAG in dims:  # requests without a tag: a group of their own (tag None)
+            selects.append(_untagged_select(dims, since, until, customer))
         merged: dict[tuple[Key, ...], Totals] = {}
         async with self.engine.connect() as conn:
             for stmt in selects:
@@ -153,6 +192,15 @@ class SqlLedger:
         return _filtered(stmt, lo, hi, customer).group_by(*(keys[d.value] for d in dims))
 
 
+def _not_readable(where: str, lacking: list[str]) -> LedgerError:
+    if len(lacking) == len(MIGRATIONS):
+        return LedgerError(f"no ledger in {where}: nothing has been recorded there yet")
+    return LedgerError(
+        f"the ledger in {where} was written by an older claude-router (it lacks {', '.join(lacking)}):"
+        " run a command that writes to it once (serve, worker, demo --ledger) to upgrade it"
+    )
+
+
 def _filtered(
     stmt: sa.Select[Any], since: datetime | None, until: datetime | None, customer: str | None
 ) -> sa.Select[Any]:
@@ -163,6 +211,18 @@ def _filtered(
     if customer is not None:
         stmt = stmt.where(usage.c.customer == customer)
     return stmt
+
+
+def _untagged_select(
+    dims: Sequence[Dimension], since: datetime | None, until: datetime | None, customer: str | None
+) -> sa.Select[Any]:
+    """Sums over the window's untagged requests (no rollup holds them), their tag NULL. A scan of
+    `usage`, so paid for only by a breakdown by tag."""
+    keys = usage_key_columns() | {Dimension.TAG.value: sa.null()}
+    others = [keys[d.value] for d in dims if d is not Dimension.TAG]
+    stmt = sa.select(*(keys[d.value].label(d.value) for d in dims), *usage_measures())
+    stmt = _filtered(stmt.where(usage.c.tags == "[]"), since, until, customer)
+    return stmt.group_by(*others)
 
 
 DayRange = tuple[date | None, date | None]
@@ -217,14 +277,6 @@ def _key_value(dim: Dimension, value: Any) -> Key:
         return date.fromisoformat(value)
     assert value is None or isinstance(value, str | date)
     return value
-
-
-def merge_groups(groups: Iterable[Group]) -> Totals:
-    """The sum of every group's totals."""
-    total = Totals()
-    for group in groups:
-        total = total + group.totals
-    return total
 
 
 def as_mapping(group: Group) -> Mapping[str, Key]:

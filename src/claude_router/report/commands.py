@@ -1,38 +1,35 @@
 """`claude-router report` and `claude-router logs`: the ledger, read back for people.
 
-These are plain Typer-annotated functions; the CLI registers them as commands.
+These are plain Typer-annotated functions; the CLI registers them as commands. Both only read:
+the ledger is opened read-only, and a missing or empty one is one clear line, never a new file
+or table. Failures reach the command line's boundary, which prints them as one line.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..catalog.pricing import PriceTable
-from ..config import Settings
-from ..errors import ConfigError, LedgerError
-from ..ledger import Dimension, SqlLedger, resolve_url
-from ..ledger.verdicts import VerdictStore
-from ..routing.accounting import Baseline
-from ..types import UsageRecord
-from .export import to_csv, to_json
-from .html import render_html
-from .period import parse_since
-from .summary import Summary, build_summary
-from .terminal import logs_table, render_summary
+from ..cli_options import ConfigOption, load_settings
+from ..cli_runner import run
+from ..ledger import Dimension
+from .period import check_period, parse_since
+
+if TYPE_CHECKING:  # the store and the renderers load when a command runs, not for --help
+    from ..config import Settings
+    from ..ledger import SqlLedger
+    from ..types import UsageRecord
+    from .summary import Summary
 
 T = TypeVar("T")
 LEDGER_HELP = (
-    "A SQLite path or a postgresql:// URL (default: the config's [ledger] url, else the data directory)."
+    "A SQLite path or a postgresql:// URL (default: the config's \\[ledger] url, else the data directory)."
 )
 LedgerOption = Annotated[str | None, typer.Option("--ledger", help=LEDGER_HELP, show_default=False)]
 
@@ -44,35 +41,19 @@ class Format(StrEnum):
     HTML = "html"
 
 
-def ledger_url(ledger: str | None) -> str:
-    """The ledger to read: --ledger, else the config, else the data directory. A SQLite file that
-    does not exist is an error (reading must not leave an empty ledger behind)."""
-    url = resolve_url(ledger if ledger else Settings.load().ledger.url)
-    if url.startswith("sqlite"):
-        path = Path(url.split(":///", 1)[1])
-        if not path.exists():
-            raise LedgerError(f"no ledger at {path}: nothing has been recorded there yet")
-    return url
+def read_ledger(ledger: str | None, settings: Settings, work: Callable[[SqlLedger], Awaitable[T]]) -> T:
+    """Open the ledger read-only (--ledger, else the settings', else the data directory's), run
+    `work` on it, close it."""
+    from ..ledger import SqlLedger
 
-
-def _read(ledger: str | None, work: Callable[[SqlLedger], Awaitable[T]]) -> T:
-    """Open the ledger, run `work` on it, close it; a clean error and exit 1 on failure."""
-
-    async def run() -> T:
-        store = await SqlLedger.open(ledger_url(ledger))
+    async def read() -> T:
+        store = await SqlLedger.open_readonly(ledger or settings.ledger.url)
         try:
             return await work(store)
         finally:
             await store.close()
 
-    try:
-        return asyncio.run(run())
-    except (ConfigError, LedgerError) as exc:
-        message = exc.message
-    except (SQLAlchemyError, OSError) as exc:  # never echo the URL: it may hold a password
-        message = f"cannot read the ledger ({type(exc).__name__}); check --ledger and that the database is up"
-    Console(stderr=True).print(f"[red]error:[/] {message}")
-    raise typer.Exit(1)
+    return run(read())
 
 
 def report(
@@ -90,21 +71,24 @@ def report(
     customer: Annotated[str | None, typer.Option(help="Only this customer.", show_default=False)] = None,
     top: Annotated[int, typer.Option(min=1, help="How many top customers to list.")] = 10,
     ledger: LedgerOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Cost report: tier mix, cost against the ladder's top and middle models, classifier and cache shares.
 
     As tables, JSON, CSV or one self-contained HTML page with charts.
     """
-    try:
-        now = datetime.now(UTC)
-        start, end = parse_since(since, now=now), parse_since(until, now=now)
-    except ConfigError as exc:
-        raise typer.BadParameter(exc.message) from None
+    now = datetime.now(UTC)
+    start, end = parse_since(since, now=now), parse_since(until, now=now)
+    check_period(start, end, since_text=since, until_text=until)
     dims = tuple(by or [Dimension.MODEL])
+    settings = load_settings(config)
 
     async def work(store: SqlLedger) -> Summary:
-        settings = Settings.load()
-        flag_share = settings.monitor.flag_share
+        from ..catalog.pricing import PriceTable
+        from ..ledger.verdicts import VerdictStore
+        from ..routing.accounting import Baseline
+        from .summary import build_summary
+
         verdicts = VerdictStore(store.engine) if customer is None else None  # verdicts are not per customer
         prices = PriceTable.load(settings.catalog.path)
         return await build_summary(
@@ -116,33 +100,43 @@ def report(
             top=top,
             name=store.url,
             verdicts=verdicts,
-            flag_share=flag_share,
+            flag_share=settings.monitor.flag_share,
             prices=prices,
             baseline=Baseline.of_ladder(settings.policy.label_models),  # the ladder in force
         )
 
-    _emit(_read(ledger, work), fmt, out)
+    _emit(read_ledger(ledger, settings, work), fmt, out)
 
 
 def _emit(summary: Summary, fmt: Format, out: Path | None) -> None:
+    from rich.console import Console
+
     if fmt is Format.TABLE:
+        from .terminal import render_summary
+
         console = Console(record=out is not None, width=140 if out else None)
         render_summary(console, summary)
         if out is not None:
             out.write_text(console.export_text(), encoding="utf-8")
         return
     if fmt is Format.JSON:
+        from .export import to_json
+
         text = json.dumps(to_json(summary), indent=2) + "\n"
     elif fmt is Format.CSV:
+        from .export import to_csv
+
         text = to_csv(summary)
     else:
+        from .html import render_html
+
         text = render_html(summary)
         out = out or Path(f"claude-router-report-{summary.generated_at:%Y%m%d-%H%M%S}.html")
     if out is None:
         typer.echo(text, nl=False)
     else:
         out.write_text(text, encoding="utf-8")
-        Console(stderr=True).print(f"wrote {out}")
+        Console(stderr=True).print(f"wrote {out}", markup=False, highlight=False)
 
 
 def logs(
@@ -150,27 +144,35 @@ def logs(
     customer: Annotated[str | None, typer.Option(help="Only this customer.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     ledger: LedgerOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """The latest requests in the ledger, newest first, like a log viewer."""
+    from rich.console import Console
 
     async def work(store: SqlLedger) -> list[UsageRecord]:
         return await store.rows(customer=customer, limit=count)
 
-    records = _read(ledger, work)
+    records = read_ledger(ledger, load_settings(config), work)
     if as_json:
         for rec in records:
             typer.echo(json.dumps(record_json(rec)))
         return
     console = Console()
     if not records:
-        console.print("no requests recorded" + (f" for customer {customer}" if customer else ""))
+        console.print(
+            "no requests recorded" + (f" for customer {customer}" if customer else ""), markup=False
+        )
         return
-    console.print(logs_table(records))
+    from .terminal import logs_table
+
+    console.print(logs_table(records, console.width))
 
 
 def record_json(rec: UsageRecord) -> dict[str, object]:
     """One ledger record as JSON (money as exact decimal strings; null with `priced: false` for a
     model the price sheet does not know, never "0")."""
+    from ..ledger.money import usd_text
+
     u, c = rec.usage, rec.classifier_usage
     return {
         "request_id": rec.request_id,
@@ -197,9 +199,9 @@ def record_json(rec: UsageRecord) -> dict[str, object]:
         "classifier_input_tokens": c.input_tokens,
         "classifier_output_tokens": c.output_tokens,
         "priced": rec.priced,
-        "cost_usd": str(rec.cost_usd) if rec.priced else None,
-        "classifier_cost_usd": str(rec.classifier_cost_usd),
-        "cost_if_opus_usd": str(rec.cost_if_opus_usd) if rec.priced else None,
+        "cost_usd": usd_text(rec.cost_usd) if rec.priced else None,
+        "classifier_cost_usd": usd_text(rec.classifier_cost_usd),
+        "cost_if_opus_usd": usd_text(rec.cost_if_opus_usd) if rec.priced else None,
         "latency_s": rec.latency_s,
         "ttft_s": rec.ttft_s,
     }

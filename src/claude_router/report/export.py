@@ -1,7 +1,8 @@
 """Machine-readable reports: JSON (the whole summary) and CSV (the breakdown, one row per group).
 
-Money is written as exact decimal strings ("0.000847000"), never as binary floats. Requests on a
-model the price sheet does not know are counted in `unpriced_requests` and are in no money field.
+Money is written as exact decimal strings with nine places ("0.000847000"), never as binary
+floats or with an exponent. Requests on a model the price sheet does not know are counted in
+`unpriced_requests` and are in no money field.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..ledger import Dimension, Group, Key, Totals
+from ..ledger.money import usd_text
 from .quality import quality_json
 from .summary import Summary, cache_hit_rate, percent
 
@@ -60,8 +62,8 @@ def totals_dict(t: Totals) -> dict[str, Any]:
     )
     money = (t.cost_usd, t.classifier_cost_usd, t.total_cost_usd, t.cost_if_opus_usd, t.cost_if_sonnet_usd)
     out: dict[str, Any] = dict(zip(COUNT_FIELDS, counts, strict=True))
-    out.update({name: str(value) for name, value in zip(MONEY_FIELDS, money, strict=True)})
-    out["savings_vs_opus_usd"] = str(t.cost_if_opus_usd - t.total_cost_usd)
+    out.update({name: usd_text(value) for name, value in zip(MONEY_FIELDS, money, strict=True)})
+    out["savings_vs_opus_usd"] = usd_text(t.cost_if_opus_usd - t.total_cost_usd)
     out["cache_hit_rate_pct"] = _pct(cache_hit_rate(u))
     out["mean_latency_s"] = round(t.mean_latency_s, 4)
     return out
@@ -85,13 +87,13 @@ def to_json(summary: Summary) -> dict[str, Any]:
         "generated_at": _when(summary.generated_at),
         "baseline": {"top": summary.baseline.top, "middle": summary.baseline.middle},
         "totals": totals_dict(summary.totals),
-        "actual_cost_usd": str(summary.actual_usd),
-        "savings_vs_opus_usd": str(summary.savings_vs_opus_usd),
+        "actual_cost_usd": usd_text(summary.actual_usd),
+        "savings_vs_opus_usd": usd_text(summary.savings_vs_opus_usd),
         "savings_vs_opus_pct": _pct(summary.savings_vs_opus_pct),
-        "savings_vs_sonnet_usd": str(summary.savings_vs_sonnet_usd),
+        "savings_vs_sonnet_usd": usd_text(summary.savings_vs_sonnet_usd),
         "savings_vs_sonnet_pct": _pct(summary.savings_vs_sonnet_pct),
         "classifier_share_pct": _pct(summary.classifier_share_pct),
-        "cache_savings_usd": str(summary.cache_savings_usd),
+        "cache_savings_usd": usd_text(summary.cache_savings_usd),
         "cache_hit_rate_pct": _pct(summary.cache_hit_rate_pct),
         "tier_mix": [
             {"tier": g.key[Dimension.MODEL], "share_pct": _pct(_share(g, summary)), **totals_dict(g.totals)}

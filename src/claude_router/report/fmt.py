@@ -12,19 +12,28 @@ UNPRICED = "unpriced"
 
 
 def usd(value: Decimal) -> str:
-    """$1,234.56 from $100, $3.4860 from a cent, $0.000847 below (six places, as the seed prints)."""
-    if value == 0:
+    """$1,234.56 from $100, $3.4860 from a cent, $0.000847 below (six places, as the seed prints);
+    a negative amount as -$0.001315."""
+    size = abs(value)
+    if size >= 100:
+        places = 2
+    elif size >= Decimal("0.01"):
+        places = 4
+    elif size:
+        places = 6
+    else:
         return "$0.00"
-    if abs(value) >= 100:
-        return f"${value:,.2f}"
-    if abs(value) >= Decimal("0.01"):
-        return f"${value:,.4f}"
-    return f"${value:.6f}"
+    return _signed(value, places)
 
 
 def usd6(value: Decimal) -> str:
     """Always six places, as the seed's run report prints every amount."""
-    return f"${value:,.6f}"
+    return _signed(value, 6)
+
+
+def _signed(value: Decimal, places: int) -> str:
+    text = f"${abs(value):,.{places}f}"
+    return f"-{text}" if value < 0 and text.strip("$0.,") else text
 
 
 def cost_text(t: Totals, money: Decimal | None = None, *, fmt: Callable[[Decimal], str] = usd) -> str:
@@ -46,13 +55,18 @@ def tokens(n: int) -> str:
     return f"{n:,}"
 
 
+_MISSING = {
+    Dimension.CUSTOMER: "(none)",
+    Dimension.LABEL: "(unclassified)",
+    Dimension.MODEL: "(no answer)",
+    Dimension.EFFORT: "(default)",
+    Dimension.TAG: "(untagged)",
+}
+
+
 def key_text(value: Key, dim: Dimension) -> str:
     if value is None:
-        return {
-            Dimension.CUSTOMER: "(none)",
-            Dimension.LABEL: "(unclassified)",
-            Dimension.EFFORT: "(default)",
-        }.get(dim, "(none)")
+        return _MISSING.get(dim, "(none)")
     if isinstance(value, bool):
         return "batch" if value else "real-time"
     if isinstance(value, date):

@@ -13,7 +13,7 @@ from ..ledger import Dimension, Group
 from . import svg
 from .fmt import cost_text, effort_text, group_label, key_text, pct, short_model, tokens, usd, window_text
 from .quality import quality_card
-from .summary import Summary, cache_hit_rate, percent, text_key, tier_name
+from .summary import FAILED, Summary, cache_hit_rate, percent, text_key, tier_name
 
 #: Tier colours, a few shades each so that several models of one tier stay apart.
 PALETTE = {
@@ -21,7 +21,7 @@ PALETTE = {
     "sonnet": ("#4c6ef5", "#91a7ff", "#364fc7"),
     "opus": ("#f76707", "#ffa94d", "#d9480f"),
     "other": ("#868e96", "#adb5bd", "#495057"),
-    "none": ("#ced4da",),
+    FAILED: ("#e03131",),  # no model answered: failed or refused
 }
 ACCENT = "#7048e8"
 
@@ -58,6 +58,11 @@ def _kpis(s: Summary) -> str:
     t = s.totals
     top, middle = short_model(s.baseline.top), short_model(s.baseline.middle)
     unpriced = f" · {tokens(t.unpriced)} unpriced (model not on the price sheet)" if t.unpriced else ""
+    failed = (
+        f"{pct(percent(Decimal(t.errors), Decimal(t.requests)))} of requests"
+        if t.errors
+        else "every request answered"
+    )
     return (
         '<section class="kpis">'
         + "".join(
@@ -80,6 +85,7 @@ def _kpis(s: Summary) -> str:
                     usd(t.classifier_cost_usd) + " routing overhead",
                 ),
                 _kpi("Cache savings", usd(s.cache_savings_usd), f"hit rate {pct(s.cache_hit_rate_pct)}"),
+                _kpi("Failed requests", tokens(t.errors), failed, "bad" if t.errors else ""),
             ]
         )
         + "</section>"
@@ -118,7 +124,7 @@ def _effort_card(s: Summary) -> str:
 
 
 def _tier_rank(model: str | None) -> tuple[int, str]:
-    order = {"haiku": 0, "sonnet": 1, "opus": 2, "other": 3}
+    order = {"haiku": 0, "sonnet": 1, "opus": 2, "other": 3, FAILED: 4}
     return order.get(tier_name(model), 4), model or ""
 
 
@@ -130,7 +136,9 @@ def _spend_chart(s: Summary, colors: dict[str | None, str]) -> str:
     }
     series = [
         svg.Series(
-            short_model(m) if m else "no answer", colors[m], [_f(cells.get((d, m), Decimal(0))) for d in days]
+            short_model(m) if m else "failed (no answer)",
+            colors[m],
+            [_f(cells.get((d, m), Decimal(0))) for d in days],
         )
         for m in models
     ]

@@ -31,3 +31,15 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | 
             f"cannot read {text!r} as a time: use a span such as 7d, 24h, 2w, 90m, or a date like 2025-06-01"
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def check_period(
+    since: datetime | None, until: datetime | None, *, since_text: str = "", until_text: str | None = None
+) -> None:
+    """`ConfigError` for a window that holds no time at all (`--since 1d --until 7d`), which would
+    otherwise give an empty report that looks like a quiet week."""
+    if since is not None and until is not None and since >= until:
+        raise ConfigError(
+            f"the period is empty: --since {since_text} ({since:%Y-%m-%d %H:%M} UTC) is not before "
+            f"--until {until_text} ({until:%Y-%m-%d %H:%M} UTC); a span such as 7d counts back from now"
+        )

@@ -16,6 +16,7 @@ from typing import Any
 from rich import box
 from rich.table import Table
 
+from ..ledger.money import usd_text
 from ..ledger.verdicts import LabelQuality, VerdictStore
 from ..types import ZERO
 from .fmt import pct, tokens, usd
@@ -123,9 +124,9 @@ def quality_card(q: QualitySummary) -> str:
 def quality_json(q: QualitySummary) -> dict[str, Any]:
     return {
         "flag_share": str(q.flag_share),
-        "monitoring_cost_usd": str(q.cost_usd),
-        "rerun_cost_usd": str(q.rerun_cost_usd),
-        "judge_cost_usd": str(q.judge_cost_usd),
+        "monitoring_cost_usd": usd_text(q.cost_usd),
+        "rerun_cost_usd": usd_text(q.rerun_cost_usd),
+        "judge_cost_usd": usd_text(q.judge_cost_usd),
         "labels": [
             {
                 "label": g.label,
@@ -137,7 +138,7 @@ def quality_json(q: QualitySummary) -> dict[str, Any]:
                 "cheaper_better": g.cheaper_better,
                 "worse_share": str(g.worse_share),
                 "flagged": q.flagged(g),
-                "cost_usd": str(g.cost_usd),
+                "cost_usd": usd_text(g.cost_usd),
             }
             for g in q.labels
         ],

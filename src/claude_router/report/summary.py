@@ -108,13 +108,42 @@ def cache_savings(
     return cached * rates.input - paid
 
 
+FAILED = "failed"  # the tier of requests that no model answered: failed or refused
+
+
 def tier_name(model: str | None, prices: PriceTable | None = None) -> str:
     if not model:
-        return "none"
+        return FAILED
     try:
         return (prices or PriceTable.default()).tier_of(model).value
     except UnknownModelError:
         return "other"
+
+
+def model_family(model: str | None, prices: PriceTable | None = None) -> str | None:
+    """The family id of a model (`claude-haiku-4-5` for `claude-haiku-4-5-20251001`), so that one
+    model is one row whichever of its ids answered; a model the price sheet lacks stays as it is."""
+    if not model:
+        return model
+    try:
+        return (prices or PriceTable.default()).resolve(model).family
+    except UnknownModelError:
+        return model
+
+
+def by_family(groups: Sequence[Group], prices: PriceTable | None = None) -> list[Group]:
+    """`groups` with every model key made its family, and the groups that then coincide merged."""
+    if not groups or Dimension.MODEL not in groups[0].key:
+        return list(groups)
+    merged: dict[tuple[Key, ...], Group] = {}
+    for g in groups:
+        key = {
+            d: model_family(v, prices) if d is Dimension.MODEL and isinstance(v, str) else v
+            for d, v in g.key.items()
+        }
+        slot = tuple(key.values())
+        merged[slot] = Group(key, merged[slot].totals + g.totals) if slot in merged else Group(key, g.totals)
+    return list(merged.values())
 
 
 def text_key(group: Group, dim: Dimension) -> str | None:
@@ -164,7 +193,7 @@ async def build_summary(
     """The report for [since, until), optionally for one customer. `baseline` names the models the
     what-ifs were priced on (None: the catalogue's tiers); `prices` the sheet (None: packaged)."""
     prices = prices or PriceTable.default()
-    core = await ledger.totals(_CORE, since=since, until=until, customer=customer)
+    core = by_family(await ledger.totals(_CORE, since=since, until=until, customer=customer), prices)
     customers = by_cost(
         await ledger.totals([Dimension.CUSTOMER], since=since, until=until, customer=customer)
     )
@@ -174,7 +203,7 @@ async def build_summary(
     elif dims == (Dimension.CUSTOMER,):
         breakdown = customers
     else:
-        breakdown = await ledger.totals(dims, since=since, until=until, customer=customer)
+        breakdown = by_family(await ledger.totals(dims, since=since, until=until, customer=customer), prices)
     by_model = by_cost(regroup(core, [Dimension.MODEL]))
     saved = sum(
         (

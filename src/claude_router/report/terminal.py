@@ -4,22 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from rich import box
 from rich.console import Console
 from rich.console import Group as RenderGroup
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 from ..ledger import Dimension, Group, Ledger, Totals
 from ..types import UsageRecord
+from .columns import Column, fitted_table
 from .fmt import UNPRICED, cost_text, effort_text, key_text, pct, short_model, tokens, usd, usd6, window_text
 from .quality import quality_table
-from .summary import Summary, percent
+from .summary import FAILED, Summary, percent
+
+_PANEL_FRAME = 4  # a panel's border and padding, left and right
+_FULL_DATES = 100  # columns from which the log shows a request's year
 
 
 def _money_table(title: str) -> Table:
-    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, title_style="bold")
+    return Table(**_money_table_options(title))
+
+
+def _money_table_options(title: str) -> dict[str, Any]:
+    return {"title": title, "title_justify": "left", "box": box.SIMPLE_HEAD, "title_style": "bold"}
 
 
 def tier_table(summary: Summary) -> Table:
@@ -31,7 +41,9 @@ def tier_table(summary: Summary) -> Table:
     for g in summary.by_tier:
         t = g.totals
         share = percent(Decimal(t.requests), Decimal(total))
-        table.add_row(str(g.key[Dimension.MODEL]).capitalize(), tokens(t.requests), pct(share), cost_text(t))
+        tier = str(g.key[Dimension.MODEL])
+        name = f"[red]{tier.capitalize()}[/]" if tier == FAILED else tier.capitalize()
+        table.add_row(name, tokens(t.requests), pct(share), cost_text(t))
     return table
 
 
@@ -94,42 +106,53 @@ def cost_table(summary: Summary) -> Table:
     return table
 
 
-def groups_table(title: str, groups: Sequence[Group], dims: Sequence[Dimension], top: str = "Opus") -> Table:
-    table = _money_table(title)
-    for dim in dims:
-        table.add_column(dim.value.capitalize(), no_wrap=True)
-    for name in ("Requests", "In", "Out", "Cache read", "Cost", f"If all {top}", "Saved"):
-        table.add_column(name, justify="right")
+def groups_table(
+    title: str, groups: Sequence[Group], dims: Sequence[Dimension], width: int, top: str = "Opus"
+) -> Table:
+    """One row per group, fitted to `width`: the costs stay, token columns go first."""
+    columns = [Column(dim.value.capitalize(), "id") for dim in dims] + [
+        Column("Requests", "number"),
+        Column("In", "number", drop=4),
+        Column("Out", "number", drop=3),
+        Column("Cache read", "number", drop=5),
+        Column("Cost", "number"),
+        Column(f"If all {top}", "number", drop=2),
+        Column("Saved", "number", drop=1),
+    ]
+    rows = []
     for g in groups:
         t = g.totals
         saved = t.cost_if_opus_usd - t.total_cost_usd
-        table.add_row(
-            *(key_text(g.key[d], d) for d in dims),
-            tokens(t.requests),
-            tokens(t.usage.input_tokens),
-            tokens(t.usage.output_tokens),
-            tokens(t.usage.cache_read_tokens),
-            cost_text(t),
-            usd(t.cost_if_opus_usd),
-            pct(percent(saved, t.cost_if_opus_usd)),
+        rows.append(
+            [
+                *(escape(key_text(g.key[d], d)) for d in dims),
+                tokens(t.requests),
+                tokens(t.usage.input_tokens),
+                tokens(t.usage.output_tokens),
+                tokens(t.usage.cache_read_tokens),
+                cost_text(t),
+                usd(t.cost_if_opus_usd),
+                pct(percent(saved, t.cost_if_opus_usd)),
+            ]
         )
-    return table
+    return fitted_table(columns, rows, width, **_money_table_options(title))
 
 
 def render_summary(console: Console, summary: Summary) -> None:
     """The full report: tier mix, costs and savings, top customers and the chosen breakdown."""
-    who = f" · customer {summary.customer}" if summary.customer else ""
+    who = f" · customer {escape(summary.customer)}" if summary.customer else ""
     title = f"[bold]Cost report[/] · {window_text(summary.since, summary.until)}{who}"
     top = short_model(summary.baseline.top)
+    inner = console.width - _PANEL_FRAME
     parts: list[Table] = [tier_table(summary)]
     if summary.by_model_effort:
         parts.append(effort_table(summary))
     parts.append(cost_table(summary))
     if summary.top_customers:
-        parts.append(groups_table("Top customers", summary.top_customers, [Dimension.CUSTOMER], top))
+        parts.append(groups_table("Top customers", summary.top_customers, [Dimension.CUSTOMER], inner, top))
     if summary.by and summary.by != (Dimension.CUSTOMER,):
         by = " × ".join(d.value for d in summary.by)
-        parts.append(groups_table(f"By {by}", summary.breakdown, summary.by, top))
+        parts.append(groups_table(f"By {by}", summary.breakdown, summary.by, inner, top))
     if summary.quality is not None and summary.quality.labels:
         parts.append(quality_table(summary.quality))
     console.print(Panel(RenderGroup(*parts), title=title, subtitle=summary.ledger, border_style="cyan"))
@@ -164,7 +187,7 @@ def _run_mix(records: Sequence[UsageRecord], total: Totals) -> Table:
     """Requests by model, and by effort where the requests were sent with one."""
     counts: dict[str, int] = {}
     for r in records:
-        name = short_model(r.model_used) + (f" · {r.effort}" if r.effort else "")
+        name = (short_model(r.model_used) if r.model_used else "Failed") + (f" · {r.effort}" if r.effort else "")
         counts[name] = counts.get(name, 0) + 1
     table = Table(
         box=None, show_header=False, title=f"Total requests: {total.requests}", title_justify="left"
@@ -238,29 +261,40 @@ def _run_requests(records: Sequence[UsageRecord]) -> RenderGroup:
 # ---- the log view ---------------------------------------------------------------------------------
 
 
-def logs_table(records: Sequence[UsageRecord]) -> Table:
-    """Latest requests, newest first, like a log viewer."""
-    table = Table(box=box.SIMPLE_HEAD)
-    for name in ("Time (UTC)", "Request", "Customer", "Model", "Label", "Status"):
-        table.add_column(name, no_wrap=True)
-    for name in ("In", "Out", "Cache r", "Cost", "Latency"):
-        table.add_column(name, justify="right", no_wrap=True)
-    for r in records:
-        status = "[green]ok[/]" if r.ok else f"[red]{r.status}[/]"
-        table.add_row(
-            r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            r.task_id or r.request_id,
-            r.customer or "-",
-            short_model(r.model_used)
+def logs_table(records: Sequence[UsageRecord], width: int) -> Table:
+    """Latest requests, newest first, like a log viewer, fitted to `width`: the request id, model,
+    status and cost always; tokens, latency, label, customer and cache reads as room allows."""
+    columns = [
+        Column("Time (UTC)", "number"),
+        Column("Request", "id"),
+        Column("Customer", "id", drop=4),
+        Column("Model"),
+        Column("Label", drop=5),
+        Column("Status", "id"),
+        Column("In", "number", drop=2),
+        Column("Out", "number", drop=2),
+        Column("Cache r", "number", drop=6),
+        Column("Cost", "number"),
+        Column("Latency", "number", drop=3),
+    ]
+    stamp = "%Y-%m-%d %H:%M:%S" if width >= _FULL_DATES else "%m-%d %H:%M:%S"  # the year, when there is room
+    rows = [
+        [
+            r.created_at.strftime(stamp),
+            escape(r.task_id or r.request_id),
+            escape(r.customer or "-"),
+            escape(short_model(r.model_used))
             + (f" · {r.effort}" if r.effort else "")
             + (" ↻" if r.fallback else "")
             + (" ⧗" if r.batch else ""),
             r.label.value if r.label else "-",
-            status,
+            "[green]ok[/]" if r.ok else f"[red]{escape(r.status)}[/]",
             tokens(r.usage.input_tokens),
             tokens(r.usage.output_tokens),
             tokens(r.usage.cache_read_tokens),
             usd(r.total_cost_usd) if r.priced else f"[yellow]{UNPRICED}[/]",
             f"{r.latency_s:.2f}s",
-        )
-    return table
+        ]
+        for r in records
+    ]
+    return fitted_table(columns, rows, width, box=box.SIMPLE_HEAD)

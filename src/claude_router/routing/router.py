@@ -30,7 +30,8 @@ import anthropic
 from anthropic.types import Message, RawMessageStreamEvent
 
 from ..catalog.pricing import PriceTable
-from ..classify import Classifier, build_classifier, classifier_input
+from ..classify import Classifier, classifier_input
+from ..classify.factory import build_classifier
 from ..config import Settings
 from ..errors import RouterError
 from ..otel import NO_SPANS, Spans

@@ -1,16 +1,29 @@
-"""Shared fixtures: real services (PostgreSQL, Redis) with a clear skip, or a failure under CI."""
+"""Shared fixtures: real services (PostgreSQL, Redis) with a clear skip, or a failure under CI.
+
+The suite runs on every core (pytest-xdist), and other sessions (another checkout, a user's own
+data) may share the same servers, so nothing here is shared or global:
+
+- Redis: each test gets a key prefix of its own (`redis_prefix`) under this process's namespace;
+  it gives that prefix to every component it builds, and afterwards the keys under it, and only
+  those, are deleted (SCAN MATCH + UNLINK). The suite never flushes a database.
+- PostgreSQL: each test that asks for one gets a new database of its own, dropped afterwards.
+- Files: each test's `CLAUDE_ROUTER_HOME` is a directory of its own, and `CLAUDE_ROUTER_*` and
+  `ANTHROPIC_*` variables from the caller's environment do not reach the code under test.
+- Ports: every server a test starts listens on a port the OS chose (bound to port 0).
+"""
 
 from __future__ import annotations
 
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import asyncpg
 import pytest
+import redis
 from sqlalchemy.engine import make_url
 
 from claude_router.emulator.config import EmulatorConfig
@@ -19,6 +32,13 @@ from claude_router.emulator.server import running_emulator
 POSTGRES_URL = os.environ.get("CLAUDE_ROUTER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CLAUDE_ROUTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+#: This process's share of the servers: one per pytest process (each xdist worker is one), so two
+#: workers, or two sessions on the same machine, never see each other's keys or databases.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+SESSION = f"{WORKER}-{uuid.uuid4().hex[:8]}"
+REDIS_NAMESPACE = f"claude-router-test:{SESSION}"
+#: Variables of the caller's environment that would change what the code under test does.
+FOREIGN_ENV = ("ANTHROPIC_", "CLAUDE_ROUTER_")
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -39,6 +59,40 @@ def _require(url: str, default_port: int, what: str) -> str:
     pytest.skip(f"{reason} (set the URL in the environment to run these tests)")
 
 
+def delete_redis_keys(url: str, prefix: str) -> int:
+    """Delete every key that starts with `prefix` + ":" (and nothing else); how many there were."""
+    pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in prefix) + ":*"
+    client = redis.Redis.from_url(url)
+    try:
+        deleted = 0
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) == 500:
+                deleted += client.unlink(*batch)
+                batch.clear()
+        if batch:
+            deleted += client.unlink(*batch)
+        return deleted
+    finally:
+        client.close()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Sweep this process's namespace, in case a test was cut short before its own clean-up."""
+    if _reachable(REDIS_URL, 6379):
+        delete_redis_keys(REDIS_URL, REDIS_NAMESPACE)
+
+
+@pytest.fixture(autouse=True)
+def _own_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No setting of the caller's reaches the test, and the data home is the test's own."""
+    for name in list(os.environ):
+        if name.startswith(FOREIGN_ENV):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("CLAUDE_ROUTER_HOME", str(tmp_path_factory.mktemp("home")))
+
+
 @pytest.fixture
 def postgres_url() -> str:
     """A live PostgreSQL server URL; skips without one, fails under CI."""
@@ -46,9 +100,17 @@ def postgres_url() -> str:
 
 
 @pytest.fixture
-def redis_url() -> str:
-    """A live Redis server URL (database 15, flushed by the tests that use it)."""
-    return _require(REDIS_URL, 6379, "Redis")
+def redis_prefix() -> str:
+    """This test's own Redis key prefix: give it to every component that writes to Redis."""
+    return f"{REDIS_NAMESPACE}:{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def redis_url(redis_prefix: str) -> Iterator[str]:
+    """A live Redis server URL; the keys under `redis_prefix` are deleted after the test."""
+    url = _require(REDIS_URL, 6379, "Redis")
+    yield url
+    delete_redis_keys(url, redis_prefix)
 
 
 @pytest.fixture
@@ -67,7 +129,7 @@ async def emulator_url(emulator_config: EmulatorConfig) -> AsyncIterator[str]:
 @pytest.fixture
 async def pg_url(postgres_url: str) -> AsyncIterator[str]:
     """A new, empty database on the local PostgreSQL server, dropped after the test."""
-    name = f"cr_test_{uuid.uuid4().hex[:12]}"
+    name = f"cr_test_{WORKER}_{uuid.uuid4().hex[:12]}".replace("-", "_")
     admin = make_url(postgres_url)
     conn = await asyncpg.connect(admin.set(drivername="postgresql").render_as_string(hide_password=False))
     try:

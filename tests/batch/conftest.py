@@ -1,4 +1,5 @@
-"""Queue fixtures: every contract test runs on real SQLite and on the real local Redis."""
+"""Queue fixtures: every contract test runs on real SQLite and on the real local Redis (under the
+test's own key prefix, see `redis_prefix`)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,8 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import redis
 
 from claude_router.batch import Job, JobQueue, open_queue
 from claude_router.config import QueueSettings
@@ -32,31 +31,19 @@ def make_jobs(batch_id: str, n: int, *, prefix: str | None = None, start: int = 
 
 
 @pytest.fixture
-def queue_settings() -> QueueSettings:
-    """Short leases and few attempts keep the reliability tests quick; a fresh Redis stream each."""
-    return QueueSettings(name=f"test-{uuid.uuid4().hex[:8]}", lease_s=0.4, max_attempts=3)
-
-
-BATCH_DB = 14  # the queue tests' own database: other rooms' tests flush the shared one at any time
-
-
-@pytest.fixture
-def clean_redis_url(redis_url: str) -> str:
-    """The queue tests' Redis database on the test server, flushed."""
-    url = urlunsplit(urlsplit(redis_url)._replace(path=f"/{BATCH_DB}"))
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-    return url
+def queue_settings(redis_prefix: str) -> QueueSettings:
+    """Short leases and few attempts keep the reliability tests quick; on Redis, a fresh stream
+    under the test's own prefix."""
+    return QueueSettings(
+        name=f"test-{uuid.uuid4().hex[:8]}", redis_prefix=f"{redis_prefix}:queue", lease_s=0.4, max_attempts=3
+    )
 
 
 @pytest.fixture(params=["sqlite", "redis"])
 def queue_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "queue.db")
-    url: str = request.getfixturevalue("clean_redis_url")
+    url: str = request.getfixturevalue("redis_url")
     return url
 
 

@@ -49,6 +49,7 @@ async def start_worker(
     env |= {
         "CLAUDE_ROUTER_HOME": str(home),
         "CLAUDE_ROUTER_QUEUE__NAME": settings.name,
+        "CLAUDE_ROUTER_QUEUE__REDIS_PREFIX": settings.redis_prefix or "",
         "CLAUDE_ROUTER_QUEUE__LEASE_S": "1",
         "CLAUDE_ROUTER_UPSTREAM__BASE_URL": base_url,
         "CLAUDE_ROUTER_UPSTREAM__API_KEY": KEY,

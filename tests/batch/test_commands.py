@@ -181,13 +181,14 @@ def test_a_bad_deadline_is_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_the_pipeline_on_a_redis_queue(clean_redis_url: str, tmp_path: Path) -> None:
+def test_the_pipeline_on_a_redis_queue(redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
     source = write_jsonl(
         tmp_path / "r.jsonl", [request(f"What is {i}+1?", custom_id=f"q{i}") for i in range(6)]
     )
     env = {
-        "CLAUDE_ROUTER_QUEUE__URL": clean_redis_url,
+        "CLAUDE_ROUTER_QUEUE__URL": redis_url,
         "CLAUDE_ROUTER_QUEUE__NAME": f"cli-{uuid.uuid4().hex[:8]}",
+        "CLAUDE_ROUTER_QUEUE__REDIS_PREFIX": f"{redis_prefix}:queue",
     }
 
     batch_id = ok(run_cli("batch", "submit", str(source), home=tmp_path, env_extra=env)).strip()

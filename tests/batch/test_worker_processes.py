@@ -44,6 +44,7 @@ async def start_worker(
     env |= {
         "CLAUDE_ROUTER_HOME": str(home),
         "CLAUDE_ROUTER_QUEUE__NAME": settings.name,
+        "CLAUDE_ROUTER_QUEUE__REDIS_PREFIX": settings.redis_prefix or "",
         "CLAUDE_ROUTER_QUEUE__LEASE_S": "1",
         "CLAUDE_ROUTER_QUEUE__MAX_ATTEMPTS": "10",
     }

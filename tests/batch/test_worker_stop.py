@@ -31,6 +31,7 @@ async def start_worker(
 ) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_ROUTER_"))}
     env |= {"CLAUDE_ROUTER_HOME": str(home), "CLAUDE_ROUTER_QUEUE__NAME": settings.name, **env_extra}
+    env["CLAUDE_ROUTER_QUEUE__REDIS_PREFIX"] = settings.redis_prefix or ""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         *("-m", "claude_router.cli", "worker", "--queue", target, "--ledger", str(ledger), *options),

@@ -3,6 +3,7 @@ test's own key prefix, see `redis_prefix`)."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -11,9 +12,38 @@ from typing import Any
 import pytest
 
 from claude_router.batch import Job, JobQueue, open_queue
-from claude_router.config import QueueSettings
+from claude_router.batch.pacing import PacingSettings
+from claude_router.batch.worker import Worker, WorkerSettings, WorkerStats, worker_router
+from claude_router.config import QueueSettings, Settings
+from claude_router.ledger import open_ledger
+from claude_router.upstream.emulated import upstream_settings
 
 OpenQueue = Callable[..., Awaitable[JobQueue]]
+
+
+def worker_env(settings: QueueSettings, home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `claude-router worker` process on the test's queue (its name and Redis
+    prefix), with none of the caller's `CLAUDE_ROUTER_*` or `ANTHROPIC_*` settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_ROUTER_"))}
+    env |= {"CLAUDE_ROUTER_HOME": str(home), "CLAUDE_ROUTER_QUEUE__NAME": settings.name}
+    if settings.redis_prefix is not None:
+        env["CLAUDE_ROUTER_QUEUE__REDIS_PREFIX"] = settings.redis_prefix
+    return env | extra
+
+
+async def drain_in_process(
+    queue: JobQueue, ledger: Path, settings: Settings | None = None, *, concurrency: int = 64, **options: Any
+) -> WorkerStats:
+    """What `claude-router worker --once --ledger LEDGER` does, in this process: the router on
+    `settings` (default: the embedded emulator), the queue drained into the ledger. The worker that
+    takes over from a killed one needs no process of its own; the killed one does."""
+    pacing = PacingSettings(initial=min(8, concurrency), maximum=concurrency)
+    async with (
+        upstream_settings(settings or Settings.load(), realistic=False) as (routed, _),
+        worker_router(routed) as router,
+        await open_ledger(ledger) as opened,
+    ):
+        return await Worker(queue, router, opened, WorkerSettings(once=True, pacing=pacing, **options)).run()
 
 
 def make_jobs(batch_id: str, n: int, *, prefix: str | None = None, start: int = 0) -> list[Job]:

@@ -1,11 +1,11 @@
 """Real `claude-router worker` processes on one queue (SQLite file or Redis stream) and one ledger:
-a worker killed with SIGKILL mid-chunk is finished by another, and two workers share a queue;
-either way the ledger holds exactly one row per job."""
+a worker killed with SIGKILL mid-chunk is finished by another (the same worker, run in this
+process), and two worker processes share a queue; either way the ledger holds exactly one row
+per job."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sqlite3
@@ -17,7 +17,9 @@ from typing import Any
 from claude_router.batch import Job, StatusCounts
 from claude_router.config import QueueSettings
 
-from .conftest import OpenQueue
+from .conftest import OpenQueue, drain_in_process, worker_env
+
+LEASE = {"CLAUDE_ROUTER_QUEUE__LEASE_S": "1", "CLAUDE_ROUTER_QUEUE__MAX_ATTEMPTS": "10"}
 
 
 def slow_jobs(batch_id: str, n: int, delay_ms: int) -> list[Job]:
@@ -40,14 +42,6 @@ def slow_jobs(batch_id: str, n: int, delay_ms: int) -> list[Job]:
 async def start_worker(
     target: str, ledger: Path, settings: QueueSettings, home: Path, *options: str
 ) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_ROUTER_"))}
-    env |= {
-        "CLAUDE_ROUTER_HOME": str(home),
-        "CLAUDE_ROUTER_QUEUE__NAME": settings.name,
-        "CLAUDE_ROUTER_QUEUE__REDIS_PREFIX": settings.redis_prefix or "",
-        "CLAUDE_ROUTER_QUEUE__LEASE_S": "1",
-        "CLAUDE_ROUTER_QUEUE__MAX_ATTEMPTS": "10",
-    }
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -56,7 +50,7 @@ async def start_worker(
         *("--queue", target, "--ledger", str(ledger), "--once", *options),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
-        env=env,
+        env=worker_env(settings, home, **LEASE),
     )
 
 
@@ -105,9 +99,11 @@ async def test_a_worker_killed_mid_chunk_is_finished_by_another_with_one_ledger_
     assert before.leased > 0  # it died holding leases
     assert 0 < before.done < len(jobs)
 
-    heir = await start_worker(queue_target, ledger, queue_settings, tmp_path, "--chunk", "8")
-    _, err = await asyncio.wait_for(heir.communicate(), 45)
-    assert heir.returncode == 0, err.decode()
+    # The heir: `worker --once --chunk 8` with the same lease and attempts, in this process.
+    heir = await connect(lease_s=1, max_attempts=10)
+    async with asyncio.timeout(45):
+        stats = await drain_in_process(heir, ledger, chunk=8, lease_s=1, max_attempts=10)
+    assert stats.failed == 0
 
     assert await queue.batch_status("b1") == StatusCounts(done=len(jobs))
     rows = ledger_rows(ledger)

@@ -30,8 +30,9 @@ lint: install
 typecheck: install
 	$(PY) -m mypy
 
+# Every core (pytest-xdist); workers share nothing (tests/conftest.py). One test: DEVELOPING.md.
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist worksteal
 
 bench: install
 	$(PY) bench/run_all.py

@@ -95,7 +95,9 @@ def _own_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.T
 
 @pytest.fixture
 def postgres_url() -> str:
-    """A live PostgreSQL server URL; skips without one, fails under CI."""
+    """The PostgreSQL server's admin URL (skips without one, fails under CI): for creating
+    databases only. A test that writes data takes `pg_url`, a database of its own; the admin
+    database is shared with every other session on the server."""
     return _require(POSTGRES_URL, 5432, "PostgreSQL")
 
 

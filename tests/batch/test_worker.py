@@ -142,7 +142,8 @@ async def test_429s_pause_the_worker_and_every_job_still_finishes_on_its_first_c
     await queue.submit("b4", jobs_of("b4", [body(f"q{i}") for i in range(40)]))
     faults = FaultConfig(seed=7, rate_limited=0.3, retry_after_s=0)
 
-    worker = await drain(queue_settings, connect, ledger, EmulatorConfig(faults=faults))
+    # A lease long enough that only a 429 could cost an attempt, however loaded the machine.
+    worker = await drain(queue_settings, connect, ledger, EmulatorConfig(faults=faults), lease_s=30.0)
 
     finished = await queue.results("b4")
     assert {job.status for job in finished} == {JobStatus.DONE}

@@ -6,6 +6,7 @@ per job."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import sqlite3
@@ -13,6 +14,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from claude_router.batch import Job, StatusCounts
 from claude_router.config import QueueSettings
@@ -73,6 +76,23 @@ async def wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
             await asyncio.sleep(0.01)
 
 
+def holds_open(pid: int, path: Path) -> bool:
+    """Whether process `pid` has `path` (or its journal) open: a worker that opened its ledger is
+    past its imports and about to claim (read from /proc, Linux's view of the process)."""
+    prefix = str(path.resolve())
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # gone already
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd).startswith(prefix):
+                return True
+        except OSError:  # closed while we looked
+            continue
+    return False
+
+
 def done_count(stderr: bytes) -> int:
     match = re.search(r"done (\d+), failed (\d+)", stderr.decode())
     assert match, stderr.decode()
@@ -116,13 +136,17 @@ async def test_a_worker_killed_mid_chunk_is_finished_by_another_with_one_ledger_
     assert all(job.result and job.result["routing"]["request_id"] == job.id for job in finished)
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="telling when a worker is up needs /proc")
 async def test_two_worker_processes_share_one_queue(
     connect: OpenQueue, queue_target: str, queue_settings: QueueSettings, tmp_path: Path
 ) -> None:
     queue = await connect()
-    jobs = slow_jobs("b2", 40, delay_ms=50)
+    jobs = slow_jobs("b2", 40, delay_ms=200)
     await queue.submit("b2", jobs)
     ledger = tmp_path / "ledger.db"
+    # Held here until both processes are up: however loaded the machine, neither drains the
+    # queue alone while the other is still starting. Waiting (`--once`) on held jobs, they poll.
+    held = await queue.claim("gate", len(jobs), lease_s=120)
 
     workers = [
         await start_worker(
@@ -130,6 +154,8 @@ async def test_two_worker_processes_share_one_queue(
         )
         for _ in range(2)
     ]
+    await wait_until(lambda: all(holds_open(w.pid, ledger) for w in workers), timeout_s=60)
+    assert await queue.release("gate", [job.id for job in held]) == len(jobs)
     outputs = await asyncio.wait_for(asyncio.gather(*(w.communicate() for w in workers)), 50)
 
     assert [w.returncode for w in workers] == [0, 0], [err.decode() for _, err in outputs]

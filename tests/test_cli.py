@@ -48,6 +48,7 @@ def test_demo_routes_the_eight_requests_into_a_ledger_sqlite_can_read(tmp_path: 
     assert total > 0
 
 
+@pytest.mark.slow
 def test_demo_prints_each_answer_and_the_cost_report(tmp_path: Path) -> None:
     done = run_process("demo", "--no-latency", home=tmp_path)
     assert done.returncode == 0, done.stderr

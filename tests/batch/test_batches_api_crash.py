@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import anthropic
+import pytest
 
 from claude_router.batch import Job, JobMode, StatusCounts
 from claude_router.catalog.pricing import PriceTable
@@ -62,6 +63,7 @@ async def start_worker(
     )
 
 
+@pytest.mark.slow
 async def test_a_worker_killed_while_its_message_batch_runs_is_resumed_not_resent(
     connect: OpenQueue, queue_target: str, queue_settings: QueueSettings, tmp_path: Path
 ) -> None:

@@ -11,10 +11,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from claude_router.batch import StatusCounts
 from claude_router.config import QueueSettings
 
 from .conftest import OpenQueue, make_jobs
+
+pytestmark = pytest.mark.slow  # starts processes
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 JOBS = 30

@@ -22,6 +22,8 @@ from claude_router.config import QueueSettings
 
 from .conftest import OpenQueue, drain_in_process, worker_env
 
+pytestmark = pytest.mark.slow  # starts processes
+
 LEASE = {"CLAUDE_ROUTER_QUEUE__LEASE_S": "1", "CLAUDE_ROUTER_QUEUE__MAX_ATTEMPTS": "10"}
 
 

@@ -45,6 +45,7 @@ def released_count(stderr: bytes) -> int:
     return int(match.group(1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 async def test_a_signal_stops_the_worker_cleanly_and_releases_what_it_holds(
     connect: OpenQueue, queue_target: str, queue_settings: QueueSettings, tmp_path: Path, sig: signal.Signals

@@ -53,6 +53,7 @@ ITEM = ClassifierInput("Is this review positive? 'Great blender.'", system="Be b
 # --- the key ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_key_is_stable_across_processes() -> None:
     """Replicas sharing Redis must compute the same key: no per-process hash seed may leak in."""
     code = (

@@ -6,7 +6,8 @@ data) may share the same servers, so nothing here is shared or global:
 - Redis: each test gets a key prefix of its own (`redis_prefix`) under this process's namespace;
   it gives that prefix to every component it builds, and afterwards the keys under it, and only
   those, are deleted (SCAN MATCH + UNLINK). The suite never flushes a database.
-- PostgreSQL: each test that asks for one gets a new database of its own, dropped afterwards.
+- PostgreSQL: each test that asks for one gets an empty database of its own: each process has a
+  database of its own, emptied for each of its tests and dropped at the end of the session.
 - Files: each test's `CLAUDE_ROUTER_HOME` is a directory of its own, and `CLAUDE_ROUTER_*` and
   `ANTHROPIC_*` variables from the caller's environment do not reach the code under test.
 - Ports: every server a test starts listens on a port the OS chose (bound to port 0).
@@ -14,10 +15,12 @@ data) may share the same servers, so nothing here is shared or global:
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -128,18 +131,57 @@ async def emulator_url(emulator_config: EmulatorConfig) -> AsyncIterator[str]:
         yield url
 
 
-@pytest.fixture
-async def pg_url(postgres_url: str) -> AsyncIterator[str]:
-    """A new, empty database on the local PostgreSQL server, dropped after the test."""
-    name = f"cr_test_{WORKER}_{uuid.uuid4().hex[:12]}".replace("-", "_")
-    admin = make_url(postgres_url)
-    conn = await asyncpg.connect(admin.set(drivername="postgresql").render_as_string(hide_password=False))
+def _on_postgres(url: str, *statements: str) -> None:
+    """Run `statements` on the server at `url`, from a thread of their own (a test's event loop
+    may be running in this one)."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, run()).result()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """This process's own database on the PostgreSQL server, dropped at the end of the session;
+    `pg_url` empties it for each test (far cheaper than a database per test)."""
+    admin = make_url(_require(POSTGRES_URL, 5432, "PostgreSQL"))
+    name = f"cr_test_{SESSION}".replace("-", "_")
+    _on_postgres(POSTGRES_URL, f'CREATE DATABASE "{name}"')
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
         yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+        _on_postgres(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+#: Everything an earlier test can leave in a database: its connections, its settings
+#: (`ALTER DATABASE ... SET`), its schemas and all they hold.
+_EMPTY_DATABASE = (
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET ALL', current_database()); END $$",
+    """DO $$ DECLARE s name; BEGIN
+         FOR s IN SELECT nspname FROM pg_namespace
+                  WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' LOOP
+           EXECUTE format('DROP SCHEMA %I CASCADE', s);
+         END LOOP;
+       END $$""",
+    "CREATE SCHEMA public",
+)
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> str:
+    """An empty database of this test's own on the local PostgreSQL server: this process's
+    database, with whatever an earlier test left in it gone."""
+    _on_postgres(pg_database, *_EMPTY_DATABASE)
+    return pg_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

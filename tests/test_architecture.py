@@ -142,6 +142,7 @@ def rooms() -> tuple[Room, ...]:
     return tuple(found)
 
 
+@cache
 def room_of(module: str) -> str:
     """The room whose patterns name `module`; a file named outright wins over a folder or a glob."""
     candidates = [
@@ -154,7 +155,8 @@ def room_of(module: str) -> str:
     return max(candidates)[2]
 
 
-def allowed(room: str) -> set[str]:
+@cache
+def allowed(room: str) -> frozenset[str]:
     """The rooms `room` may import: its arrows and, through them, theirs."""
     by_name = {r.name: r for r in rooms()}
     seen: set[str] = set()
@@ -164,9 +166,10 @@ def allowed(room: str) -> set[str]:
         if name not in seen:
             seen.add(name)
             todo += by_name[name].arrows
-    return seen
+    return frozenset(seen)
 
 
+@cache
 def gateway_layer(module: str) -> int:
     for cells in table("### Inside the gateway"):
         if any(matches(module, pattern, f"{PACKAGE}.gateway") for pattern in names(cells[1])):

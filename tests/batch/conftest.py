@@ -21,14 +21,19 @@ from claude_router.upstream.emulated import upstream_settings
 OpenQueue = Callable[..., Awaitable[JobQueue]]
 
 
-def worker_env(settings: QueueSettings, home: Path, **extra: str) -> dict[str, str]:
-    """The environment of a `claude-router worker` process on the test's queue (its name and Redis
-    prefix), with none of the caller's `CLAUDE_ROUTER_*` or `ANTHROPIC_*` settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_ROUTER_"))}
-    env |= {"CLAUDE_ROUTER_HOME": str(home), "CLAUDE_ROUTER_QUEUE__NAME": settings.name}
+def queue_env(settings: QueueSettings) -> dict[str, str]:
+    """The `[queue]` settings naming the test's queue (its name and Redis prefix), as variables."""
+    env = {"CLAUDE_ROUTER_QUEUE__NAME": settings.name}
     if settings.redis_prefix is not None:
         env["CLAUDE_ROUTER_QUEUE__REDIS_PREFIX"] = settings.redis_prefix
-    return env | extra
+    return env
+
+
+def worker_env(settings: QueueSettings, home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `claude-router worker` process on the test's queue, with none of the
+    caller's `CLAUDE_ROUTER_*` or `ANTHROPIC_*` settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_ROUTER_"))}
+    return env | {"CLAUDE_ROUTER_HOME": str(home)} | queue_env(settings) | extra
 
 
 async def drain_in_process(

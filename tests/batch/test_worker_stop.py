@@ -21,7 +21,7 @@ from claude_router.config import QueueSettings
 from claude_router.ledger import open_ledger
 from cli_runner import run_cli
 
-from .conftest import OpenQueue, drain_in_process, worker_env
+from .conftest import OpenQueue, drain_in_process, queue_env, worker_env
 from .test_worker_processes import ledger_rows, slow_jobs, wait_until
 
 JOBS = 30
@@ -101,17 +101,9 @@ def test_the_worker_decides_auto_jobs_with_the_configured_margin(
     asyncio.run(submit())
     ledger = tmp_path / "ledger.db"
 
-    env = worker_env(queue_settings, tmp_path, CLAUDE_ROUTER_QUEUE__BATCHES_API_MARGIN_S=margin_s)
-    queue_env = {k: v for k, v in env.items() if k.startswith("CLAUDE_ROUTER_QUEUE__")}
+    env = queue_env(queue_settings) | {"CLAUDE_ROUTER_QUEUE__BATCHES_API_MARGIN_S": margin_s}
     done = run_cli(
-        "worker",
-        "--queue",
-        queue_target,
-        "--ledger",
-        str(ledger),
-        "--once",
-        home=tmp_path,
-        env_extra=queue_env,
+        "worker", "--queue", queue_target, "--ledger", str(ledger), "--once", home=tmp_path, env_extra=env
     )
     assert done.returncode == 0, done.stderr
 

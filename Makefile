@@ -30,8 +30,9 @@ lint: install
 typecheck: install
 	$(PY) -m mypy
 
+# Every core (pytest-xdist); workers share nothing (tests/conftest.py). One test: DEVELOPING.md.
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist worksteal
 
 # The anthropic SDK's own api_resources tests (messages, batches, models) against the emulator and
 # the gateway; scripts/sdk_tests_expected.txt lists the placeholder-id cases only a mock passes.

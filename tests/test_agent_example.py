@@ -74,6 +74,7 @@ async def test_each_step_is_accounted(example: ModuleType, settings: Settings) -
     assert f"{len(steps)} steps: ${total:.6f} routed" in example.report(steps)
 
 
+@pytest.mark.slow
 async def test_the_example_runs_as_a_script_on_the_emulator() -> None:
     env = {
         k: v

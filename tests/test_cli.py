@@ -1,4 +1,6 @@
-"""The `claude-router` command line, run as a user would: a subprocess, no API key, no network."""
+"""The `claude-router` command line, run as a user would: no API key, no network. One test starts
+it as a process of its own (`python -m claude_router.cli`); the others run its console entry point
+in this process (`cli_runner`), which checks the same and saves a Python start each."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from claude_router.demo import demo_requests
+from cli_runner import run_cli
 
 
-def run_cli(*args: str, home: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_process(*args: str, home: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_ROUTER_"))}
     env["CLAUDE_ROUTER_HOME"] = str(home)
     return subprocess.run(
@@ -45,8 +48,9 @@ def test_demo_routes_the_eight_requests_into_a_ledger_sqlite_can_read(tmp_path: 
     assert total > 0
 
 
+@pytest.mark.slow
 def test_demo_prints_each_answer_and_the_cost_report(tmp_path: Path) -> None:
-    done = run_cli("demo", "--no-latency", home=tmp_path)
+    done = run_process("demo", "--no-latency", home=tmp_path)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     for request in demo_requests():

@@ -131,6 +131,9 @@ class ClassifierSettings(_Section):
     cache: Literal["memory", "redis", "none"] = "memory"
     cache_size: int = 10_000
     redis_url: str | None = None
+    # Every key the Redis cache writes starts with this (None: `claude-router:clf:`); deployments
+    # sharing one Redis keep their caches apart with a prefix each.
+    redis_prefix: str | None = None
     cache_ttl_s: int = 7 * 24 * 3600
     # The local classifier's model file (`claude-router train --out`); None: the packaged model.
     local_model_path: str | None = None
@@ -153,6 +156,7 @@ class CacheAffinitySettings(_Section):
     horizon_turns: int = Field(default=1, ge=1, le=100)
     max_keys: int = Field(default=100_000, ge=1)  # conversations and prefixes tracked in process
     redis_url: str | None = None  # share the state between gateway replicas (the `redis` extra)
+    redis_prefix: str | None = None  # every key starts with this (None: `claude-router:affinity:`)
 
 
 class QualitySettings(_Section):
@@ -213,6 +217,8 @@ class LedgerSettings(_Section):
 class QueueSettings(_Section):
     url: str | None = None  # a SQLite path or a redis:// URL; default: <home>/queue.db
     name: str = "default"  # the Redis stream (one queue per name); SQLite: one queue per file
+    # Redis: every key of the queue starts with this, then `:{name}:` (None: `claude-router:queue`).
+    redis_prefix: str | None = None
     lease_s: float = Field(default=300.0, gt=0)  # how long a claimed job is a worker's alone
     max_attempts: int = Field(default=5, ge=1)  # claims before a failing job is parked
     # SQLite: "full" syncs every commit (survives power loss); "normal" survives a crash only.
@@ -227,6 +233,7 @@ class GatewaySettings(_Section):
     auth: bool = True
     max_body_bytes: int = 32 * 1024 * 1024
     redis_url: str | None = None
+    redis_prefix: str | None = None  # every shared-state key starts with this (None: `claude-router:gw`)
     # Budget-aware routing (opt-in): past this share of a budget, route one tier lower.
     budget_downgrade_at: float | None = Field(default=None, gt=0.0, le=1.0)
 

@@ -5,7 +5,7 @@ delivery, duplicates included) and the outcome in `results` with INSERT OR IGNOR
 job id, as the ledger is idempotent on the request id, then acknowledges the job. It exits when
 nothing of the batch is pending.
 
-    python crash_worker.py QUEUE SINK BATCH --name N --consumer C --lease S --delay S --chunk N
+    python crash_worker.py QUEUE SINK BATCH --name N --prefix P --consumer C --lease S --delay S --chunk N
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ def open_sink(path: Path) -> sqlite3.Connection:
 
 
 async def work(args: argparse.Namespace) -> None:
-    settings = QueueSettings(name=args.name, lease_s=args.lease, max_attempts=10)
+    settings = QueueSettings(
+        name=args.name, redis_prefix=args.prefix or None, lease_s=args.lease, max_attempts=10
+    )
     queue = await open_queue(args.queue, settings)
     sink = open_sink(Path(args.sink))
     try:
@@ -58,6 +60,7 @@ def main() -> None:
     parser.add_argument("sink")
     parser.add_argument("batch")
     parser.add_argument("--name", default="default")
+    parser.add_argument("--prefix", default="", help="the queue's Redis key prefix (default: the package's)")
     parser.add_argument("--consumer", required=True)
     parser.add_argument("--lease", type=float, default=1.0)
     parser.add_argument("--delay", type=float, default=0.02)

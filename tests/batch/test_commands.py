@@ -1,34 +1,19 @@
-"""`batch submit|status|results|cancel` and `worker`, run as a user runs them: subprocesses on the
-embedded defaults (SQLite queue and ledger in CLAUDE_ROUTER_HOME, the built-in emulator)."""
+"""`batch submit|status|results|cancel` and `worker`, run as a user runs them, through the
+console entry point (in this process: `cli_runner`), on the embedded defaults (SQLite queue and
+ledger in CLAUDE_ROUTER_HOME, the built-in emulator). Real worker processes, stopped by signals
+and killed, are in test_worker_processes.py and test_worker_stop.py."""
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-
-def run_cli(
-    *args: str, home: Path, timeout: float = 60, env_extra: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_ROUTER_"))}
-    env["CLAUDE_ROUTER_HOME"] = str(home)
-    env |= env_extra or {}
-    return subprocess.run(
-        [sys.executable, "-m", "claude_router.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
+from cli_runner import Ran, run_cli
 
 
 def write_jsonl(path: Path, lines: list[Any]) -> Path:
@@ -40,7 +25,7 @@ def request(text: str, **extra: Any) -> dict[str, Any]:
     return {"max_tokens": 32, "messages": [{"role": "user", "content": text}], **extra}
 
 
-def ok(done: subprocess.CompletedProcess[str]) -> str:
+def ok(done: Ran) -> str:
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -181,13 +166,14 @@ def test_a_bad_deadline_is_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_the_pipeline_on_a_redis_queue(clean_redis_url: str, tmp_path: Path) -> None:
+def test_the_pipeline_on_a_redis_queue(redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
     source = write_jsonl(
         tmp_path / "r.jsonl", [request(f"What is {i}+1?", custom_id=f"q{i}") for i in range(6)]
     )
     env = {
-        "CLAUDE_ROUTER_QUEUE__URL": clean_redis_url,
+        "CLAUDE_ROUTER_QUEUE__URL": redis_url,
         "CLAUDE_ROUTER_QUEUE__NAME": f"cli-{uuid.uuid4().hex[:8]}",
+        "CLAUDE_ROUTER_QUEUE__REDIS_PREFIX": f"{redis_prefix}:queue",
     }
 
     batch_id = ok(run_cli("batch", "submit", str(source), home=tmp_path, env_extra=env)).strip()

@@ -11,10 +11,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from claude_router.batch import StatusCounts
 from claude_router.config import QueueSettings
 
 from .conftest import OpenQueue, make_jobs
+
+pytestmark = pytest.mark.slow  # starts processes
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 JOBS = 30
@@ -30,7 +34,8 @@ async def start_worker(
         target,
         str(sink),
         "b1",
-        *("--name", settings.name, "--consumer", consumer, "--lease", "1"),
+        *("--name", settings.name, "--prefix", settings.redis_prefix or "", "--consumer", consumer),
+        *("--lease", "1"),
         *("--delay", "0.03", "--chunk", str(CHUNK)),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,

@@ -42,8 +42,8 @@ def test_sqlite_targets() -> None:
         sqlite_path("postgresql://db/queue")
 
 
-async def test_a_redis_url_opens_the_redis_backend(clean_redis_url: str) -> None:
-    queue = await open_queue(clean_redis_url, QueueSettings(name="opened"))
+async def test_a_redis_url_opens_the_redis_backend(redis_url: str, redis_prefix: str) -> None:
+    queue = await open_queue(redis_url, QueueSettings(name="opened", redis_prefix=f"{redis_prefix}:queue"))
     try:
         assert isinstance(queue, RedisJobQueue)
         assert (await queue.stats()).backend == "redis"
@@ -77,4 +77,4 @@ async def test_a_malformed_redis_target_is_a_queue_error() -> None:
         await open_queue("redis://:hunter2@127.0.0.1:notaport/0")
     assert "hunter2" not in str(caught.value)
     with pytest.raises(QueueError, match="brace-free"):
-        await open_queue("redis://127.0.0.1:6379/15", QueueSettings(name="{x}"))
+        await open_queue("redis://127.0.0.1:1/0", QueueSettings(name="{x}"))

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from claude_router.batch import JobError, JobStatus, StatusCounts
 from claude_router.batch import redis_keys as rk
+from claude_router.batch.redis_keys import QueueKeys
 from claude_router.batch.redis_queue import RedisJobQueue
 from claude_router.config import QueueSettings
 
@@ -18,26 +19,40 @@ from .conftest import make_jobs
 
 
 @pytest.fixture
-async def client(clean_redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    connection = aioredis.Redis.from_url(clean_redis_url, decode_responses=True)
+async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    connection = aioredis.Redis.from_url(redis_url, decode_responses=True)
     yield connection
     await connection.aclose()
 
 
 @pytest.fixture
-async def queue(clean_redis_url: str) -> AsyncIterator[RedisJobQueue]:
-    opened = await RedisJobQueue.open(clean_redis_url, QueueSettings(name="q1", lease_s=0.3, max_attempts=2))
+def settings(redis_prefix: str) -> QueueSettings:
+    return QueueSettings(name="q1", redis_prefix=f"{redis_prefix}:queue", lease_s=0.3, max_attempts=2)
+
+
+@pytest.fixture
+async def queue(redis_url: str, settings: QueueSettings) -> AsyncIterator[RedisJobQueue]:
+    opened = await RedisJobQueue.open(redis_url, settings)
     yield opened
     await opened.close()
 
 
-async def test_every_key_is_under_the_queue_hash_tag(queue: RedisJobQueue, client: aioredis.Redis) -> None:
+def test_keys_are_under_the_default_prefix_unless_another_is_set() -> None:
+    assert QueueKeys("q1").stream == "claude-router:queue:{q1}:stream"
+    assert QueueKeys("q1", "staging:queue").stream == "staging:queue:{q1}:stream"
+    with pytest.raises(ValueError, match="brace-free"):
+        QueueKeys("q1", "{staging}")
+
+
+async def test_every_key_is_under_the_prefix_and_the_queue_hash_tag(
+    queue: RedisJobQueue, client: aioredis.Redis, redis_prefix: str
+) -> None:
     await queue.submit("b1", make_jobs("b1", 3))
     [job] = await queue.claim("w", 1)
     await queue.ack(job.id, {"ok": True})
-    keys = [str(key) for key in await client.keys("*")]
+    keys = [str(key) async for key in client.scan_iter(match=f"{redis_prefix}:*")]
     assert keys
-    assert all(key.startswith("claude-router:queue:{q1}:") for key in keys)
+    assert all(key.startswith(f"{redis_prefix}:queue:{{q1}}:") for key in keys)
 
 
 async def test_the_stream_holds_only_unfinished_work(queue: RedisJobQueue, client: aioredis.Redis) -> None:
@@ -85,10 +100,8 @@ async def test_parked_jobs_are_listed_until_they_succeed(
     assert await queue.batch_status("b1") == StatusCounts(done=1)
 
 
-async def test_an_extended_lease_is_handed_back_not_stolen(
-    clean_redis_url: str, queue: RedisJobQueue
-) -> None:
-    other = await RedisJobQueue.open(clean_redis_url, queue.settings)
+async def test_an_extended_lease_is_handed_back_not_stolen(redis_url: str, queue: RedisJobQueue) -> None:
+    other = await RedisJobQueue.open(redis_url, queue.settings)
     try:
         await queue.submit("b1", make_jobs("b1", 1))
         [job] = await queue.claim("w1", 1)
@@ -101,8 +114,10 @@ async def test_an_extended_lease_is_handed_back_not_stolen(
         await other.close()
 
 
-async def test_queues_with_different_names_are_separate(clean_redis_url: str, queue: RedisJobQueue) -> None:
-    other = await RedisJobQueue.open(clean_redis_url, QueueSettings(name="q2"))
+async def test_queues_with_different_names_are_separate(
+    redis_url: str, queue: RedisJobQueue, settings: QueueSettings
+) -> None:
+    other = await RedisJobQueue.open(redis_url, settings.model_copy(update={"name": "q2"}))
     try:
         await queue.submit("b1", make_jobs("b1", 2))
         assert await other.submit("b1", make_jobs("b1", 2)) == ["b1-0", "b1-1"]

@@ -21,6 +21,8 @@ from claude_router.config import QueueSettings
 
 from .conftest import make_jobs
 
+pytestmark = pytest.mark.slow  # starts processes
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

@@ -1,6 +1,7 @@
 """Real `claude-router worker` processes on one queue (SQLite file or Redis stream) and one ledger:
-a worker killed with SIGKILL mid-chunk is finished by another, and two workers share a queue;
-either way the ledger holds exactly one row per job."""
+a worker killed with SIGKILL mid-chunk is finished by another (the same worker, run in this
+process), and two worker processes share a queue; either way the ledger holds exactly one row
+per job."""
 
 from __future__ import annotations
 
@@ -14,10 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from claude_router.batch import Job, StatusCounts
 from claude_router.config import QueueSettings
 
-from .conftest import OpenQueue
+from .conftest import OpenQueue, drain_in_process, worker_env
+
+pytestmark = pytest.mark.slow  # starts processes
+
+LEASE = {"CLAUDE_ROUTER_QUEUE__LEASE_S": "1", "CLAUDE_ROUTER_QUEUE__MAX_ATTEMPTS": "10"}
 
 
 def slow_jobs(batch_id: str, n: int, delay_ms: int) -> list[Job]:
@@ -40,13 +47,6 @@ def slow_jobs(batch_id: str, n: int, delay_ms: int) -> list[Job]:
 async def start_worker(
     target: str, ledger: Path, settings: QueueSettings, home: Path, *options: str
 ) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_ROUTER_"))}
-    env |= {
-        "CLAUDE_ROUTER_HOME": str(home),
-        "CLAUDE_ROUTER_QUEUE__NAME": settings.name,
-        "CLAUDE_ROUTER_QUEUE__LEASE_S": "1",
-        "CLAUDE_ROUTER_QUEUE__MAX_ATTEMPTS": "10",
-    }
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -55,7 +55,7 @@ async def start_worker(
         *("--queue", target, "--ledger", str(ledger), "--once", *options),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
-        env=env,
+        env=worker_env(settings, home, **LEASE),
     )
 
 
@@ -76,6 +76,23 @@ async def wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
             if condition():
                 return
             await asyncio.sleep(0.01)
+
+
+def holds_open(pid: int, path: Path) -> bool:
+    """Whether process `pid` has `path` (or its journal) open: a worker that opened its ledger is
+    past its imports and about to claim (read from /proc, Linux's view of the process)."""
+    prefix = str(path.resolve())
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # gone already
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd).startswith(prefix):
+                return True
+        except OSError:  # closed while we looked
+            continue
+    return False
 
 
 def done_count(stderr: bytes) -> int:
@@ -104,9 +121,11 @@ async def test_a_worker_killed_mid_chunk_is_finished_by_another_with_one_ledger_
     assert before.leased > 0  # it died holding leases
     assert 0 < before.done < len(jobs)
 
-    heir = await start_worker(queue_target, ledger, queue_settings, tmp_path, "--chunk", "8")
-    _, err = await asyncio.wait_for(heir.communicate(), 45)
-    assert heir.returncode == 0, err.decode()
+    # The heir: `worker --once --chunk 8` with the same lease and attempts, in this process.
+    heir = await connect(lease_s=1, max_attempts=10)
+    async with asyncio.timeout(45):
+        stats = await drain_in_process(heir, ledger, chunk=8, lease_s=1, max_attempts=10)
+    assert stats.failed == 0
 
     assert await queue.batch_status("b1") == StatusCounts(done=len(jobs))
     rows = ledger_rows(ledger)
@@ -119,13 +138,17 @@ async def test_a_worker_killed_mid_chunk_is_finished_by_another_with_one_ledger_
     assert all(job.result and job.result["routing"]["request_id"] == job.id for job in finished)
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="telling when a worker is up needs /proc")
 async def test_two_worker_processes_share_one_queue(
     connect: OpenQueue, queue_target: str, queue_settings: QueueSettings, tmp_path: Path
 ) -> None:
     queue = await connect()
-    jobs = slow_jobs("b2", 40, delay_ms=50)
+    jobs = slow_jobs("b2", 40, delay_ms=200)
     await queue.submit("b2", jobs)
     ledger = tmp_path / "ledger.db"
+    # Held here until both processes are up: however loaded the machine, neither drains the
+    # queue alone while the other is still starting. Waiting (`--once`) on held jobs, they poll.
+    held = await queue.claim("gate", len(jobs), lease_s=120)
 
     workers = [
         await start_worker(
@@ -133,6 +156,8 @@ async def test_two_worker_processes_share_one_queue(
         )
         for _ in range(2)
     ]
+    await wait_until(lambda: all(holds_open(w.pid, ledger) for w in workers), timeout_s=60)
+    assert await queue.release("gate", [job.id for job in held]) == len(jobs)
     outputs = await asyncio.wait_for(asyncio.gather(*(w.communicate() for w in workers)), 50)
 
     assert [w.returncode for w in workers] == [0, 0], [err.decode() for _, err in outputs]

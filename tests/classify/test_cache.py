@@ -53,6 +53,7 @@ ITEM = ClassifierInput("Is this review positive? 'Great blender.'", system="Be b
 # --- the key ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_key_is_stable_across_processes() -> None:
     """Replicas sharing Redis must compute the same key: no per-process hash seed may leak in."""
     code = (
@@ -223,9 +224,27 @@ async def test_cancelling_a_follower_leaves_the_leader_alone() -> None:
 @pytest.fixture
 async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(redis_url)
-    await client.flushdb()
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+def prefix(redis_prefix: str) -> str:
+    """The cache's prefix in these tests: under the test's own, never the default one."""
+    return f"{redis_prefix}:clf:"
+
+
+async def stored_keys(client: aioredis.Redis, redis_prefix: str) -> list[bytes]:
+    return [key async for key in client.scan_iter(match=f"{redis_prefix}:*")]
+
+
+def test_redis_keys_start_with_the_default_prefix_unless_given_another() -> None:
+    key = cache_key(ITEM, "v1")
+    assert RedisCache("redis://127.0.0.1:1/0").redis_key(key) == REDIS_PREFIX.encode() + key.hex().encode()
+    assert (
+        RedisCache("redis://127.0.0.1:1/0", prefix="staging:").redis_key(key)
+        == b"staging:" + key.hex().encode()
+    )
 
 
 def closed_port() -> int:
@@ -237,19 +256,19 @@ def closed_port() -> int:
 
 @pytest.mark.redis
 async def test_redis_entries_are_shared_prefixed_compact_and_expire(
-    redis_url: str, redis_client: aioredis.Redis
+    redis_url: str, redis_client: aioredis.Redis, redis_prefix: str, prefix: str
 ) -> None:
-    writer = RedisCache(redis_url, ttl_s=120)
+    writer = RedisCache(redis_url, ttl_s=120, prefix=prefix)
     inner = Scripted(llm_decision(Label.COMPLEX, 0.8))
     await CachedClassifier(inner, writer).classify(ITEM)
 
-    keys = await redis_client.keys("*")
-    assert keys == [REDIS_PREFIX.encode() + cache_key(ITEM, "v1").hex().encode()]
+    keys = await stored_keys(redis_client, redis_prefix)
+    assert keys == [prefix.encode() + cache_key(ITEM, "v1").hex().encode()]
     assert 0 < await redis_client.ttl(keys[0]) <= 120
     assert len(await redis_client.get(keys[0])) <= 16
 
     # Another process (another client, another classifier object) reads the same entry.
-    reader = RedisCache(redis_url, ttl_s=120)
+    reader = RedisCache(redis_url, ttl_s=120, prefix=prefix)
     other_inner = Scripted(llm_decision(Label.SIMPLE))
     hit = await CachedClassifier(other_inner, reader).classify(ClassifierInput(ITEM.text, system=ITEM.system))
     assert (hit.label, hit.confidence, hit.source, hit.usage) == (
@@ -265,13 +284,13 @@ async def test_redis_entries_are_shared_prefixed_compact_and_expire(
 
 @pytest.mark.redis
 async def test_redis_does_not_store_fallbacks_and_ignores_foreign_values(
-    redis_url: str, redis_client: aioredis.Redis
+    redis_url: str, redis_client: aioredis.Redis, redis_prefix: str, prefix: str
 ) -> None:
-    cache = RedisCache(redis_client, ttl_s=60, prefix="test-prefix:")
+    cache = RedisCache(redis_client, ttl_s=60, prefix=prefix)
     inner = Scripted(FAILED, llm_decision(Label.SIMPLE))
     cached = CachedClassifier(inner, cache)
     await cached.classify(ITEM)
-    assert await redis_client.keys("*") == []
+    assert await stored_keys(redis_client, redis_prefix) == []
 
     await redis_client.set(cache.redis_key(cache_key(ITEM, "v1")), b"not a label")
     assert (await cached.classify(ITEM)).source is ClassifierSource.LLM
@@ -309,7 +328,9 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 @pytest.mark.redis
-async def test_redis_outage_is_rested_then_recovers(redis_url: str, redis_client: aioredis.Redis) -> None:
+async def test_redis_outage_is_rested_then_recovers(
+    redis_url: str, redis_client: aioredis.Redis, prefix: str
+) -> None:
     """Redis behind a TCP relay that is down at first, then up: misses, a rest, then hits."""
     port = closed_port()
     target = urlparse(redis_url)
@@ -320,8 +341,8 @@ async def test_redis_outage_is_rested_then_recovers(redis_url: str, redis_client
         relays.append(asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer)))
         await relays[-1]
 
-    await redis_client.set(REDIS_PREFIX + ("ab" * 32), b"complex:0.8")
-    cache = RedisCache(f"redis://127.0.0.1:{port}{target.path}", ttl_s=60, retry_after_s=0.3)
+    await redis_client.set(prefix + ("ab" * 32), b"complex:0.8")
+    cache = RedisCache(f"redis://127.0.0.1:{port}{target.path}", ttl_s=60, retry_after_s=0.3, prefix=prefix)
     key = bytes.fromhex("ab" * 32)
     assert await cache.get(key) is None  # down: a miss, not an error
 

@@ -401,18 +401,22 @@ async def test_factory_builds_a_cached_llm_classifier(upstream: Upstream, script
 
 @pytest.mark.redis
 async def test_factory_puts_an_lru_in_front_of_redis(
-    upstream: Upstream, script: Script, redis_url: str
+    upstream: Upstream, script: Script, redis_url: str, redis_prefix: str
 ) -> None:
     from redis import asyncio as aioredis
 
     client = aioredis.Redis.from_url(redis_url)
-    await client.flushdb()
-    settings = ClassifierSettings(kind="llm", cache="redis", redis_url=redis_url, cache_ttl_s=60)
+    prefix = f"{redis_prefix}:clf:"
+    settings = ClassifierSettings(
+        kind="llm", cache="redis", redis_url=redis_url, redis_prefix=prefix, cache_ttl_s=60
+    )
     first, second = build_classifier(settings, upstream), build_classifier(settings, upstream)
     assert (await first.classify(ITEM)).source is ClassifierSource.LLM
     assert (await second.classify(ITEM)).source is ClassifierSource.CACHE  # shared through Redis
     assert len(script.bodies) == 1
-    assert len(await client.keys("*")) == 1
+    stored = [key async for key in client.scan_iter(match=f"{redis_prefix}:*")]
+    assert len(stored) == 1
+    assert stored[0].startswith(prefix.encode())  # the configured prefix, not the default
     for built in (first, second):
         assert isinstance(built, CachedClassifier)
         await built.aclose()

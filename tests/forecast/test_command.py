@@ -1,26 +1,13 @@
-"""`claude-router forecast` as a user runs it: on the demo's ledger and on a JSONL file."""
+"""`claude-router forecast` as a user runs it (its console entry point, in this process): on the
+demo's ledger and on a JSONL file."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
-
-def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_ROUTER_"))}
-    env["CLAUDE_ROUTER_HOME"] = str(home)
-    return subprocess.run(
-        [sys.executable, "-m", "claude_router.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+from cli_runner import run_cli
 
 
 def test_forecast_runs_on_the_demo_ledger(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ keys' migrations run from scratch there too), and across two replicas sharing Re
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -373,18 +372,17 @@ class TestHoldsAcrossReplicas:
         return {"gateway": {"auth": True}}
 
     @pytest.fixture
-    async def pair(self, settings: Settings, redis_url: str) -> AsyncIterator[list[Gateway]]:
+    async def pair(
+        self, settings: Settings, redis_url: str, redis_prefix: str
+    ) -> AsyncIterator[list[Gateway]]:
         from claude_router.gateway.redis_state import SharedState
 
-        prefix = f"claude-router-test:{uuid.uuid4().hex[:12]}"
-        shared = [SharedState.open(redis_url, prefix=prefix) for _ in range(2)]
+        shared = [SharedState.open(redis_url, prefix=f"{redis_prefix}:gw") for _ in range(2)]
         apps = [create_app(settings, shared=one) for one in shared]
         try:
             async with running_gateway(apps[0]) as first, running_gateway(apps[1]) as second:
                 yield [Gateway(first, apps[0]), Gateway(second, apps[1])]
         finally:
-            async for found in shared[0].client.scan_iter(match=f"{prefix}:*"):
-                await shared[0].client.delete(found)
             for one in shared:
                 await one.aclose()
 

@@ -257,8 +257,8 @@ class TestACustomerBudgetOnPostgres:
     """Keys, budgets and the ledger in the local PostgreSQL server; two keys of one customer."""
 
     @pytest.fixture
-    def gateway_sections(self, postgres_url: str) -> dict[str, Any]:
-        return {"gateway": {"auth": True}, "ledger": {"url": postgres_url}}
+    def gateway_sections(self, pg_url: str) -> dict[str, Any]:
+        return {"gateway": {"auth": True}, "ledger": {"url": pg_url}}
 
     async def test_concurrent_requests_overspend_by_at_most_one(self, gateway: Gateway) -> None:
         state = gateway.state

@@ -23,9 +23,14 @@ from .conftest import SIMPLE, Gateway, ask
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[KeyStore]:
-    url = str(tmp_path / "keys.db") if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    opened = await KeyStore.open(url)
+def keys_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    url: str = str(tmp_path / "keys.db") if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+async def store(keys_url: str) -> AsyncIterator[KeyStore]:
+    opened = await KeyStore.open(keys_url)
     try:
         yield opened
     finally:

@@ -86,7 +86,9 @@ async def test_metrics_count_requests_tokens_cost_and_latency(gateway: Gateway) 
 class TestSlowStream:
     @pytest.fixture
     def emulator_config(self) -> EmulatorConfig:
-        slow = TierLatency(output_tokens_per_s=20.0)
+        # A short answer still streams for seconds, so the stream is open when the gauge is read
+        # however loaded the machine; the client leaves early, so the test does not wait for it.
+        slow = TierLatency(output_tokens_per_s=2.0)
         return EmulatorConfig(latency={"haiku": slow, "sonnet": slow, "opus": slow})
 
     async def test_in_flight_gauge_counts_an_open_stream(self, gateway: Gateway) -> None:

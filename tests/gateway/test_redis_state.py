@@ -28,14 +28,9 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-async def prefix(redis_url: str) -> AsyncIterator[str]:
-    """A namespace of our own in the shared test database, removed afterwards."""
-    name = f"claude-router-test:{uuid.uuid4().hex[:12]}"
-    yield name
-    cleaner = SharedState.open(redis_url, prefix=name)
-    async for found in cleaner.client.scan_iter(match=f"{name}:*"):
-        await cleaner.client.delete(found)
-    await cleaner.aclose()
+def prefix(redis_url: str, redis_prefix: str) -> str:
+    """The shared state's prefix: under the test's own (its keys are deleted afterwards)."""
+    return f"{redis_prefix}:gw"
 
 
 @pytest.fixture

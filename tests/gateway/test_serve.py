@@ -19,6 +19,8 @@ import pytest
 
 from .conftest import SIMPLE, ask
 
+pytestmark = pytest.mark.slow  # starts processes
+
 STARTUP_S = 20.0
 
 

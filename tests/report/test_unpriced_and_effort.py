@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
-from claude_router.catalog.pricing import PriceTable
+from claude_router.catalog.pricing import Baseline, PriceTable
 from claude_router.ledger import Dimension, SqlLedger, Totals, open_ledger
 from claude_router.report import (
     Summary,
@@ -28,7 +28,7 @@ from claude_router.report import (
 )
 from claude_router.report.commands import logs, record_json
 from claude_router.report.terminal import logs_table
-from claude_router.routing.accounting import Baseline, Outcome, new_record
+from claude_router.routing.accounting import Outcome, new_record
 from claude_router.types import Label, RequestMeta, Route, TokenUsage, UsageRecord
 
 PRICES = PriceTable.default()

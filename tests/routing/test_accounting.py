@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from claude_router.catalog.pricing import PriceTable
+from claude_router.catalog.pricing import Baseline, PriceTable
 from claude_router.config import Settings
-from claude_router.routing.accounting import Baseline, Leg, Outcome, new_record
+from claude_router.routing.accounting import Leg, Outcome, new_record
 from claude_router.routing.router import Router
 from claude_router.types import ClassifierSource, Decision, Label, RequestMeta, Route, TokenUsage, UsageRecord
 

@@ -156,19 +156,15 @@ async def test_forced_and_concrete_models_are_left_alone(emulator_url: str) -> N
 
 
 @pytest.mark.redis
-async def test_replicas_sharing_redis_keep_a_conversation_warm(emulator_url: str, redis_url: str) -> None:
-    from redis import asyncio as aioredis
-
-    admin = aioredis.Redis.from_url(redis_url)
-    await admin.flushdb()
-    await admin.aclose()
-
+async def test_replicas_sharing_redis_keep_a_conversation_warm(
+    emulator_url: str, redis_url: str, redis_prefix: str
+) -> None:
     def replica() -> Router:
         settings = Settings(
             upstream={"base_url": emulator_url, "api_key": SecretStr("sk-ant-affinity-test-0123")},
             classifier={"kind": "llm"},
             policy={"cache_aware": True},
-            cache_affinity={"redis_url": redis_url},
+            cache_affinity={"redis_url": redis_url, "redis_prefix": f"{redis_prefix}:affinity:"},
         )  # type: ignore[arg-type]
         return Router(settings)
 
@@ -238,23 +234,23 @@ async def test_streamed_turns_stay_warm_too(emulator_url: str) -> None:
 
 
 @pytest.mark.redis
-async def test_a_foreign_value_in_redis_reads_as_nothing_warm(redis_url: str) -> None:
-    from claude_router.routing.affinity_store_redis import REDIS_PREFIX, RedisAffinityStore
+async def test_a_foreign_value_in_redis_reads_as_nothing_warm(redis_url: str, redis_prefix: str) -> None:
+    from claude_router.routing.affinity_store_redis import RedisAffinityStore
 
-    store = RedisAffinityStore(redis_url)
+    prefix = f"{redis_prefix}:affinity:"
+    store = RedisAffinityStore(redis_url, prefix=prefix)
     try:
-        await store.redis.flushdb()
         entry = {"claude-opus-4-8": WarmCache(OPUS, 5000, 2000.0, "1h")}
         await store.save("session:ok", entry, now=1000.0)
         assert await store.load("session:ok") == entry
-        assert 0 < await store.redis.pttl(REDIS_PREFIX + "session:ok") <= 1_000_000  # expires with the cache
+        assert 0 < await store.redis.pttl(prefix + "session:ok") <= 1_000_000  # expires with the cache
         for value in (
             "not json",
             '{"claude-opus-4-8": {"model": "x"}}',
             '{"a": {"model": "m", "tokens": 1, "expires_at": 1, "ttl": "1d"}}',
             "[1, 2]",
         ):
-            await store.redis.set(REDIS_PREFIX + "session:bad", value)
+            await store.redis.set(prefix + "session:bad", value)
             assert await store.load("session:bad") == {}
     finally:
         await store.aclose()

@@ -1,7 +1,8 @@
 """Every Redis key, stream group, TTL and chunk size of the Redis queue, in one place.
 
-Layout of a queue named N. Every key carries the hash tag `{N}`, so a Redis Cluster keeps one
-queue in one slot, as its Lua scripts (which touch several keys at once) require::
+Layout of a queue named N under the prefix `claude-router:queue` (`[queue] redis_prefix` sets
+another). Every key carries the hash tag `{N}`, so a Redis Cluster keeps one queue in one slot, as
+its Lua scripts (which touch several keys at once) require::
 
     claude-router:queue:{N}:stream                  STREAM  one entry per queued job: {"id": job id}
     claude-router:queue:{N}:job:<job id>            HASH    spec, batch, pos, status, attempts, entry,
@@ -44,14 +45,17 @@ class QueueKeys:
     """The key names of one queue."""
 
     name: str
+    prefix: str = PREFIX
 
     def __post_init__(self) -> None:
         if not self.name or "{" in self.name or "}" in self.name:
             raise ValueError(f"a queue name must be non-empty and brace-free, got {self.name!r}")
+        if "{" in self.prefix or "}" in self.prefix:  # the queue's hash tag must stay its only one
+            raise ValueError(f"a queue's Redis prefix must be brace-free, got {self.prefix!r}")
 
     @property
     def base(self) -> str:
-        return f"{PREFIX}:{{{self.name}}}:"
+        return f"{self.prefix}:{{{self.name}}}:"
 
     @property
     def stream(self) -> str:

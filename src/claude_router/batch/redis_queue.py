@@ -71,7 +71,7 @@ class RedisJobQueue:
 
     def __init__(self, client: redis.Redis, url: str, settings: QueueSettings) -> None:
         self.settings = settings
-        self.keys = rk.QueueKeys(settings.name)
+        self.keys = rk.QueueKeys(settings.name, settings.redis_prefix or rk.PREFIX)
         self.location = redact(url)
         self._client = client
         self._scripts = _load_scripts(client)

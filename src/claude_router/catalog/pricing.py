@@ -336,6 +336,25 @@ class PriceTable:
 _TIER_NAMES = frozenset(tier.value for tier in Tier)
 
 
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """The models the what-if columns price a request's tokens on: `top` (cost_if_opus: "what it
+    would have cost all on the top tier") and `middle` (cost_if_sonnet)."""
+
+    top: str
+    middle: str
+
+    @classmethod
+    def of_ladder(cls, label_models: Mapping[Label, str]) -> Baseline:
+        """The ladder the router runs with: complex → top, moderate → middle."""
+        return cls(label_models[Label.COMPLEX], label_models[Label.MODERATE])
+
+    @classmethod
+    def of_catalogue(cls, prices: PriceTable) -> Baseline:
+        """The catalogue's `[tiers]`: the default when no ladder is given."""
+        return cls(prices.tier_model(Tier.OPUS), prices.tier_model(Tier.SONNET))
+
+
 # ---- module-level shortcuts on the packaged table ----------------------------------------------
 
 
@@ -425,6 +444,7 @@ def _dated(family: str, entry: PriceEntry, batch_share: Decimal, geo: Mapping[st
 
 __all__ = [
     "TIERS",
+    "Baseline",
     "DatedPrices",
     "ModelPrice",
     "PriceTable",

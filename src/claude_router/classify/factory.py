@@ -63,7 +63,10 @@ def with_cache(classifier: Classifier, settings: ClassifierSettings) -> Classifi
     if settings.cache == "redis":
         if not settings.redis_url:
             raise ConfigError("classifier.cache = 'redis' needs classifier.redis_url")
-        from .cache_redis import RedisCache  # the optional `redis` extra, imported only when used
+        from .cache_redis import REDIS_PREFIX, RedisCache  # the optional `redis` extra, only when used
 
-        classifier = CachedClassifier(classifier, RedisCache(settings.redis_url, ttl_s=settings.cache_ttl_s))
+        prefix = settings.redis_prefix or REDIS_PREFIX
+        classifier = CachedClassifier(
+            classifier, RedisCache(settings.redis_url, ttl_s=settings.cache_ttl_s, prefix=prefix)
+        )
     return CachedClassifier(classifier, LRUCache(settings.cache_size))

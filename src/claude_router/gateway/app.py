@@ -163,9 +163,10 @@ async def _build_state(
             # Quality monitoring samples answers in the background; verdicts go beside the ledger.
             attach_monitor(router, VerdictStore(opened.store.engine))
     if shared is None and keys is not None and settings.gateway.redis_url:
+        from .redis_keys import PREFIX
         from .redis_state import SharedState  # the optional `redis` extra
 
-        shared = SharedState.open(settings.gateway.redis_url)
+        shared = SharedState.open(settings.gateway.redis_url, prefix=settings.gateway.redis_prefix or PREFIX)
         stack.push_async_callback(shared.aclose)
     return GatewayState.build(settings, router, ledger, metrics, keys, emulated=emulated, shared=shared)
 

@@ -43,7 +43,8 @@ from . import batch_holds
 from .batch_owners import BatchOwner, BatchOwners
 from .body import MessagesBody, check, read_json
 from .errors import JSON, GatewayError, invalid_request
-from .state import GatewayState, gateway_state, request_key
+from .keys import KeyInfo
+from .state import GatewayState, RequestScope, request_scope
 
 CLASSIFY_CONCURRENCY = 8
 RETRIEVE_CONCURRENCY = 8
@@ -62,17 +63,18 @@ class _BatchBody(BaseModel):
 
 
 async def create_batch(request: Request) -> Response:
-    state = gateway_state(request)
+    scope = request_scope(request)
+    state, key = scope.state, scope.key
     body = await read_json(request, state.max_body_bytes)
     check(body, _BatchBody)
     for i, item in enumerate(body["requests"]):
         check(item["params"], MessagesBody, prefix=f"requests.{i}.params.")
-    if (key := request_key(request)) is not None:
+    if key is not None:
         # One request against the key's requests-per-minute, before any classifier call; its
         # tokens are the Batches API's own (asynchronous) business, not the per-minute limit's.
         await state.limiter.check(key, 0)
     gate = asyncio.Semaphore(CLASSIFY_CONCURRENCY)
-    meta = _meta(request)
+    meta = _meta(key)
 
     async def resolve(item: dict[str, Any]) -> dict[str, Any]:
         async with gate:
@@ -95,9 +97,10 @@ async def create_batch(request: Request) -> Response:
 
 
 async def list_batches(request: Request) -> Response:
-    state = gateway_state(request)
+    scope = request_scope(request)
+    state, key = scope.state, scope.key
     client = state.router.upstream.client
-    owners, key = _owners(state), request_key(request)
+    owners = _owners(state)
     if owners is None or key is None:
         query = {k: v for k, v in request.query_params.items() if k in ("limit", "before_id", "after_id")}
         raw = await client.messages.batches.with_raw_response.list(**query)  # type: ignore[arg-type]
@@ -124,22 +127,25 @@ async def list_batches(request: Request) -> Response:
 
 
 async def retrieve_batch(request: Request) -> Response:
-    await _owner(request)
-    client = gateway_state(request).router.upstream.client
+    scope = request_scope(request)
+    await _owner(request, scope)
+    client = scope.state.router.upstream.client
     raw = await client.messages.batches.with_raw_response.retrieve(request.path_params["batch_id"])
     return _relay_batch(request, raw.http_response)
 
 
 async def cancel_batch(request: Request) -> Response:
-    await _owner(request)
-    client = gateway_state(request).router.upstream.client
+    scope = request_scope(request)
+    await _owner(request, scope)
+    client = scope.state.router.upstream.client
     raw = await client.messages.batches.with_raw_response.cancel(request.path_params["batch_id"])
     return _relay_batch(request, raw.http_response)
 
 
 async def delete_batch(request: Request) -> Response:
-    owner = await _owner(request)
-    state = gateway_state(request)
+    scope = request_scope(request)
+    owner = await _owner(request, scope)
+    state = scope.state
     raw = await state.router.upstream.client.messages.batches.with_raw_response.delete(
         request.path_params["batch_id"]
     )
@@ -152,8 +158,9 @@ async def delete_batch(request: Request) -> Response:
 async def batch_results(request: Request) -> Response:
     """The results as the upstream sent them; each succeeded request is accounted at batch prices,
     to the key and customer that own the batch (with authentication on), whose hold then ends."""
-    owner = await _owner(request)
-    state = gateway_state(request)
+    scope = request_scope(request)
+    owner = await _owner(request, scope)
+    state = scope.state
     batch_id = request.path_params["batch_id"]
     raw = await state.router.upstream.client.messages.batches.with_raw_response.results(batch_id)
     content = await raw.read()  # a streamed (binary) response: read it whole
@@ -162,7 +169,7 @@ async def batch_results(request: Request) -> Response:
     # a repeat, but the budget books would count it again (and release the hold twice).
     if owner is not None and owners is not None and not await owners.account(batch_id):
         return _relay(raw.http_response)
-    meta = RequestMeta(customer=owner.customer, key_id=owner.key_id) if owner else _meta(request)
+    meta = RequestMeta(customer=owner.customer, key_id=owner.key_id) if owner else _meta(scope.key)
     for line in content.splitlines():
         if line.strip():
             await _account(state.router, batch_id, json.loads(line), meta)
@@ -176,10 +183,10 @@ def _owners(state: GatewayState) -> BatchOwners | None:
     return state.keys.batches if state.keys is not None else None
 
 
-async def _owner(request: Request) -> BatchOwner | None:
+async def _owner(request: Request, scope: RequestScope) -> BatchOwner | None:
     """The batch's owner with authentication on (None with it off); a 404 for any other key, as
     if the batch did not exist, so that nothing about it leaks."""
-    owners, key = _owners(gateway_state(request)), request_key(request)
+    owners, key = _owners(scope.state), scope.key
     if owners is None or key is None:
         return None
     batch_id = request.path_params["batch_id"]
@@ -231,8 +238,7 @@ async def _account(router: Router, batch_id: str, line: dict[str, Any], meta: Re
     await router.keep_record(record)
 
 
-def _meta(request: Request) -> RequestMeta:
-    key = request_key(request)
+def _meta(key: KeyInfo | None) -> RequestMeta:
     return RequestMeta(customer=key.customer, key_id=key.key_id) if key is not None else RequestMeta()
 
 

@@ -18,7 +18,7 @@ from .errors import JSON, invalid_request
 from .meta import request_meta
 from .metrics import Observation
 from .relay import PlainRelay, relays_raw
-from .state import GatewayState, gateway_state, observation, request_key
+from .state import GatewayState, RequestScope, request_scope
 from .streaming import SSERelay, SSEResponse
 
 MESSAGES = "messages"  # the endpoint's name in metrics
@@ -26,7 +26,8 @@ RESERVED_FIELDS = ("meta",)  # `Router.create` keyword arguments that are not AP
 
 
 async def messages(request: Request) -> Response:
-    state = gateway_state(request)
+    scope = request_scope(request)
+    state = scope.state
     body, size = await read_sized_json(request, state.max_body_bytes)
     request.state.model = body.get("model")  # for the ledger row of a refusal
     check(body, MessagesBody)
@@ -36,18 +37,16 @@ async def messages(request: Request) -> Response:
     if body.get("max_tokens") is None and _concrete(state, body["model"]):
         # As the API: a request to a model names its ceiling. Routed ones get the route's (the policy's).
         raise invalid_request("max_tokens: Field required")
-    seen = observation(request)
     span = state.tracing.request(body["model"])
-    if seen is not None:
-        seen.span = span  # ended with the observation, whatever happens
+    if scope.seen is not None:
+        scope.seen.span = span  # ended with the observation, whatever happens
     with state.tracing.current(span):
-        return await _answer(request, state, body, size, seen)
+        return await _answer(request, scope, body, size)
 
 
-async def _answer(
-    request: Request, state: GatewayState, body: dict[str, Any], size: int, seen: Observation | None
-) -> Response:
-    meta, reservation = await admit(state, request_key(request), body, size, _meta(request))
+async def _answer(request: Request, scope: RequestScope, body: dict[str, Any], size: int) -> Response:
+    state, seen = scope.state, scope.seen
+    meta, reservation = await admit(state, scope.key, body, size, _meta(request, scope))
     params = {k: v for k, v in body.items() if k != "stream"}
     if body.get("stream"):
         return await _stream(state, params, meta, seen, reservation)
@@ -87,7 +86,8 @@ async def _relay(
 
 async def count_tokens(request: Request) -> Response:
     """Token count for the model the request would be routed to ("auto" and aliases resolved)."""
-    state = gateway_state(request)
+    scope = request_scope(request)
+    state = scope.state
     body = await read_json(request, state.max_body_bytes)
     check(body, CountTokensBody)
     router = state.router
@@ -97,7 +97,7 @@ async def count_tokens(request: Request) -> Response:
         model = arg.model
     else:
         decision = await router.classify(body)
-        model = router.route(body, decision, _meta(request)).model
+        model = router.route(body, decision, _meta(request, scope)).model
     raw = await router.upstream.client.messages.with_raw_response.count_tokens(
         **_sdk_kwargs(body, state.count_tokens_args), model=model
     )
@@ -155,8 +155,8 @@ def _concrete(state: GatewayState, model: str) -> bool:
     return state.router.policy.resolve_model_arg(model).kind is ModelArgKind.CONCRETE
 
 
-def _meta(request: Request) -> RequestMeta:
-    key = request_key(request)
+def _meta(request: Request, scope: RequestScope) -> RequestMeta:
+    key = scope.key
     customer, key_id = (key.customer, key.key_id) if key is not None else (None, None)
     request_id = getattr(request.state, "request_id", None) or new_request_id()
     return request_meta(request.headers, customer=customer, key_id=key_id, request_id=request_id)

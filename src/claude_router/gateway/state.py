@@ -74,6 +74,20 @@ class GatewayState:
         return self.settings.gateway.max_body_bytes
 
 
+@dataclass(frozen=True, slots=True)
+class RequestScope:
+    """What a handler needs of its request's context, read once at its start: the app's state, the
+    virtual key (None: authentication is off) and the request's metrics (None: not measured)."""
+
+    state: GatewayState
+    key: KeyInfo | None
+    seen: Observation | None
+
+
+def request_scope(request: Request) -> RequestScope:
+    return RequestScope(gateway_state(request), request_key(request), observation(request))
+
+
 def gateway_state(request: Request) -> GatewayState:
     state: GatewayState = request.app.state.gateway
     return state

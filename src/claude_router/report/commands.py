@@ -84,9 +84,8 @@ def report(
     settings = load_settings(config)
 
     async def work(store: SqlLedger) -> Summary:
-        from ..catalog.pricing import PriceTable
+        from ..catalog.pricing import Baseline, PriceTable
         from ..ledger.verdicts import VerdictStore
-        from ..routing.accounting import Baseline
         from .summary import build_summary
 
         verdicts = VerdictStore(store.engine) if customer is None else None  # verdicts are not per customer

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from ..catalog.pricing import TIERS, PriceTable
+from ..catalog.pricing import TIERS, Baseline, PriceTable
 from ..errors import UnknownModelError
 from ..ledger import Dimension, Group, Key, Ledger, Totals, merge_groups
 from ..ledger.verdicts import VerdictStore
-from ..routing.accounting import Baseline
 from ..types import ZERO, TokenUsage
 from .quality import DEFAULT_FLAG_SHARE, QualitySummary, build_quality
 

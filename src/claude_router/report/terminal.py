@@ -187,7 +187,9 @@ def _run_mix(records: Sequence[UsageRecord], total: Totals) -> Table:
     """Requests by model, and by effort where the requests were sent with one."""
     counts: dict[str, int] = {}
     for r in records:
-        name = (short_model(r.model_used) if r.model_used else "Failed") + (f" · {r.effort}" if r.effort else "")
+        name = (short_model(r.model_used) if r.model_used else "Failed") + (
+            f" · {r.effort}" if r.effort else ""
+        )
         counts[name] = counts.get(name, 0) + 1
     table = Table(
         box=None, show_header=False, title=f"Total requests: {total.requests}", title_justify="left"

@@ -13,14 +13,14 @@ $0: its record says `priced=False` and its cost and what-if columns stay out of 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from ..catalog.pricing import PriceTable, Tier
+from ..catalog.pricing import Baseline, PriceTable
 from ..errors import PricingError, UnknownModelError
-from ..types import ZERO, ClassifierSource, Decision, Label, RequestMeta, Route, TokenUsage, UsageRecord
+from ..types import ZERO, ClassifierSource, Decision, RequestMeta, Route, TokenUsage, UsageRecord
 
 logger = logging.getLogger(__name__)
 
@@ -47,25 +47,6 @@ class Outcome:
     error_type: str | None = None  # None: success
     speculative: bool = False
     adapted: tuple[str, ...] = ()  # what was changed in the body for the model it was sent to
-
-
-@dataclass(frozen=True, slots=True)
-class Baseline:
-    """The models the what-if columns price a request's tokens on: `top` (cost_if_opus: "what it
-    would have cost all on the top tier") and `middle` (cost_if_sonnet)."""
-
-    top: str
-    middle: str
-
-    @classmethod
-    def of_ladder(cls, label_models: Mapping[Label, str]) -> Baseline:
-        """The ladder the router runs with: complex → top, moderate → middle."""
-        return cls(label_models[Label.COMPLEX], label_models[Label.MODERATE])
-
-    @classmethod
-    def of_catalogue(cls, prices: PriceTable) -> Baseline:
-        """The catalogue's `[tiers]`: the default when no ladder is given."""
-        return cls(prices.tier_model(Tier.OPUS), prices.tier_model(Tier.SONNET))
 
 
 def new_record(

@@ -59,9 +59,9 @@ class CacheAffinity:
         self.prices = prices
         self.settings = settings = settings or CacheAffinitySettings()
         if store is None and settings.redis_url:
-            from .affinity_store_redis import RedisAffinityStore  # the optional `redis` extra
+            from .affinity_store_redis import REDIS_PREFIX, RedisAffinityStore  # the optional `redis` extra
 
-            store = RedisAffinityStore(settings.redis_url)
+            store = RedisAffinityStore(settings.redis_url, prefix=settings.redis_prefix or REDIS_PREFIX)
         self.store: AffinityStore = store or MemoryAffinityStore(settings.max_keys)
         self._clock = clock
 

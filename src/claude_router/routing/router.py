@@ -29,7 +29,7 @@ from typing import Any, Protocol, Self
 import anthropic
 from anthropic.types import Message, RawMessageStreamEvent
 
-from ..catalog.pricing import PriceTable
+from ..catalog.pricing import Baseline, PriceTable
 from ..classify import Classifier, classifier_input
 from ..classify.factory import build_classifier
 from ..config import Settings
@@ -37,7 +37,7 @@ from ..errors import RouterError
 from ..otel import NO_SPANS, Spans
 from ..types import NO_USAGE, ClassifierSource, Decision, Label, RequestMeta, Route, UsageRecord
 from ..upstream import StreamResult, Upstream, UpstreamResult, UpstreamStream, failure_of, routed_params
-from .accounting import Baseline, Leg, Outcome, new_record
+from .accounting import Leg, Outcome, new_record
 from .cache_affinity import CacheAffinity
 from .policy import ModelArg, ModelArgKind, Policy
 from .quality_cascade import Checked, QualityCascade

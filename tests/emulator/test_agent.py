@@ -15,6 +15,7 @@ WORKDIR = "/home/dev/project"
 REMINDER = (
     "<system-reminder>\nToday is 2026-12-07. Use the Agent tool for broad searches.\n</system-reminder>"
 )
+PER_TURN_CONTROL = "per-turn-control-2026-07-01"
 
 
 def tool(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -217,3 +218,16 @@ async def test_a_forced_tool_choice_still_calls(http: httpx2.AsyncClient) -> Non
     (call,) = calls(await create(http, body))
     assert call["name"] == "get_weather"
 
+
+async def test_a_turn_may_carry_its_own_output_config_under_the_per_turn_beta(
+    http: httpx2.AsyncClient,
+) -> None:
+    body = agent_body("say hello")
+    body["messages"][1]["output_config"] = {"effort": "medium"}
+
+    refused = await http.post("/v1/messages", json=body)
+    accepted = await create(http, body, betas=f"claude-code-20250219,{PER_TURN_CONTROL}")
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == "messages.1.output_config: Extra inputs are not permitted"
+    assert text(accepted).startswith("Hello")

@@ -20,17 +20,21 @@ from .servers import Gateway, start_gateway, stop_gateway, upstream
 
 HERE = Path(__file__).resolve().parent
 SELECTED = pytest.StashKey[set[str]]()
+#: A test here may wait for a cold install (npm ci, pip) and every client program: not the usual 60 s.
+TIMEOUT_S = 900
 NOTES_KEY = pytest.StashKey[list[str]]()
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Which clients this run's selected tests need (after -k / -m deselection)."""
+    """Which clients this run's selected tests need (after -k / -m deselection); their timeout."""
+    mine = [item for item in items if Path(str(item.fspath)).resolve().parent == HERE]
+    for item in mine:
+        item.add_marker(pytest.mark.timeout(TIMEOUT_S))
     config.stash[SELECTED] = {
         client
-        for item in items
-        if Path(str(item.fspath)).resolve().parent == HERE
-        and isinstance(client := getattr(getattr(item, "module", None), "CLIENT", None), str)
+        for item in mine
+        if isinstance(client := getattr(getattr(item, "module", None), "CLIENT", None), str)
     }
 
 

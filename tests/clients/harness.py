@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import pytest
 
@@ -221,7 +221,11 @@ def client_run(launched: Launcher, client: str) -> Run:
     try:
         return launched.finish(client)
     except Unavailable as exc:
-        reason = f"{client} is unavailable: {exc}"
-        if IN_CI:
-            pytest.fail(f"{reason}, and CI=true requires the real clients", pytrace=False)
-        pytest.skip(reason)
+        unavailable(f"{client} is unavailable: {exc}")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip for `reason`; under CI=true, fail: there the real clients are required."""
+    if IN_CI:
+        pytest.fail(f"{reason}, and CI=true requires the real clients", pytrace=False)
+    pytest.skip(reason)

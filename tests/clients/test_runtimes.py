@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from .harness import unavailable
 from .runtimes import CACHE, ROOT, Runtime, Unavailable, digest, node_runtime, python_runtime
 
 
@@ -16,7 +17,7 @@ def test_a_second_look_installs_nothing(get: Callable[[], Runtime]) -> None:
     try:
         first = get()  # installed now, or (usually) already cached by this or an earlier run
     except Unavailable as exc:
-        pytest.skip(str(exc))
+        unavailable(str(exc))
     again = get()
 
     assert again.installed is False

@@ -104,9 +104,8 @@ class Step:
 def lookup_order(order_id: str) -> str:
     """The tool itself: a compact JSON answer, as tools usually give."""
     order = ORDERS.get(order_id)
-    if order is None:
-        return json.dumps({"order": order_id, "found": False})
-    return json.dumps({"order": order_id, **order})
+    found = {"order": order_id, **order} if order is not None else {"order": order_id, "found": False}
+    return json.dumps(found, separators=(",", ":"))
 
 
 def run_tool(name: str, arguments: Any) -> str:

@@ -183,6 +183,7 @@ async def test_a_wrong_key_is_an_authentication_error(guarded_url: str) -> None:
             await sdk.messages.create(**GOOD)
 
     assert caught.value.type == "authentication_error"
+    assert caught.value.response.headers["x-should-retry"] == "false"
     assert "sk-wrong-secret" not in str(caught.value.body)
 
 
@@ -191,6 +192,7 @@ async def test_a_missing_key_is_an_authentication_error(guarded_url: str) -> Non
         response = await http.post("/v1/messages", json=GOOD)
 
     assert response.status_code == 401
+    assert response.headers["x-should-retry"] == "false"
     assert response.json()["error"] == {
         "type": "authentication_error",
         "message": "x-api-key header is required",

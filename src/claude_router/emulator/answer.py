@@ -1,9 +1,13 @@
 """The emulated model's answer: deterministic content, seeded by the conversation.
 
 - A classifier-shaped request (see `labeler`) is answered with its label, one word.
-- With client tools offered, the answer may call one: always for tool_choice `any` / `tool`; for
-  `auto` when the user text names the tool, else on a seeded coin flip, but never right after a
-  tool_result (then it answers in text). The call's `input` is drawn from the tool's schema.
+- An agent's turn (tools under a system prompt, or a conversation already in a tool round trip;
+  see `agent`) is answered as a model would: a tool call only when the user's own words ask for
+  what a tool does, its arguments read from them; after tool results, a final answer built from
+  those results.
+- Other requests with client tools may call one: always for tool_choice `any` / `tool`; for
+  `auto` when the user text names the tool, else on a seeded coin flip. The call's `input` is
+  drawn from the tool's schema.
 - Otherwise the answer is text shaped like the task (see `compose`: "Positive.", a language, a
   label, SQL, review bullets, a summary, numbered points, prose) whose natural length follows the
   built-in rule's label (`answer_tokens` in `data/labeler.toml`).
@@ -27,6 +31,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..types import Label
+from .agent import Agent, Turn, is_agent_turn
 from .compose import Composer
 from .config import Labeler
 from .ids import IdFactory
@@ -85,6 +90,7 @@ class _Turn:
     stops: tuple[str, ...]
     label: Label
     rng: random.Random
+    agent: Turn | None = None  # an agent's turn (see `agent`), read out of its conversation
 
     @property
     def ratio(self) -> Fraction:
@@ -98,13 +104,15 @@ class Writer:
         self.rule = RuleLabeler.load()
         self._labeler: Labeler = labeler if labeler is not None else self.rule
         self._composer = Composer.load(self.rule.answer_tokens)
+        self._agent = Agent.load()
         self._ids = ids
 
     async def answer(self, prompt: Prompt, stop: str | None = None) -> Answer:
         """The answer to `prompt`: a thinking block first when the request thinks, then the reply.
         `stop` (refusal, pause_turn, model_context_window_exceeded) interrupts the reply halfway."""
         body = prompt.body
-        text, returns_result = user_text(body)
+        agent = self._agent.read(body) if is_agent_turn(body) else None
+        text, returns_result = (agent.request, bool(agent.results)) if agent else user_text(body)
         turn = _Turn(
             prompt,
             text,
@@ -113,6 +121,7 @@ class Writer:
             tuple(body.get("stop_sequences") or ()),
             self.rule.label(text),
             random.Random(prompt.seed),
+            agent,
         )
         budget = prompt.max_tokens
         thought = min(prompt.thinking.tokens(turn.label), budget)
@@ -138,16 +147,40 @@ class Writer:
         if is_classifier_request(turn.system, prompt.max_tokens):
             label = await apply_labeler(self._labeler, turn.text)
             return _text_answer(label.value, max_tokens, turn)
-        tool = _choose_tool(body, turn.text, turn.returns_result, turn.rng)
-        if tool is not None:
-            call = self._tool_answer(tool, turn, max_tokens)
-            if call is not None:
-                return call
+        if turn.agent is not None:
+            reply = self._agent_reply(turn, turn.agent, max_tokens)
+            if reply is not None:
+                return reply
+        else:
+            tool = _choose_tool(body, turn.text, turn.returns_result, turn.rng)
+            if tool is not None:
+                call = self._tool_answer(tool, turn, max_tokens)
+                if call is not None:
+                    return call
         schema = prompt.output_schema
         if schema is not None:
             return _text_answer(json.dumps(json_instance(schema, turn.rng, turn.text)), max_tokens, turn)
         prose = self._composer.compose(turn.text, turn.system, turn.label, turn.rng)
         return _text_answer(prose, max_tokens, turn)
+
+    def _agent_reply(self, turn: _Turn, agent: Turn, max_tokens: int) -> Answer | None:
+        """An agent's turn: the final answer after tool results, else the tool the request asks
+        for (any tool under a forced tool_choice); None to answer in words."""
+        body = turn.prompt.body
+        choice = body.get("tool_choice") or {"type": "auto"}
+        forced = choice["type"] in ("any", "tool")
+        if agent.results and not forced and turn.prompt.output_schema is None:
+            return _text_answer(self._agent.report(body, agent), max_tokens, turn)
+        tools = [t for t in _client_tools(body) if not t.get("defer_loading")]
+        if not tools or choice["type"] == "none" or (agent.results and not forced):
+            return None
+        if choice["type"] == "tool":
+            tools = [t for t in tools if t["name"] == choice["name"]]
+        chosen = self._agent.choose(tools, agent, forced=forced)
+        if chosen is None:
+            return None
+        tool, arguments = chosen
+        return self._tool_answer(tool, turn, max_tokens, arguments)
 
     def _thinking_block(self, prompt: Prompt, text: str) -> dict[str, Any]:
         shown = text if prompt.thinking.display == "summarized" else ""
@@ -157,13 +190,19 @@ class Writer:
             "signature": signature(prompt.spec.id, str(prompt.seed)),
         }
 
-    def _tool_answer(self, tool: dict[str, Any], turn: _Turn, max_tokens: int) -> Answer | None:
+    def _tool_answer(
+        self, tool: dict[str, Any], turn: _Turn, max_tokens: int, found: dict[str, Any] | None = None
+    ) -> Answer | None:
         """A tool call, with a short preamble under tool_choice auto; None when it does not fit.
-        A model that returns text between tool calls as thinking sends the preamble as a thinking block."""
+        A model that returns text between tool calls as thinking sends the preamble as a thinking block.
+        `found` (an agent's turn): the arguments read from the request, with the schema's other
+        required properties drawn from it; otherwise every argument is drawn from the schema."""
         body, ratio = turn.prompt.body, turn.ratio
         forced = (body.get("tool_choice") or {}).get("type") in ("any", "tool")
         preamble = "" if forced else f"I'll use the {tool['name']} tool for this."
         arguments = tool_input(tool.get("input_schema"), turn.rng, turn.text)
+        if found is not None:
+            arguments = _agent_arguments(tool.get("input_schema"), found, arguments)
         preamble_tokens = scaled(text_tokens(preamble), ratio)
         cost = preamble_tokens + scaled(text_tokens(tool["name"] + json.dumps(arguments)), ratio)
         cut, reason, _ = _cut(preamble, max_tokens, turn.stops, ratio)
@@ -225,10 +264,29 @@ def _named(tool: dict[str, Any], text: str) -> bool:
     return any(len(p) >= 4 and p not in _GENERIC_NAME_PARTS and p in lowered for p in parts)
 
 
+def _client_tools(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [t for t in body.get("tools") or () if t.get("type") in (None, "custom")]
+
+
+def _agent_arguments(schema: Any, found: dict[str, Any], sampled: dict[str, Any]) -> dict[str, Any]:
+    """The properties `found` in the request, and the other required ones as `sampled`, in the
+    schema's order."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    required = schema.get("required") if isinstance(schema, dict) else None
+    wanted = {r for r in required if isinstance(r, str)} if isinstance(required, list) else set()
+    out: dict[str, Any] = {}
+    for name in properties if isinstance(properties, dict) else ():
+        if name in found:
+            out[name] = found[name]
+        elif name in wanted and name in sampled:
+            out[name] = sampled[name]
+    return out
+
+
 def _choose_tool(
     body: dict[str, Any], text: str, returns_result: bool, rng: random.Random
 ) -> dict[str, Any] | None:
-    tools: list[dict[str, Any]] = [t for t in body.get("tools") or () if t.get("type") in (None, "custom")]
+    tools = _client_tools(body)
     choice = (body.get("tool_choice") or {"type": "auto"})["type"]
     if not tools or choice == "none":
         return None

@@ -39,6 +39,8 @@ MODELS_PAGE_DEFAULT = 20
 MODELS_PAGE_MAX = 1000
 _DEFAULT_LIFECYCLES = frozenset({"active", "deprecated"})
 _LIFECYCLES = frozenset({"active", "deprecated", "retired"})
+#: A refused key is not worth a retry: the API says so, and clients give up at once.
+NO_RETRY = {"x-should-retry": "false"}
 
 
 def api_key(headers: Any) -> str | None:
@@ -95,9 +97,9 @@ class _Edge:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         key = api_key(headers)
         if key is None:
-            return EmulatorError(401, "authentication_error", "x-api-key header is required")
+            return EmulatorError(401, "authentication_error", "x-api-key header is required", NO_RETRY)
         if self._keys and key not in self._keys:
-            return EmulatorError(401, "authentication_error", "invalid x-api-key")
+            return EmulatorError(401, "authentication_error", "invalid x-api-key", NO_RETRY)
         return None
 
 

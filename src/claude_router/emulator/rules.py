@@ -24,6 +24,8 @@ DEFAULT_VERSION = "2023-06-01"
 BATCH_OUTPUT_BETA = "output-300k-2026-03-24"
 SAMPLING_PARAMETERS = ("temperature", "top_p", "top_k")
 MIN_THINKING_BUDGET = 1024
+#: The beta that lets a turn of `messages` carry its own `output_config` (Claude Code sends it).
+PER_TURN_CONTROL_BETA = "per-turn-control-2026-07-01"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,20 @@ def _system_messages(body: dict[str, Any], spec: ModelSpec, ctx: Context) -> str
     return None
 
 
+def _turn_output_config(body: dict[str, Any], spec: ModelSpec, ctx: Context) -> str | None:
+    for index, message in enumerate(body["messages"]):
+        config = message.get("output_config")
+        if config is None:
+            continue
+        if PER_TURN_CONTROL_BETA not in ctx.betas:
+            return f"messages.{index}.output_config: Extra inputs are not permitted"
+        refused = _effort({"output_config": config}, spec, ctx)
+        if refused is not None:
+            where = "" if refused.startswith("output_config") else "output_config.effort: "
+            return f"messages.{index}.{where}{refused}"
+    return None
+
+
 def _prefill(body: dict[str, Any], spec: ModelSpec, ctx: Context) -> str | None:
     messages = body["messages"]
     if messages and messages[-1]["role"] == "assistant" and not spec.prefill:
@@ -199,6 +215,7 @@ CREATE_RULES: tuple[tuple[frozenset[str] | None, Rule], ...] = (
     (None, _max_tokens),
     (frozenset(SAMPLING_PARAMETERS), _sampling),
     (None, _system_messages),
+    (None, _turn_output_config),
     (frozenset({"thinking", "output_config"}), _thinking_mode),
     (frozenset({"thinking"}), _thinking_budget),
     (frozenset({"output_config"}), _effort),
@@ -209,10 +226,17 @@ CREATE_RULES: tuple[tuple[frozenset[str] | None, Rule], ...] = (
     (frozenset({"speed"}), _speed),
 )
 #: POST /v1/messages/count_tokens takes no generation parameters, but the same request shape.
+_COUNTED: tuple[Rule, ...] = (
+    _system_messages,
+    _turn_output_config,
+    _thinking_mode,
+    _effort,
+    _forced_tool_choice,
+    _context_management,
+    _speed,
+)
 COUNT_RULES: tuple[tuple[frozenset[str] | None, Rule], ...] = tuple(
-    (keys, rule)
-    for keys, rule in CREATE_RULES
-    if rule in (_system_messages, _thinking_mode, _effort, _forced_tool_choice, _context_management, _speed)
+    (keys, rule) for keys, rule in CREATE_RULES if rule in _COUNTED
 )
 _READ = frozenset().union(*(keys for keys, _ in CREATE_RULES if keys is not None))
 

@@ -170,13 +170,6 @@ Content = Annotated[
 ]
 
 
-@with_config(_STRICT)
-class Message(TypedDict):
-    # "system" turns inside `messages` are a per-model rule (see `rules`), not a shape error.
-    role: Literal["user", "assistant", "system"]
-    content: Content
-
-
 @with_config(_LOOSE)
 class Tool(TypedDict, total=False):
     name: Required[str]
@@ -264,6 +257,15 @@ class OutputConfig(TypedDict, total=False):
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
     format: JsonSchemaFormat | None
     task_budget: Any
+
+
+@with_config(_STRICT)
+class Message(TypedDict):
+    # "system" turns inside `messages` are a per-model rule (see `rules`), not a shape error.
+    role: Literal["user", "assistant", "system"]
+    content: Content
+    # A turn's own output settings: only with the per-turn control beta (see `rules`).
+    output_config: NotRequired[OutputConfig]
 
 
 @with_config(_STRICT)

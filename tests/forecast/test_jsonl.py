@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import anthropic
@@ -12,6 +13,7 @@ from claude_router.classify.local import LocalClassifier
 from claude_router.config import CacheAffinitySettings, Settings
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.emulator.server import running_emulator
+from claude_router.emulator.tokens import scaled
 from claude_router.forecast import PolicyForecast, candidate_policies, read_jsonl, read_lines, replay_planned
 from claude_router.forecast.jsonl_source import output_estimates
 from claude_router.types import Label
@@ -139,6 +141,39 @@ async def test_planned_conversations_replay_their_prompt_caching_and_the_cache_a
     assert (current.tier_requests[Tier.HAIKU], aware.tier_requests[Tier.OPUS]) == (2, 5)
     assert aware.cost_usd < current.cost_usd
     assert aware.cache_savings_usd > current.cache_savings_usd
+
+
+async def test_each_tier_of_a_mixed_generation_ladder_is_priced_on_its_own_token_count() -> None:
+    # The ladder in force mixes tokenizer generations: Haiku 4.5 and Sonnet 4.6 count like the
+    # base, Opus 4.8 counts the same text as 1.3x the tokens. Each tier pays its own count.
+    line = body(COMPLEX, system="You are a careful lawyer.")
+    planned = read_lines([json.dumps(line)], LocalClassifier.from_file(), PRICES, source="t")
+    label = planned.requests[0].key.label
+    assert label is Label.COMPLEX
+    result = {
+        r.name: r
+        for r in (await replay_planned(planned, candidate_policies(Settings(), [], PRICES), PRICES)).policies
+    }
+    ladder = {tier: PRICES.tier_model(tier) for tier in (Tier.HAIKU, Tier.SONNET, Tier.OPUS)}
+    assert list(ladder.values()) == ["claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"]
+    async with running_emulator(EmulatorConfig()) as url:
+        client = anthropic.AsyncAnthropic(base_url=url, api_key="test-key")
+        counted = {}
+        for model in ladder.values():
+            params = {k: v for k, v in line.items() if k != "max_tokens"}
+            reply = await client.messages.count_tokens(**{**params, "model": model})  # type: ignore[arg-type]
+            counted[model] = reply.input_tokens
+        await client.close()
+    assert counted["claude-opus-4-8"] > counted["claude-haiku-4-5"] * 1.25  # not the same count
+    costs = {}
+    for tier, model in ladder.items():
+        ratio = Fraction(PRICES.catalogue.resolve(model).token_ratio)
+        answer = min(scaled(output_estimates()[label], ratio), 2000)  # 900, or 1,170 on Opus 4.8
+        rates = PRICES.resolve(model).per_million
+        costs[tier] = (counted[model] * rates.input + answer * rates.output) / 1_000_000
+        assert result[f"all-{tier.value}"].cost_usd == costs[tier], tier
+    assert result["current"].cost_usd == costs[Tier.OPUS]  # a complex request goes to Opus
+    assert result["cascade"].cost_usd == sum(costs.values())  # every leg on its own model's count
 
 
 async def test_the_forecast_shows_when_a_one_turn_horizon_stays_too_long() -> None:

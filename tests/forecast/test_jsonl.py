@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -107,9 +108,9 @@ async def test_the_oracle_routes_by_quality_label_and_risk_counts_requests_below
 MANUAL = " ".join(f"Clause {i}: the parties agree to act in good faith in matter {i}." for i in range(800))
 
 
-def conversation_lines(user: str, texts: list[str]) -> list[str]:
+def conversation_lines(user: str, texts: list[str], manual: str = MANUAL) -> list[str]:
     """One conversation, a turn per line, each sending the whole history and a cached manual."""
-    system = [{"type": "text", "text": MANUAL, "cache_control": {"type": "ephemeral"}}]
+    system = [{"type": "text", "text": manual, "cache_control": {"type": "ephemeral"}}]
     lines, messages = [], []
     for text in texts:
         messages.append({"role": "user", "content": text})
@@ -126,21 +127,53 @@ async def forecast_of(lines: list[str], **affinity: int) -> dict[str, PolicyFore
     return {r.name: r for r in (await replay_planned(planned, policies, PRICES, affinity=settings)).policies}
 
 
+def per_million(*tokens_at_price: tuple[int, str]) -> Decimal:
+    """USD for token counts at prices per million tokens."""
+    return sum((n * Decimal(price) for n, price in tokens_at_price), Decimal(0)) / 1_000_000
+
+
 async def test_planned_conversations_replay_their_prompt_caching_and_the_cache_aware_saving() -> None:
-    lines = conversation_lines("a", [COMPLEX, SIMPLE, COMPLEX]) + conversation_lines("b", [COMPLEX, SIMPLE])
+    # Two conversations, each on its own cached manual: complex turns go to Opus 4.8, which writes
+    # it, and simple ones to Haiku 4.5 under the current policy, which has never seen it. The manual
+    # is 13,150 tokens as Haiku 4.5 counts them and 17,095 as Opus 4.8 does (1.3x); a simple turn
+    # adds 100 tokens (131 on Opus) and answers 60 (78 on Opus, cut at max_tokens 64). Each simple
+    # turn costs, at the catalogue's prices:
+    haiku_writes = per_million((13_150, "1.25"), (100, "1"), (60, "5"))  # $0.0168375
+    opus_reads = per_million((17_095, "0.50"), (131, "5"), (64, "25"))  # $0.0108025
+    # so staying on Opus's warm copy saves $0.006035 a turn; every other turn is the same.
+    lines = conversation_lines("a", [COMPLEX, SIMPLE, COMPLEX], "Case a. " + MANUAL)
+    lines += conversation_lines("b", [COMPLEX, SIMPLE], "Case b. " + MANUAL)
     planned = read_lines(lines, LocalClassifier.from_file(), PRICES, source="t")
     labels = [r.key.label for r in planned.requests]
     assert labels == [Label.COMPLEX, Label.SIMPLE, Label.COMPLEX, Label.COMPLEX, Label.SIMPLE]
     result = await forecast_of(lines)
     assert list(result) == ["current", "cache-aware", "all-haiku", "all-sonnet", "all-opus", "cascade"]
     current, aware = result["current"], result["cache-aware"]
-    # All-Opus reads the manual from its cache on every turn after the first.
+    # All-Opus reads the manual from its cache on every turn after each conversation's first.
     assert result["all-opus"].cache_savings_usd > 0
     # The current policy sends simple turns to Haiku, which writes the manual again; the
     # cache-aware one keeps them on Opus's warm copy, and costs less.
     assert (current.tier_requests[Tier.HAIKU], aware.tier_requests[Tier.OPUS]) == (2, 5)
-    assert aware.cost_usd < current.cost_usd
+    assert current.cost_usd - aware.cost_usd == 2 * (haiku_writes - opus_reads) > 0
     assert aware.cache_savings_usd > current.cache_savings_usd
+
+
+async def test_a_manual_shared_across_conversations_shows_what_one_turn_cannot_see() -> None:
+    # The same turns on one manual for both conversations. Staying on Opus is still cheaper for
+    # each simple turn taken alone, but the current policy's Haiku write in conversation a is then
+    # read by b's simple turn at $0.10/M:
+    haiku_writes = per_million((13_148, "1.25"), (100, "1"), (60, "5"))  # $0.016835
+    haiku_reads = per_million((13_148, "0.10"), (100, "1"), (60, "5"))  # $0.0017148
+    opus_reads = per_million((17_092, "0.50"), (131, "5"), (64, "25"))  # $0.010801
+    # Together the two stays cost $0.0030522 more than the write and the read they avoid.
+    lines = conversation_lines("a", [COMPLEX, SIMPLE, COMPLEX]) + conversation_lines("b", [COMPLEX, SIMPLE])
+    greedy = await forecast_of(lines)
+    extra = 2 * opus_reads - (haiku_writes + haiku_reads)
+    assert greedy["cache-aware"].cost_usd - greedy["current"].cost_usd == extra > 0
+    # Weighing two turns (a write then a read on Haiku against two reads on Opus, each tier in its
+    # own tokenizer's count), moving to Haiku wins for conversation a, and b then reads its copy.
+    looking_ahead = await forecast_of(lines, horizon_turns=2)
+    assert looking_ahead["cache-aware"].cost_usd == looking_ahead["current"].cost_usd
 
 
 async def test_each_tier_of_a_mixed_generation_ladder_is_priced_on_its_own_token_count() -> None:

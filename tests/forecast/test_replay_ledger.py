@@ -5,12 +5,20 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from rich.console import Console
 
 from claude_router.catalog.pricing import PriceTable, Tier
 from claude_router.config import PolicySettings, RuleSettings, Settings
-from claude_router.forecast import candidate_policies, needs_minutes, read_ledger, replay
+from claude_router.forecast import (
+    RecordedPolicy,
+    TierPolicy,
+    candidate_policies,
+    needs_minutes,
+    read_ledger,
+    replay,
+)
 from claude_router.forecast.render import render_html_page, render_table, to_json
 from claude_router.ledger import SqlLedger
 from claude_router.routing.accounting import Outcome, new_record
@@ -58,6 +66,23 @@ def traffic(n: int, seed: int = 7) -> list[UsageRecord]:
     return out
 
 
+def ratio(model: str) -> Fraction:
+    """The model's tokenizer generation: tokens per token of Haiku 4.5's for the same text."""
+    return Fraction(PRICES.catalogue.resolve(model).token_ratio)
+
+
+def same_text_on(model: str, r: UsageRecord) -> Fraction:
+    """What request `r` costs on `model`: its tokens as `model` counts the same text (the recorded
+    counts times the ratio of the two tokenizer generations, exactly), at `model`'s prices."""
+    assert r.model_used is not None
+    return Fraction(PRICES.cost(model, r.usage, batch=r.batch)) * ratio(model) / ratio(r.model_used)
+
+
+def close(cost: Decimal, exact: Fraction) -> bool:
+    """Equal to `Decimal`'s 28 significant digits (a 10/13 scale has no finite decimal)."""
+    return abs(Fraction(cost) - exact) < Fraction(1, 10**20)
+
+
 async def _ledger_with(url: str, records: list[UsageRecord]) -> SqlLedger:
     store = await SqlLedger.open(url)
     for rec in records:
@@ -84,10 +109,14 @@ async def test_each_policy_costs_what_its_requests_cost_one_by_one(ledger_url: s
     assert result["recorded"].cost_usd == sum((r.cost_usd for r in ok), Decimal(0)) + classifier
     # The policy in force, replayed, reproduces what the router recorded (same map, same tag floor).
     assert result["current"].cost_usd == result["recorded"].cost_usd
+    # Opus 4.8 counts the text Haiku 4.5 and Sonnet 4.6 counted as 1.3x the tokens, and the other way
+    assert (ratio(HAIKU), ratio(SONNET), ratio(OPUS)) == (1, 1, Fraction(13, 10))
     for tier, model in ((Tier.HAIKU, HAIKU), (Tier.SONNET, SONNET), (Tier.OPUS, OPUS)):
-        expected = sum((PRICES.cost(model, r.usage, batch=r.batch) for r in ok), Decimal(0))
-        assert result[f"all-{tier.value}"].cost_usd == expected  # long context and batch priced per row
+        expected = sum((same_text_on(model, r) for r in ok), Fraction(0))  # batch priced per row
+        assert close(result[f"all-{tier.value}"].cost_usd, expected), tier
         assert result[f"all-{tier.value}"].tier_requests[tier] == len(ok)
+    on_own_counts = sum((PRICES.cost(OPUS, r.usage, batch=r.batch) for r in ok), Decimal(0))
+    assert result["all-opus"].cost_usd > on_own_counts  # not the recorded counts, unscaled
 
     def cheap_model(r: UsageRecord) -> str:
         return HAIKU if r.label is Label.MODERATE else MODELS[r.label or Label.SIMPLE]
@@ -267,3 +296,46 @@ async def test_replays_price_each_request_at_its_date_band_geo_and_speed(ledger_
     assert "Mix by model and effort" in text
     assert "recorded: 1 requests unpriced" in text
     assert 'id="forecast-mix"' in render_html_page(forecast)
+
+
+async def test_a_ledger_is_repriced_in_each_models_own_tokens_and_long_prompt_band(ledger_url: str) -> None:
+    # Recorded on Haiku 4.5 (the base tokenizer) and on Opus 4.8 (1.3x), replayed on Haiku 5.5 (1.3x,
+    # every token class at 5x above 100,000 prompt tokens) and on Sonnet 4.5 (the base, long-context
+    # prices above 200,000): each band is decided on the count of the model that would answer.
+    day = datetime(2026, 10, 7, 12, tzinfo=UTC)
+    rows = {
+        "haiku-76k": (HAIKU, TokenUsage(76_000, 100)),  # 98,800 on Haiku 5.5: below its threshold
+        "haiku-80k": (HAIKU, TokenUsage(80_000, 100)),  # 104,000 on Haiku 5.5: above
+        "opus-260k": (OPUS, TokenUsage(260_000, 130)),  # 200,000 on Sonnet 4.5: not above
+        "opus-260k+13": (OPUS, TokenUsage(260_013, 130)),  # 200,010 on Sonnet 4.5: above
+    }
+    records = [_routed(rid, model, u, day, label=Label.SIMPLE) for rid, (model, u) in rows.items()]
+    store = await _ledger_with(ledger_url, records)
+    try:
+        workload = await read_ledger(store, PRICES)
+    finally:
+        await store.close()
+    policies = [
+        RecordedPolicy(),
+        TierPolicy("on-haiku-5-5", "claude-haiku-5-5"),
+        TierPolicy("on-sonnet-4-5", "claude-sonnet-4-5"),
+    ]
+    result = {r.name: r for r in replay(workload, policies, PRICES).policies}
+    assert result["recorded"].cost_usd == sum((r.cost_usd for r in records), Decimal(0))
+
+    def on(target: str, recorded: str, usage: TokenUsage) -> Decimal:
+        """The bill, as the price sheet makes it, for the same text counted by `target`."""
+        scale = ratio(target) / ratio(recorded)
+        counted = TokenUsage(*(int(n * scale) for n in (usage.input_tokens, usage.output_tokens)))
+        assert counted.input_tokens == usage.input_tokens * scale  # whole tokens, chosen so
+        return PRICES.cost(target, counted, on=day.date())
+
+    for name, target in (("on-haiku-5-5", "claude-haiku-5-5"), ("on-sonnet-4-5", "claude-sonnet-4-5")):
+        bills = {rid: on(target, model, u) for rid, (model, u) in rows.items()}
+        assert close(result[name].cost_usd, Fraction(sum(bills.values(), Decimal(0)))), name
+    haiku_5_5 = {rid: on("claude-haiku-5-5", model, u) for rid, (model, u) in rows.items()}
+    assert haiku_5_5["haiku-80k"] == 5 * (104_000 * Decimal("0.10") + 130 * Decimal("0.50")) / 10**6
+    assert haiku_5_5["haiku-76k"] == (98_800 * Decimal("0.10") + 130 * Decimal("0.50")) / 10**6
+    sonnet_4_5 = {rid: on("claude-sonnet-4-5", model, u) for rid, (model, u) in rows.items()}
+    assert sonnet_4_5["opus-260k"] == (200_000 * 3 + 100 * 15) / Decimal(10**6)
+    assert sonnet_4_5["opus-260k+13"] == (200_010 * 6 + 100 * Decimal("22.50")) / 10**6

@@ -16,7 +16,7 @@ from claude_router.emulator.server import running_emulator
 from claude_router.routing.affinity_store import MemoryAffinityStore, WarmCache
 from claude_router.routing.cache_affinity import REASON, CacheAffinity
 from claude_router.routing.router import RoutedResponse, Router
-from claude_router.types import Label, RequestMeta
+from claude_router.types import Label, RequestMeta, Route, TokenUsage
 
 HAIKU, SONNET, OPUS = "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"
 PRICES = PriceTable.default()
@@ -136,6 +136,30 @@ async def test_a_short_answer_on_a_small_prefix_moves_to_the_cheap_tier(emulator
         )
     assert first.record.usage.cache_write_tokens > 0
     assert (first.model_used, second.model_used) == (OPUS, HAIKU)
+
+
+@pytest.mark.parametrize(("expected_output", "model"), [(256, HAIKU), (8, OPUS)])
+async def test_each_tier_is_weighed_in_the_tokens_its_own_tokenizer_counts(
+    expected_output: int, model: str
+) -> None:
+    # A 12,000-character system prompt is 3,000 tokens as Haiku 4.5 counts them and 3,900 on Opus
+    # 4.8 (its tokenizer counts 1.3x), warm on Opus. A simple turn adds 34 tokens (44 on Opus) and,
+    # expecting a 256-token answer cut at max_tokens 64:
+    #   stay on Opus: 3,900 read at $0.50/M + 44 fresh at $5/M + 64 out at $25/M = $0.00377
+    #   move to Haiku (under its 4,096-token cache minimum, so all fresh): 3,034 at $1/M + 64 out
+    #   at $5/M = $0.00335: the label's Haiku wins.
+    # Weighing Haiku in Opus's 3,900 tokens (and the turn as nothing new) would make it $0.00422
+    # against Opus's $0.00355 and keep the conversation on Opus. Expecting an 8-token answer
+    # (10.4 on Opus), staying wins: $0.00243 against Haiku's $0.00307.
+    system = [{"type": "text", "text": MANUAL[:12_000], "cache_control": {"type": "ephemeral"}}]
+    params = {"max_tokens": 64, "system": system, "messages": [{"role": "user", "content": SIMPLE}]}
+    meta = RequestMeta(session="tokenizers")
+    settings = Settings(cache_affinity={"expected_output_tokens": expected_output}).cache_affinity  # type: ignore[arg-type]
+    affinity = CacheAffinity(PRICES, settings, clock=Clock())
+    await affinity.observe(params, meta, OPUS, TokenUsage(28, 64, cache_write_5m_tokens=3_900))
+    assert {e.tokens for e in (await affinity.warm(params, meta)).values()} == {3_900}
+    route = await affinity.adjust(Route(HAIKU, label=Label.SIMPLE, reason="label"), params, meta)
+    assert route.model == model
 
 
 async def test_forced_and_concrete_models_are_left_alone(emulator_url: str) -> None:

@@ -2,12 +2,16 @@
 
 Each line is a Messages API body, or an object holding one under `params` (the batch file shape)
 with optional `label` / `quality_label` (the tier the request really needs), `tags` and
-`created_at`. Nothing is called: each body is checked and its prompt counted by the emulator's
-rules (the same estimate its count_tokens answers with), the label comes from the local
-classifier, and the output is the label's typical length (`estimates.toml`) capped by
-`max_tokens`; a line's `created_at` picks the prices in force that day. A line that cannot be read
-is reported with its number and skipped. The requests are kept in file order so that
-`planned.replay_planned` can replay their prompt caching.
+`created_at`. Nothing is called: each body is checked (on the ladder's top model, whose limits are
+the most generous) and its prompt counted by the emulator's rules as Haiku 4.5's tokenizer counts
+it (the base generation, `token_ratio` 1: the same estimate count_tokens answers with for Haiku
+4.5), the label comes from the local classifier, and the output is the label's typical length
+(`estimates.toml`, in the same tokens) capped by `max_tokens`; a line's `created_at` picks the
+prices in force that day. A model of another tokenizer generation counts the same request
+differently: `planned.replay_planned` counts it again on each model it replays it on, and
+`replay.Pricer` scales the cohorts. A line that cannot be read is reported with its number and
+skipped. The requests are kept in file order so that `planned.replay_planned` can replay their
+prompt caching.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from ..catalog.pricing import PriceTable, Tier
 from ..classify import classifier_input
 from ..classify.base import ClassifierInput
 from ..emulator import EmulatorConfig, EmulatorError, Engine
+from ..emulator.thinking import without_unreadable
+from ..emulator.tokens import segments, total_tokens
 from ..errors import ConfigError
 from ..routing.policy import ALIAS_PREFIX
 from ..types import Decision, Label, TokenUsage
@@ -85,7 +91,8 @@ def read_lines(lines: Iterable[str], predictor: Predictor, prices: PriceTable, *
             if len(workload.problems) < MAX_PROBLEMS:
                 workload.problems.append(f"line {number}: {exc}")
             continue
-        output = min(outputs[decision.label], _max_tokens(line.params, outputs[decision.label]))
+        answer = outputs[decision.label]
+        cap = _max_tokens(line.params, answer)
         model = line.params.get("model")
         concrete = model if isinstance(model, str) and model in prices else None
         alias = (
@@ -100,12 +107,12 @@ def read_lines(lines: Iterable[str], predictor: Predictor, prices: PriceTable, *
             model=concrete,
             period=period_of(line.created_at.date(), prices) if line.created_at is not None else None,
         )
-        workload.add(key, TokenUsage(input_tokens=prompt, output_tokens=output))
+        request = PlannedRequest(
+            dict(line.params), key, prompt, answer, cap, line.created_at, _session(line.params)
+        )
+        workload.add(key, TokenUsage(input_tokens=prompt, output_tokens=request.output_tokens))
         if line.created_at is not None:
             times.append(line.created_at)
-        request = PlannedRequest(
-            dict(line.params), key, prompt, output, line.created_at, _session(line.params)
-        )
         planned.requests.append(request)
     if len(times) > 1:
         workload.span_days = max((max(times) - min(times)).total_seconds() / 86_400.0, 1.0)
@@ -138,10 +145,15 @@ def _parse_line(raw: str) -> _Line:
 
 
 def _prompt_tokens(checker: Engine, params: Mapping[str, Any], model: str) -> int:
+    """The prompt checked on `model`, counted as the base generation (ratio 1) counts it."""
     try:
-        return checker.parse({**params, "model": model}).input_tokens
+        prompt = checker.parse({**params, "model": model})
     except EmulatorError as exc:
         raise LineError(exc.message) from None
+    if prompt.ratio == 1:
+        return prompt.input_tokens
+    # the same segments `model` reads, before its tokenizer's ratio
+    return total_tokens(segments(without_unreadable(prompt.body, prompt.spec)))
 
 
 def _session(params: Mapping[str, Any]) -> str | None:

@@ -4,14 +4,17 @@ The query folds the `usage` table into cohorts (label, tags, alias, batch, model
 level, price period, inference_geo, speed, effort, priced and, only when a policy has time
 windows, the UTC minute) with summed tokens and money, so a million rows come back as a few
 hundred. The long-prompt level and the price period are computed per row in SQL, so every request
-is re-priced on its own band and at the prices of its date. Failed requests are counted but not
-replayed.
+is re-priced on its own band and at the prices of its date. Tokens stay as the recorded model
+counted them, tagged with its tokenizer generation (`CohortKey.token_ratio`), and the recorded cost
+stays the ledger's own; the replay converts them for each model it prices them on. Failed requests
+are counted but not replayed.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +24,7 @@ from ..catalog.pricing import PriceTable
 from ..ledger import SqlLedger, from_nano
 from ..ledger.schema import TOKEN_COLUMNS, usage
 from ..types import Label, TokenUsage
-from .workload import CohortKey, Workload, long_thresholds
+from .workload import CohortKey, Workload, long_thresholds, token_ratio
 
 _ALIAS_PREFIX = "router:"
 _DAY_S = 86_400.0
@@ -103,16 +106,20 @@ async def read_ledger(
         until,
     )
     workload = Workload(source=store.url, recorded=True)
+    ratios: dict[str | None, Fraction | None] = {}
     async with store.engine.connect() as conn:
         for row in (await conn.execute(grouped)).mappings():
-            _add_row(workload, row)
+            model = row["model_used"]
+            if model not in ratios:
+                ratios[model] = token_ratio(prices, model)
+            _add_row(workload, row, ratios[model])
         first, last, failed = (await conn.execute(span)).one()
     workload.excluded = int(failed or 0)
     workload.span_days = _span_days(first, last)
     return workload
 
 
-def _add_row(workload: Workload, row: Any) -> None:
+def _add_row(workload: Workload, row: Any, ratio: Fraction | None) -> None:
     alias = row["alias"]
     minute = row.get("minute")
     key = CohortKey(
@@ -128,6 +135,7 @@ def _add_row(workload: Workload, row: Any) -> None:
         fast=row["speed"] == "fast",
         effort=row["effort"],
         priced=bool(row["priced"]),
+        token_ratio=ratio,
     )
     fresh, output, write_5m, write_1h, read = (int(row[name] or 0) for name in TOKEN_COLUMNS)
     tokens = TokenUsage(fresh, output, write_5m, write_1h, read)

@@ -4,25 +4,31 @@ Prompt caching depends on order and on the model: a conversation scattered acros
 prefix again on each. So planned traffic is not folded into cohorts: under each policy, every
 request (and every leg of a cascade) is planned against a fresh copy of the emulator's prompt
 cache on simulated time (the lines' `created_at`, else one second apart), which gives its cache
-writes and reads on the model that policy picks. The "cache-aware" policy is the policy in force
+writes and reads on the model that policy picks. Each request is counted again on that model, by
+the emulator's rules for its tokenizer generation (prompt, cache writes and reads alike), and its
+answer is the label's typical length as that model counts it, capped by `max_tokens`; its
+long-prompt band is the one that count falls in. The "cache-aware" policy is the policy in force
 with cache-aware routing (`CacheAffinity`) deciding on the same simulated caches.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from ..catalog.pricing import PriceTable
 from ..config import CacheAffinitySettings
 from ..emulator import EmulatorConfig, EmulatorError, Engine
+from ..emulator.tokens import scaled
 from ..routing.cache_affinity import CacheAffinity
 from ..types import RequestMeta, Route, TokenUsage
 from .policies import ForecastPolicy, LabelPolicy, OraclePolicy, RecordedPolicy
 from .replay import Forecast, PolicyForecast, Pricer, add_cohort, add_leg, finish
-from .workload import Cohort, CohortKey, Workload
+from .workload import Cohort, CohortKey, Workload, long_level
 
 CACHE_AWARE = "cache-aware"
 
@@ -31,10 +37,20 @@ CACHE_AWARE = "cache-aware"
 class PlannedRequest:
     params: dict[str, Any]  # the Messages API body as written
     key: CohortKey
-    prompt_tokens: int
-    output_tokens: int
+    prompt_tokens: int  # as the base generation (Haiku 4.5's tokenizer, ratio 1) counts it
+    answer_tokens: int  # the answer assumed (the label's typical length), in the same tokens
+    max_tokens: int  # the cap on the answer, in the answering model's own tokens
     created_at: datetime | None
     session: str | None  # metadata.user_id: the conversation
+
+    @property
+    def output_tokens(self) -> int:
+        """The answer as the base generation counts it."""
+        return self.output_on(Fraction(1))
+
+    def output_on(self, ratio: Fraction) -> int:
+        """The answer as a model of tokenizer generation `ratio` counts it, cut at `max_tokens`."""
+        return min(scaled(self.answer_tokens, ratio), self.max_tokens)
 
 
 @dataclass(slots=True)
@@ -76,24 +92,36 @@ class CacheAwarePolicy:
 class CacheSimulation:
     """The emulator's prompt cache, alone, on a clock the replay sets."""
 
-    def __init__(self) -> None:
+    def __init__(self, pricer: Pricer) -> None:
         self.now = 0.0
         self._engine = Engine(EmulatorConfig(), clock=lambda: self.now)
+        self._pricer = pricer
 
-    def usage(self, request: PlannedRequest, model: str) -> TokenUsage:
+    def answered(self, request: PlannedRequest, model: str) -> Cohort:
+        """The request answered by `model`: its tokens as that model counts them, cache writes and
+        reads included, in a cohort of one whose key says so (generation and long-prompt band)."""
         try:
             prompt = self._engine.parse({**request.params, "model": model})
         except EmulatorError:  # beyond this model's limits: priced as fresh input, uncached
-            return TokenUsage(input_tokens=request.prompt_tokens, output_tokens=request.output_tokens)
+            ratio = self._pricer.token_ratio(model)
+            known = Fraction(1) if ratio is None else ratio
+            usage = TokenUsage(scaled(request.prompt_tokens, known), request.output_on(known))
+            return self._cohort(request, usage, ratio)
         plan = self._engine.cache.plan(prompt)
         self._engine.cache.commit(plan)
-        return TokenUsage(
+        usage = TokenUsage(
             input_tokens=prompt.input_tokens - plan.read_tokens - plan.write_tokens,
-            output_tokens=request.output_tokens,
+            output_tokens=request.output_on(prompt.ratio),
             cache_write_5m_tokens=plan.write_5m_tokens,
             cache_write_1h_tokens=plan.write_1h_tokens,
             cache_read_tokens=plan.read_tokens,
         )
+        return self._cohort(request, usage, prompt.ratio)
+
+    def _cohort(self, request: PlannedRequest, usage: TokenUsage, ratio: Fraction | None) -> Cohort:
+        level = long_level(usage.total_input_tokens, self._pricer.thresholds)
+        key = dataclasses.replace(request.key, token_ratio=ratio, long_level=level)
+        return Cohort(key, 1, usage)
 
 
 async def replay_planned(
@@ -129,24 +157,23 @@ async def replay_planned(
 def _replay_one(
     policy: ForecastPolicy, planned: Planned, times: list[float], pricer: Pricer, result: PolicyForecast
 ) -> None:
-    cache = CacheSimulation()
+    cache = CacheSimulation(pricer)
     for request, at in zip(planned.requests, times, strict=True):
         cache.now = at
         model = policy.model_for(request.key)
         if model is None:
             continue
         for earlier in policy.extra_models(request.key):
-            add_leg(result, Cohort(request.key, 1, cache.usage(request, earlier)), earlier, pricer)
-        usage = cache.usage(request, model)
+            add_leg(result, cache.answered(request, earlier), earlier, pricer)
         add_cohort(
-            result, Cohort(request.key, 1, usage), model, pricer, effort=policy.effort_for(request.key)
+            result, cache.answered(request, model), model, pricer, effort=policy.effort_for(request.key)
         )
 
 
 async def _replay_cache_aware(
     policy: CacheAwarePolicy, planned: Planned, times: list[float], pricer: Pricer, result: PolicyForecast
 ) -> None:
-    cache = CacheSimulation()
+    cache = CacheSimulation(pricer)
     affinity = CacheAffinity(pricer.prices, policy.settings, clock=lambda: cache.now)
     for request, at in zip(planned.requests, times, strict=True):
         cache.now = at
@@ -158,9 +185,7 @@ async def _replay_cache_aware(
         route = await affinity.adjust(
             Route(model, label=request.key.label, reason=reason), request.params, meta
         )
-        usage = cache.usage(request, route.model)
-        await affinity.observe(request.params, meta, route.model, usage)
-        add_cohort(
-            result, Cohort(request.key, 1, usage), route.model, pricer, effort=policy.effort_for(request.key)
-        )
+        answered = cache.answered(request, route.model)
+        await affinity.observe(request.params, meta, route.model, answered.usage)
+        add_cohort(result, answered, route.model, pricer, effort=policy.effort_for(request.key))
     await affinity.aclose()

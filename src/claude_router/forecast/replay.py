@@ -3,9 +3,15 @@
 Every cohort keeps its recorded (or estimated) tokens and is priced on the model a policy picks, at
 the prices in force on its requests' date, with the sheet's long-prompt, batch, geo and fast-mode
 prices (fast only on a model that has it); cache reads and writes are priced at the new model's
-cache rates. Quality risk is the share of labelled requests routed below the tier their label
-asks for (the quality label where one is known, else the classifier's). The mix counts requests
-by model and by the effort each policy sends them with.
+cache rates. Tokens are the answering model's: a cohort counted by one tokenizer generation and
+priced on a model of another has every token class scaled by the ratio of the two `token_ratio`s
+(recorded on Haiku 4.5, replayed on Opus 4.8: 1.3x; the other way, 10/13), and its long-prompt band
+is the one the answering model's count falls in. The scaling is exact, on fractions of tokens,
+not rounded to whole ones: a cohort folds many requests and has no one place to round, and exact
+scaling keeps a cohort's cost the sum of its requests' (to `Decimal`'s 28 significant digits).
+Quality risk is the share of labelled requests routed below the tier their label asks for (the
+quality label where one is known, else the classifier's). The mix counts requests by model and by
+the effort each policy sends them with.
 
 What a ledger replay cannot know: recorded tokens include any discarded leg (a cascade's first
 answer, a losing speculative call) and every iteration of a response (an advisor's tokens are
@@ -21,12 +27,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 
 from ..catalog.pricing import TIERS, PriceTable, Rates, Tier
 from ..errors import UnknownModelError
 from ..types import ZERO, TokenUsage
 from .policies import ForecastPolicy, OraclePolicy, RecordedPolicy
-from .workload import Cohort, CohortKey, Workload
+from .workload import Cohort, CohortKey, Workload, crossed, long_thresholds, token_ratio
 
 _HUNDRED = Decimal(100)
 
@@ -149,31 +156,51 @@ def _cache_savings(rates: Rates, usage: TokenUsage) -> Decimal:
     return cached * rates.input - paid
 
 
-_PriceKey = tuple[str, int, bool, object, str | None, bool]
+_PriceKey = tuple[str, int, bool, object, str | None, bool, Fraction | None]
 
 
 class Pricer:
-    """Per-token rates by (model, long-prompt level, batch, price period, geo, speed), looked up
-    once each; None for a model the price sheet does not know."""
+    """Per-token rates by (model, long-prompt level, batch, price period, geo, speed, tokenizer
+    generation of the counts), looked up once each; None for a model the price sheet does not know.
+
+    The rates are per token *as the cohort counted them*: the model's rates times its `token_ratio`
+    over the cohort's, so that `rates.charge(cohort.usage)` is the bill for the same text counted
+    by the answering model's tokenizer. This is the forecast's one conversion between generations."""
 
     def __init__(self, prices: PriceTable) -> None:
         self.prices = prices
+        self.thresholds = long_thresholds(prices)
         self._cache: dict[_PriceKey, Rates | None] = {}
+        self._ratios: dict[str, Fraction | None] = {}
+
+    def token_ratio(self, model: str) -> Fraction | None:
+        """The model's tokenizer generation (None: a model the price sheet does not know)."""
+        if model not in self._ratios:
+            self._ratios[model] = token_ratio(self.prices, model)
+        return self._ratios[model]
 
     def rates(self, model: str, key: CohortKey) -> Rates | None:
-        lookup = (model, key.long_level, key.batch, key.period, key.geo, key.fast)
+        lookup = (model, key.long_level, key.batch, key.period, key.geo, key.fast, key.token_ratio)
         if lookup in self._cache:
             return self._cache[lookup]
         try:
-            found: Rates | None = self.prices.rates(
-                model,
-                on=key.period,
-                batch=key.batch,
-                fast=key.fast,
-                geo=key.geo,
-                long_level=key.long_level,
-            )
+            found: Rates | None = self._rates(model, key)
         except UnknownModelError:
             found = None
         self._cache[lookup] = found
         return found
+
+    def _rates(self, model: str, key: CohortKey) -> Rates:
+        counted, target = key.token_ratio, self.token_ratio(model)
+        # the long-prompt level against the sheet's own thresholds, as this model counts the prompt
+        level = sum(
+            crossed(key.long_level, self.thresholds, threshold, counted, target)
+            for threshold in self.prices.long_thresholds
+        )
+        rates = self.prices.rates(
+            model, on=key.period, batch=key.batch, fast=key.fast, geo=key.geo, long_level=level
+        )
+        if counted is None or target is None or counted == target:
+            return rates
+        scale = target / counted
+        return rates.scaled(Decimal(scale.numerator) / Decimal(scale.denominator))

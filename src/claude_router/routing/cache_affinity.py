@@ -15,8 +15,11 @@ the routed model and on each warm model at or above its tier:
 
     cached reads on that model + the rest of the prefix written + the new tokens + the answer
 
-and takes the cheapest. A warm model below the routed tier is never chosen: the label (or a floor)
-demands the higher tier. Forced models, concrete model ids and rules are left alone.
+each counted as that model's tokenizer counts them (the catalogue's `token_ratio`: Claude 4.7 and
+later count the same text as about 1.3x Haiku 4.5's tokens, so a warm Opus 4.8 copy holds more
+tokens than Haiku 4.5 would write for it), and takes the cheapest. A warm model below the routed
+tier is never chosen: the label (or a floor) demands the higher tier. Forced models, concrete model
+ids and rules are left alone.
 
 The state lives in an `AffinityStore`: a bounded in-process LRU by default, Redis (shared by every
 gateway replica, entries expiring with their caches) when `[cache_affinity] redis_url` is set.
@@ -28,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -64,6 +68,7 @@ class CacheAffinity:
             store = RedisAffinityStore(settings.redis_url, prefix=settings.redis_prefix or REDIS_PREFIX)
         self.store: AffinityStore = store or MemoryAffinityStore(settings.max_keys)
         self._clock = clock
+        self._ratios: dict[str, Decimal] = {}
 
     async def aclose(self) -> None:
         await self.store.aclose()
@@ -84,11 +89,13 @@ class CacheAffinity:
                 candidates.setdefault(family, entry.model)
         if len(candidates) == 1:
             return route
-        prefix = max(entry.tokens for entry in warm.values())
-        prompt = max(estimate_prompt_tokens(params), prefix)
-        output = self._expected_output(params, route)
+        # sizes as Haiku 4.5's tokenizer counts them; each candidate prices them as it counts them
+        prefix = max(Decimal(entry.tokens) / self._ratio(family) for family, entry in warm.items())
+        prompt = max(Decimal(estimate_prompt_tokens(params)), prefix)
+        output, ceiling = self._expected_output(params, route)
         costs = {
-            family: self._cost(family, warm.get(family), prefix, prompt, output) for family in candidates
+            family: self._cost(family, warm.get(family), prefix, prompt, output, ceiling)
+            for family in candidates
         }
         best = min(costs, key=lambda family: (costs[family], family != self._family(route.model)))
         if best == self._family(route.model):
@@ -97,21 +104,41 @@ class CacheAffinity:
         fallbacks = (route.model, *(m for m in route.fallbacks if m != model))
         return dataclasses.replace(route, model=model, fallbacks=fallbacks, reason=REASON)
 
-    def _cost(self, family: str, entry: WarmCache | None, prefix: int, prompt: int, output: int) -> Decimal:
+    def _cost(
+        self,
+        family: str,
+        entry: WarmCache | None,
+        prefix: Decimal,
+        prompt: Decimal,
+        output: int,
+        ceiling: int | None,
+    ) -> Decimal:
         """The price on `family` of this request (warm reads, the rest of the prefix written, the rest
-        fresh) and of `horizon_turns - 1` more like it, which read the whole prefix there."""
+        fresh) and of `horizon_turns - 1` more like it, which read the whole prefix there. `prefix`,
+        `prompt` and `output` are Haiku 4.5's counts, scaled to `family`'s; the warm entry is already
+        in `family`'s own tokens, and `ceiling` (max_tokens) caps the answer in them."""
         rates = self.prices.resolve(family).rates
+        ratio = self._ratio(family)
+        prefix, new = prefix * ratio, (prompt - prefix) * ratio
+        answer = output * ratio if ceiling is None else min(output * ratio, Decimal(ceiling))
         cached = entry.tokens if entry is not None else 0
         cacheable = prefix >= self.prices.min_cacheable_tokens(family)
         write, read = (rates.cache_write_5m, rates.cache_read) if cacheable else (rates.input, rates.input)
-        fresh = (prompt - prefix) * rates.input + output * rates.output
+        fresh = new * rates.input + answer * rates.output
         now = cached * rates.cache_read + (prefix - cached) * write + fresh
         return now + (self.settings.horizon_turns - 1) * (prefix * read + fresh)
 
-    def _expected_output(self, params: Mapping[str, Any], route: Route) -> int:
+    def _expected_output(self, params: Mapping[str, Any], route: Route) -> tuple[int, int | None]:
+        """The answer expected, as Haiku 4.5 counts it, and the max_tokens that caps it (if any)."""
         ceiling = params.get("max_tokens") or route.max_tokens
-        expected = self.settings.expected_output_tokens
-        return min(expected, ceiling) if isinstance(ceiling, int) else expected
+        return self.settings.expected_output_tokens, ceiling if isinstance(ceiling, int) else None
+
+    def _ratio(self, model: str) -> Decimal:
+        """Tokens `model`'s tokenizer counts per token of Haiku 4.5's, for the same text."""
+        ratio = self._ratios.get(model)
+        if ratio is None:
+            ratio = self._ratios[model] = self.prices.catalogue.resolve(model).token_ratio
+        return ratio
 
     # ---- the state ---------------------------------------------------------------------------
 
@@ -129,14 +156,16 @@ class CacheAffinity:
     async def observe(
         self, params: Mapping[str, Any], meta: RequestMeta, model: str, usage: TokenUsage
     ) -> None:
-        """Remember the cache the answering call read or wrote (nothing when it cached nothing)."""
+        """Remember the cache the answering call read or wrote (nothing when it cached nothing), in
+        the answering model's own tokens."""
         cached = usage.cache_read_tokens + usage.cache_write_tokens
         if cached <= 0:
             return
         family = self._family(model)
         now = self._clock()
+        shared = math.ceil(prefix_tokens(params) * self._ratio(family))  # the tools and system prompt
         for key in self.keys(params, meta):
-            tokens = cached if key.startswith("session:") else min(cached, prefix_tokens(params))
+            tokens = cached if key.startswith("session:") else min(cached, shared)
             if tokens <= 0:
                 continue
             entries = {f: e for f, e in (await self.store.load(key)).items() if e.expires_at > now}

@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..errors import LedgerError
 from .aggregate import backfill_rollups
 from .engine import SQLITE_BEGIN
+from .examples import classifier_examples
 from .schema import alert_state, metadata, schema_migrations, usage, usage_daily, usage_daily_tags, usage_tags
+from .sources import backfill_sources, usage_daily_sources
 from .verdicts import quality_verdicts
 
 Migration = Callable[[AsyncConnection], Awaitable[None]]
@@ -55,7 +57,20 @@ async def m004_quality_verdicts(conn: AsyncConnection) -> None:
     await _create(conn, quality_verdicts)
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_usage, m002_rollups, m003_alert_state, m004_quality_verdicts)
+async def m006_classifier_learning(conn: AsyncConnection) -> None:
+    """The LLM classifier's labels kept as training examples, and requests per day by where their
+    label came from (back-filled from `usage`). Reads only columns m001 created."""
+    await _create(conn, classifier_examples, usage_daily_sources)
+    await backfill_sources(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_usage,
+    m002_rollups,
+    m003_alert_state,
+    m004_quality_verdicts,
+    m006_classifier_learning,
+)
 
 
 def migration_names() -> list[str]:

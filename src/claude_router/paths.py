@@ -12,7 +12,12 @@ HOME_ENV = "CLAUDE_ROUTER_HOME"
 
 def data_home() -> Path:
     """`CLAUDE_ROUTER_HOME` if set, else the user data directory; created on first use."""
-    raw = os.environ.get(HOME_ENV)
-    home = Path(raw).expanduser() if raw else Path(platformdirs.user_data_dir("claude-router"))
+    home = data_home_path()
     home.mkdir(parents=True, exist_ok=True)
     return home
+
+
+def data_home_path() -> Path:
+    """Where `data_home()` is, without creating it (for readers that only look)."""
+    raw = os.environ.get(HOME_ENV)
+    return Path(raw).expanduser() if raw else Path(platformdirs.user_data_dir("claude-router"))

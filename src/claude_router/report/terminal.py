@@ -15,6 +15,7 @@ from ..ledger import Dimension, Group, Ledger, Totals
 from ..types import UsageRecord
 from .fmt import key_text, pct, short_model, tokens, usd, usd6, window_text
 from .quality import quality_table
+from .sources import sources_table
 from .summary import Summary, percent
 
 
@@ -99,6 +100,8 @@ def render_summary(console: Console, summary: Summary) -> None:
         parts.append(groups_table(f"By {by}", summary.breakdown, summary.by))
     if summary.quality is not None and summary.quality.labels:
         parts.append(quality_table(summary.quality))
+    if summary.sources is not None:
+        parts.append(sources_table(summary.sources))
     console.print(Panel(RenderGroup(*parts), title=title, subtitle=summary.ledger, border_style="cyan"))
 
 

@@ -138,8 +138,7 @@ def train(
         bool, typer.Option("--json", help="With --from-ledger: print one JSON object.")
     ] = False,
 ) -> None:
-    """Train the local classifier on your own labelled prompts and write its model file, or (with
-    --from-ledger) on the LLM classifier's labels of your traffic."""
+    """Train the local classifier on labelled prompts, or on the LLM classifier's labels (--from-ledger)."""
     if from_ledger:
         from .learn_commands import train_from_ledger
 

@@ -189,3 +189,23 @@ async def test_examples_read_back_oldest_first_and_a_full_buffer_drops(ledger_ur
         assert all(r.created_at.tzinfo is UTC for r in rows)
     finally:
         await store.close()
+
+
+class BrokenStore(ExampleStore):
+    """A store whose database refuses every write for good (not a transient failure)."""
+
+    async def write(self, rows: object) -> None:
+        raise sa.exc.IntegrityError("INSERT", {}, Exception("refused"))
+
+
+async def test_a_write_that_cannot_succeed_loses_its_examples_loudly_not_the_request(tmp_path: Path) -> None:
+    store = await SqlLedger.open(tmp_path / "ledger.db")
+    buffer = ExampleBuffer(BrokenStore(store.engine), interval_s=0.01)
+    try:
+        classifier = CapturingClassifier(Labels(), buffer)
+        decision = await classifier.classify(_item())  # the request gets its label regardless
+        await buffer.close()
+    finally:
+        await store.close()
+    assert decision.label is Label.COMPLEX
+    assert (buffer.stats.offered, buffer.stats.written, buffer.stats.failed) == (1, 0, 1)

@@ -181,6 +181,25 @@ def user_weight(base: int, user: int, cap: float) -> float:
     return min(cap, max(1.0, base / user))
 
 
+def split(
+    rows: Sequence[StoredExample], share: float, config: FeatureConfig, current: FeatureConfig
+) -> tuple[list[Readable], list[tuple[Readable, Readable]]]:
+    """The older rows as a new model (reading with `config`) trains on them, and the newest `share`
+    as both the new model and the current one (reading with `current`) see them. Rows a model
+    cannot read are left out (of validation: for both, so both are scored on the same rows)."""
+    extract, current_extract = FeatureExtractor(config), FeatureExtractor(current)
+    ordered = sorted(rows, key=lambda r: (r.created_at, r.id))
+    held = math.ceil(len(ordered) * share)
+    older, newest = ordered[: len(ordered) - held], ordered[len(ordered) - held :]
+    training = [r for r in (read_example(row, config, extract) for row in older) if r is not None]
+    validation = []
+    for row in newest:
+        mine, theirs = read_example(row, config, extract), read_example(row, current, current_extract)
+        if mine is not None and theirs is not None:
+            validation.append((mine, theirs))
+    return training, validation
+
+
 def retrain(
     rows: Sequence[StoredExample],
     base: Sequence[LabelledPrompt],
@@ -198,18 +217,8 @@ def retrain(
     started = time.perf_counter()
     config = FeatureConfig.default()
     extract = FeatureExtractor(config)
-    current_extract = FeatureExtractor(current.model.features)
-    ordered = sorted(rows, key=lambda r: (r.created_at, r.id))
-    held = math.ceil(len(ordered) * settings.validation_share)
-    older, newest = ordered[: len(ordered) - held], ordered[len(ordered) - held :]
-    training = [r for r in (read_example(row, config, extract) for row in older) if r is not None]
-    validation = []
-    for row in newest:
-        mine = read_example(row, config, extract)
-        theirs = read_example(row, current.model.features, current_extract)
-        if mine is not None and theirs is not None:
-            validation.append((mine, theirs))
-    unreadable = len(older) - len(training) + len(newest) - len(validation)
+    training, validation = split(rows, settings.validation_share, config, current.model.features)
+    unreadable = len(rows) - len(training) - len(validation)
     costs = ErrorCosts.of(prices)
     labels = [mine.label for mine, _ in validation]
     current_score = score([predict(current.model, t.features) for _, t in validation], labels, costs)
@@ -290,5 +299,6 @@ __all__ = [
     "read_example",
     "retrain",
     "score",
+    "split",
     "user_weight",
 ]

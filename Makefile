@@ -4,7 +4,7 @@ VENV := .venv
 # Exact versions of every dependency of the last green run; `make lock` re-resolves them.
 LOCK := requirements.lock
 
-.PHONY: install lock lint typecheck test bench demo check
+.PHONY: install lock lint typecheck test sdk-tests bench demo check
 
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,6 +32,11 @@ typecheck: install
 
 test: install
 	$(PY) -m pytest
+
+# The anthropic SDK's own api_resources tests (messages, batches, models) against the emulator and
+# the gateway; scripts/sdk_tests_expected.txt lists the placeholder-id cases only a mock passes.
+sdk-tests: install
+	$(PY) scripts/sdk_tests.py
 
 bench: install
 	$(PY) bench/run_all.py

@@ -149,6 +149,7 @@ class RoutedCall:
             route=self.route,
             outcome=outcome,
             created_at=self.created_at,
+            baseline=router.baseline,
         )
 
 

@@ -67,9 +67,18 @@ def emulate(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8099,
     realistic: Annotated[bool, typer.Option(help="Simulate each tier's real latency.")] = False,
-    require_key: Annotated[bool, typer.Option(help="Answer 401 to requests without x-api-key.")] = False,
+    require_key: Annotated[
+        bool,
+        typer.Option(
+            help="Answer 401 to requests without a key: x-api-key or Authorization: Bearer "
+            "(x-api-key wins when both are sent)."
+        ),
+    ] = False,
 ) -> None:
-    """Serve the offline Anthropic API emulator (point any Anthropic SDK's base URL at it)."""
+    """Serve the offline Anthropic API emulator (point any Anthropic SDK's base URL at it).
+
+    A key is read from x-api-key or from Authorization: Bearer, wherever the API takes one.
+    """
     from .emulator.config import EmulatorConfig
     from .emulator.server import serve
 

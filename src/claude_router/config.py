@@ -254,6 +254,13 @@ class MonitorSettings(_Section):
     flag_share: float = Field(default=0.2, ge=0.0, le=1.0)
 
 
+class CatalogSettings(_Section):
+    """The model catalogue: a TOML file of the packaged `models.toml`'s shape whose entries correct or
+    add to the packaged ones (a price marked 3rd-party, a model released since)."""
+
+    path: str | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CLAUDE_ROUTER_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -269,6 +276,7 @@ class Settings(BaseSettings):
     cache_affinity: CacheAffinitySettings = CacheAffinitySettings()
     quality: QualitySettings = QualitySettings()
     monitor: MonitorSettings = MonitorSettings()
+    catalog: CatalogSettings = CatalogSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -334,6 +342,7 @@ __all__ = [
     "AlertSettings",
     "AliasSettings",
     "CacheAffinitySettings",
+    "CatalogSettings",
     "ClassifierSettings",
     "GatewaySettings",
     "LabelThresholds",

@@ -88,7 +88,8 @@ async def demo_main(
                     return
                 _print_answers(console, results)
                 ids = [r.record.request_id for r in results if r.record is not None]
-                await print_run_report(console, ledger, ids)
+                top = routed_settings.policy.label_models[Label.COMPLEX]  # the baseline: the ladder's top
+                await print_run_report(console, ledger, ids, top=top)
         if ledger_url:
             console.print(f"[dim]Ledger: {ledger_url}[/]")
 

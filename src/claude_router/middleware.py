@@ -170,7 +170,7 @@ class RouterMiddleware(Middleware):
         else:
             usage = answer_usage(await http.aread())
             record = call.record(self.router, answered_by=call.model, usage=usage)
-            call.stamp(http.headers, record.total_cost_usd)
+            call.stamp(http.headers, record.total_cost_usd if record.priced else None)
             await self._finish_async(record)
 
     async def _finish_async(self, record: UsageRecord) -> None:
@@ -245,7 +245,7 @@ class RouterMiddleware(Middleware):
         else:
             usage = answer_usage(http.read())
             record = call.record(self.router, answered_by=call.model, usage=usage)
-            call.stamp(http.headers, record.total_cost_usd)
+            call.stamp(http.headers, record.total_cost_usd if record.priced else None)
             self._finish_sync(thread, record)
 
     def _finish_sync(self, thread: EventLoopThread, record: UsageRecord) -> None:
@@ -318,6 +318,7 @@ class RouterMiddleware(Middleware):
                 decision=decision,
                 route=route,
                 outcome=outcome,
+                baseline=router.baseline,
             )
             await router.keep_record(record)
         return request.copy(body={**body, "model": route.model}, headers=outgoing_headers(request))

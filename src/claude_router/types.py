@@ -6,7 +6,7 @@ Nothing here imports the rest of the package. Money is `Decimal` (US dollars); t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -46,47 +46,58 @@ def _int(value: Any) -> int:
     return int(value) if value else 0
 
 
-def _get(obj: Any, name: str) -> Any:
+def _reader(obj: Any) -> Callable[[str], Any]:
+    """A field getter for a mapping or an object, decided once (usage is read on every request).
+    An SDK model's fields are read from its `__dict__` (a missing one is None, not a slow
+    AttributeError), with the fields its class does not declare that pydantic kept as extras."""
     if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
+        return obj.get
+    fields = getattr(obj, "__dict__", None)
+    if isinstance(fields, dict):
+        extra = getattr(obj, "__pydantic_extra__", None)
+        return {**extra, **fields}.get if extra else fields.get
+    return lambda name: getattr(obj, name, None)
 
 
 @dataclass(frozen=True, slots=True)
 class TokenUsage:
-    """The tokens one or more API calls consumed, cache writes split by TTL. Sums with `+`."""
+    """The tokens one or more API calls consumed, cache writes split by TTL. Sums with `+`.
+
+    `inference_geo` and `speed` are as the API reported them (they change the price), and
+    `iterations` the billed calls of a response that made several (beta `usage.iterations`). A
+    sum keeps only the counts (and geo / speed where both sides agree): price each call's usage,
+    then add the prices.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cache_write_5m_tokens: int = 0
     cache_write_1h_tokens: int = 0
     cache_read_tokens: int = 0
+    inference_geo: str | None = None  # "us", "global", "not_available"...; None: not reported
+    speed: str | None = None  # "fast" or "standard"; None: not reported (standard)
+    iterations: tuple[Iteration, ...] = ()
 
     @classmethod
     def from_api(cls, usage: Any) -> TokenUsage:
-        """Read the API's `usage` (an SDK `Usage`, `MessageDeltaUsage` or a mapping).
+        """Read the API's `usage` (an SDK `Usage`, `BetaUsage`, `MessageDeltaUsage` or a mapping).
 
         Absent or null fields count as 0. Cache writes are split by the `cache_creation`
-        breakdown; where it is absent, every cache-creation token is a 5-minute write.
+        breakdown; where it is absent, every cache-creation token is a 5-minute write. With
+        `iterations`, the counts are the sum over them: each is a billed call, and compaction
+        tokens are not in the top-level fields.
         """
         if usage is None:
             return cls()
-        created = _int(_get(usage, "cache_creation_input_tokens"))
-        breakdown = _get(usage, "cache_creation")
-        if breakdown is not None:
-            w5 = _int(_get(breakdown, "ephemeral_5m_input_tokens"))
-            w1h = _int(_get(breakdown, "ephemeral_1h_input_tokens"))
-            if w5 + w1h < created:  # a partial breakdown: the rest is 5-minute writes
-                w5 = created - w1h
-        else:
-            w5, w1h = created, 0
-        return cls(
-            input_tokens=_int(_get(usage, "input_tokens")),
-            output_tokens=_int(_get(usage, "output_tokens")),
-            cache_write_5m_tokens=w5,
-            cache_write_1h_tokens=w1h,
-            cache_read_tokens=_int(_get(usage, "cache_read_input_tokens")),
-        )
+        get = _reader(usage)
+        geo = get("inference_geo")
+        speed = get("speed")
+        raw = get("iterations")
+        if raw:
+            iterations = tuple(Iteration.from_api(item) for item in raw)
+            total = _counts(iterations)
+            return cls(*total, inference_geo=geo, speed=speed, iterations=iterations)
+        return cls(*_read_counts(get), inference_geo=geo, speed=speed)
 
     @property
     def cache_write_tokens(self) -> int:
@@ -104,7 +115,63 @@ class TokenUsage:
             self.cache_write_5m_tokens + other.cache_write_5m_tokens,
             self.cache_write_1h_tokens + other.cache_write_1h_tokens,
             self.cache_read_tokens + other.cache_read_tokens,
+            self.inference_geo if self.inference_geo == other.inference_geo else None,
+            self.speed if self.speed == other.speed else None,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Iteration:
+    """One billed call of a response's `usage.iterations`: `message` and `compaction` entries run
+    on the answering model (`model` None unless stated); `advisor_message` and
+    `fallback_message` entries name their own model."""
+
+    type: str
+    model: str | None
+    usage: TokenUsage
+
+    @classmethod
+    def from_api(cls, item: Any) -> Iteration:
+        get = _reader(item)
+        kind, model = get("type"), get("model")
+        return cls(
+            kind if isinstance(kind, str) else "message",
+            model if isinstance(model, str) and model else None,
+            TokenUsage(*_read_counts(get)),
+        )
+
+
+def _read_counts(get: Callable[[str], Any]) -> tuple[int, int, int, int, int]:
+    created = _int(get("cache_creation_input_tokens"))
+    breakdown = get("cache_creation")
+    if breakdown is not None:
+        of = _reader(breakdown)
+        w5 = _int(of("ephemeral_5m_input_tokens"))
+        w1h = _int(of("ephemeral_1h_input_tokens"))
+        if w5 + w1h < created:  # a partial breakdown: the rest is 5-minute writes
+            w5 = created - w1h
+    else:
+        w5, w1h = created, 0
+    return (
+        _int(get("input_tokens")),
+        _int(get("output_tokens")),
+        w5,
+        w1h,
+        _int(get("cache_read_input_tokens")),
+    )
+
+
+def _counts(iterations: tuple[Iteration, ...]) -> tuple[int, int, int, int, int]:
+    total = TokenUsage()
+    for item in iterations:
+        total = total + item.usage
+    return (
+        total.input_tokens,
+        total.output_tokens,
+        total.cache_write_5m_tokens,
+        total.cache_write_1h_tokens,
+        total.cache_read_tokens,
+    )
 
 
 NO_USAGE = TokenUsage()
@@ -154,6 +221,7 @@ class Route:
     alias: str | None = None
     # label | downgrade:<n> | force_model | concrete_model | floor:<why> | rule:<name>
     reason: str = "label"
+    effort: str | None = None  # output_config.effort to send; None: the request's own or the default
 
 
 @dataclass(slots=True)
@@ -191,6 +259,9 @@ class UsageRecord:
     ttft_s: float | None = None
     speculative: bool = False
     escalated: bool = False
+    effort: str | None = None  # the effort the answering call was sent with
+    adapted: tuple[str, ...] = ()  # what was changed in the body for the model it was sent to
+    priced: bool = True  # False: a model the catalogue does not know; its cost columns are not a price
 
     @property
     def total_cost_usd(self) -> Decimal:

@@ -240,9 +240,9 @@ def test_unreadable_or_negative_usage_is_a_pricing_error() -> None:
 
 
 def test_tier_helpers() -> None:
-    assert pricing.tier_model(Tier.HAIKU) == "claude-haiku-4-5"
-    assert pricing.tier_model("sonnet") == "claude-sonnet-4-6"
-    assert pricing.tier_model(Tier.OPUS) == "claude-opus-4-8"
+    assert pricing.tier_model(Tier.HAIKU) == "claude-haiku-5-5"
+    assert pricing.tier_model("sonnet") == "claude-sonnet-5-5"
+    assert pricing.tier_model(Tier.OPUS) == "claude-opus-5-5"
     assert pricing.tier_of("claude-opus-4-20250514") is Tier.OPUS
     assert [Tier.for_label(label) for label in Label] == [Tier.HAIKU, Tier.SONNET, Tier.OPUS]
     assert Tier.HAIKU.rank < Tier.SONNET.rank < Tier.OPUS.rank
@@ -250,9 +250,30 @@ def test_tier_helpers() -> None:
 
 def test_what_if_prices_the_same_tokens_on_another_tier() -> None:
     u = usage(input_tokens=1000, output_tokens=100)
-    assert pricing.what_if(u, Tier.OPUS) == D("0.0075")  # 1,000 x $5 + 100 x $25
-    assert pricing.what_if(u, "sonnet") == D("0.0045")  # 1,000 x $3 + 100 x $15
-    assert pricing.what_if(u, Tier.OPUS, batch=True) == D("0.00375")
+    assert pricing.what_if(u, Tier.OPUS) == D("0.006")  # Opus 5.5: 1,000 x $4 + 100 x $20
+    assert pricing.what_if(u, "sonnet") == D("0.003")  # Sonnet 5.5: 1,000 x $2 + 100 x $10
+    assert pricing.what_if(u, Tier.OPUS, batch=True) == D("0.003")
+    assert pricing.what_if(u, "claude-opus-4-8") == D("0.0075")  # a model id: 1,000 x $5 + 100 x $25
+
+
+def test_a_ladder_stands_for_its_tiers() -> None:
+    table = PriceTable.default()
+    old = table.for_ladder(
+        {
+            Label.SIMPLE: "claude-haiku-4-5",
+            Label.MODERATE: "claude-sonnet-4-6",
+            Label.COMPLEX: "claude-opus-4-8",
+        }
+    )
+    assert [old.tier_model(t) for t in Tier if t is not Tier.FRONTIER] == [
+        "claude-haiku-4-5",
+        "claude-sonnet-4-6",
+        "claude-opus-4-8",
+    ]
+    # a label sent to a model of another tier leaves that tier to the catalogue
+    odd = table.for_ladder({Label.MODERATE: "claude-haiku-4-5"})
+    assert odd.tier_model(Tier.SONNET) == "claude-sonnet-5-5"
+    assert table.tier_model(Tier.OPUS) == "claude-opus-5-5"  # the table itself is unchanged
 
 
 def test_min_cacheable_tokens() -> None:
@@ -267,60 +288,82 @@ def test_min_cacheable_tokens() -> None:
 # ---- another sheet ---------------------------------------------------------------------------
 
 SHEET = """
-as_of = "test"
-[multipliers]
+checked = 2030-01-01
+[defaults]
 cache_write_5m = 1.5
 cache_write_1h = 3
 cache_read = 0.2
-batch_discount = 0.4
+batch = 0.6
+
+[tokenizers]
+t = 1
 
 [tiers]
 haiku = "tiny"
 sonnet = "mid"
 opus = "big-2030"
 
+[profiles.p]
+tokenizer = "t"
+thinking = { modes = ["disabled"], default = "off" }
+effort = { levels = [] }
+sampling = true
+prefill = true
+forced_tool_choice = true
+system_messages = false
+context_management = true
+inference_geo = false
+
 [models.tiny]
 name = "Tiny"
 tier = "haiku"
-input = 0.25
-output = 1.25
-cache_read = 0.03  # the sheet's own figure beats the multiplier
+status = "current"
+released = 2030-01-01
+profile = "p"
+context = 1000
+max_output = 100
 min_cacheable_tokens = 2048
+prices = [{ from = 2030-01-01, input = 0.25, output = 1.25, cache_read = 0.03 }]  # its own read price
 
 [models.mid]
 name = "Mid"
 tier = "sonnet"
+status = "current"
+released = 2030-01-01
+profile = "p"
+context = 1000
+max_output = 100
+min_cacheable_tokens = 1024
+[[models.mid.prices]]
+from = 2030-01-01
 input = 2
 output = 8
-min_cacheable_tokens = 1024
-
-[models.mid.long_context]
-threshold = 1000
-input = 4
-output = 12
+long_context = { threshold = 1000, input = 4, output = 12 }
 
 [models.big]
 name = "Big"
 tier = "opus"
-input = 10
-output = 40
+status = "current"
+released = 2030-01-01
+profile = "p"
+context = 1000
+max_output = 100
 min_cacheable_tokens = 512
 ids = ["big-2030"]
+prices = [{ from = 2030-01-01, input = 10, output = 40 }]
 """
 
 
-def test_table_from_another_toml(tmp_path: Path) -> None:
-    path = tmp_path / "prices.toml"
-    path.write_text(SHEET)
-    table = PriceTable.from_toml(path)
-    assert table.as_of == "test"
-    assert table.tier_model(Tier.OPUS) == "big"  # the tier names a dated id; the family stands for it
+def test_table_from_another_sheet() -> None:
+    table = PriceTable.from_toml_text(SHEET)
+    assert table.as_of == "2030-01-01"
+    assert table.tier_model(Tier.OPUS) == "big"  # the tier names an alias; the family stands for it
     assert "big-2030" in table
     assert "claude-haiku-4-5" not in table
     # tiny: 1,000 x $0.25 + 1,000 reads x $0.03 (own) + 1,000 5m writes x $0.375 (x1.5) = $655 / M
     u = usage(input_tokens=1000, cache_read_input_tokens=1000, cache_creation_input_tokens=1000)
     assert table.cost("tiny", u) == D("0.000655")
-    # batch keeps 60% (discount 0.4): $393 / M
+    # batch bills 60%: $393 / M
     assert table.cost("tiny", u, batch=True) == D("0.000393")
     # mid above 1,000 prompt tokens: 1,001 x $4 + 10 x $12 = $4,124 / M
     assert table.cost("mid", usage(input_tokens=1001, output_tokens=10)) == D("0.004124")
@@ -333,18 +376,30 @@ def test_table_from_another_toml(tmp_path: Path) -> None:
     [
         (('opus = "big-2030"', 'opus = "huge"'), "huge"),
         (('opus = "big-2030"\n', ""), "tier"),
-        (("input = 10", "input = -10"), "models.big.input"),
+        (("input = 10,", "input = -10,"), "models.big.prices.0.input"),
         (('ids = ["big-2030"]', 'ids = ["big-2030", "mid"]'), "listed twice"),
         (('tier = "opus"', 'tier = "titan"'), "models.big.tier"),
-        (("batch_discount = 0.4", "batch_discount = 1.5"), "batch_discount"),
-        (("[models.big]", "[models.big"), "prices"),
+        (("batch = 0.6", "batch = 1.5"), "defaults.batch"),
+        (("[profiles.p]", "[profiles.q]"), "no profile 'p'"),
+        (("[models.big]", "[models.big"), "catalogue"),
     ],
 )
-def test_bad_sheet_is_a_config_error(tmp_path: Path, change: tuple[str, str], message: str) -> None:
-    path = tmp_path / "prices.toml"
-    path.write_text(SHEET.replace(*change))
+def test_bad_sheet_is_a_config_error(change: tuple[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        PriceTable.from_toml(path)
+        PriceTable.from_toml_text(SHEET.replace(*change))
+
+
+def test_a_users_file_corrects_the_packaged_sheet(tmp_path: Path) -> None:
+    path = tmp_path / "models.toml"
+    path.write_text(
+        "[models.claude-fable-5-2]\n"
+        "prices = [{ from = 2026-11-09, input = 8, output = 40, cache_write_5m = 10, cache_read = 0.8 }]\n"
+    )
+    table = PriceTable.from_toml(path)
+    assert table.cost("claude-fable-5-2", usage(cache_read_input_tokens=1_000_000)) == D("0.8")
+    assert table.cost("claude-mythos-5-2", usage(cache_read_input_tokens=1_000_000)) == D("0.8")
+    # everything the file does not name is the packaged sheet's
+    assert table.cost("claude-opus-5-5", usage(input_tokens=1_000_000)) == D("4")
 
 
 def test_missing_sheet_is_a_config_error(tmp_path: Path) -> None:

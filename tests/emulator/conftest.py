@@ -10,7 +10,13 @@ import pytest
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.emulator.server import emulator_thread
 
-from .support import API_KEY
+from .support import API_KEY, TODAY
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    """The emulator on the tests' fixed date (a module may override this fixture)."""
+    return EmulatorConfig(today=TODAY)
 
 
 @pytest.fixture

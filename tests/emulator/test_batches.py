@@ -381,3 +381,19 @@ async def test_the_server_stops_cleanly_while_a_batch_is_processing() -> None:
         assert batch.processing_status == "in_progress"
     pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
     assert pending == []
+
+
+@pytest.mark.parametrize("beta", [None, "output-300k-2026-03-24"])
+async def test_the_batch_output_ceiling_takes_its_beta(
+    sdk: anthropic.AsyncAnthropic, beta: str | None
+) -> None:
+    big = {"custom_id": "big", "params": params(model="claude-sonnet-5-5", max_tokens=300_000)}
+    fast = {"custom_id": "fast", "params": params(model="claude-opus-5-5", speed="fast")}
+    headers = {"anthropic-beta": beta} if beta else {}
+    batch = await sdk.messages.batches.create(requests=[big, fast], extra_headers=headers)
+    await wait_until_ended(sdk, batch.id)
+    results = await results_of(sdk, batch.id)
+
+    assert results["big"].type == ("succeeded" if beta else "errored")
+    assert results["fast"].type == "errored"
+    assert results["fast"].error.error.message == 'speed: "fast" is not available in Message Batches.'

@@ -235,3 +235,20 @@ async def test_a_broken_labeler_plug_in_is_a_server_error() -> None:
     assert caught.value.status_code == 500
     assert caught.value.type == "api_error"
     assert caught.value.request_id is not None
+
+
+async def test_x_api_key_wins_over_a_bearer_token(guarded_url: str) -> None:
+    async with httpx2.AsyncClient(base_url=guarded_url) as http:
+        key_first = await http.post(
+            "/v1/messages", json=GOOD, headers={"x-api-key": API_KEY, "authorization": "Bearer sk-wrong"}
+        )
+        wrong_key = await http.post(
+            "/v1/messages", json=GOOD, headers={"x-api-key": "sk-wrong", "authorization": f"Bearer {API_KEY}"}
+        )
+        bearer_only = await http.post(
+            "/v1/messages", json=GOOD, headers={"authorization": f"Bearer {API_KEY}"}
+        )
+
+    assert key_first.status_code == 200
+    assert wrong_key.status_code == 401
+    assert bearer_only.status_code == 200

@@ -141,3 +141,34 @@ async def test_random_delay_holds_answers() -> None:
 
     assert statuses == [200, 200]
     assert time.perf_counter() - started >= 0.24
+
+
+@pytest.mark.parametrize("reason", ["refusal", "pause_turn", "model_context_window_exceeded"])
+async def test_a_stop_on_demand(sdk: anthropic.AsyncAnthropic, reason: str) -> None:
+    headers = {"x-emulator-stop": reason}
+    full = await sdk.messages.create(model=HAIKU, max_tokens=2_000, messages=PROMPT)
+    stopped = await sdk.messages.create(model=HAIKU, max_tokens=2_000, messages=PROMPT, extra_headers=headers)
+    async with sdk.messages.stream(
+        model=HAIKU, max_tokens=2_000, messages=PROMPT, extra_headers=headers
+    ) as stream:
+        streamed = await stream.get_final_message()
+
+    assert stopped.stop_reason == streamed.stop_reason == reason
+    text, whole = stopped.content[0], full.content[0]
+    assert text.type == whole.type == "text"
+    assert whole.text.startswith(text.text)
+    assert 0 < stopped.usage.output_tokens < full.usage.output_tokens
+    assert streamed.usage.output_tokens == stopped.usage.output_tokens
+    if reason == "refusal":
+        assert stopped.stop_details is not None
+        assert stopped.stop_details.type == "refusal"
+        assert streamed.stop_details == stopped.stop_details
+    else:
+        assert stopped.stop_details is None
+
+
+async def test_an_unknown_stop_is_a_bad_request(sdk: anthropic.AsyncAnthropic) -> None:
+    with pytest.raises(anthropic.BadRequestError, match="x-emulator-stop: must be one of"):
+        await sdk.messages.create(
+            model=HAIKU, max_tokens=20, messages=PROMPT, extra_headers={"x-emulator-stop": "later"}
+        )

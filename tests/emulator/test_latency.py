@@ -81,3 +81,13 @@ def test_the_public_surface() -> None:
     assert {"EmulatorConfig", "Engine", "EmulatorError", "running_emulator", "serve", "create_app"} <= set(
         emulator.__all__
     )
+
+
+def test_fast_mode_writes_output_faster() -> None:
+    config = EmulatorConfig(latency={"opus": TierLatency(ttft_s=0.5, output_tokens_per_s=100.0)})
+
+    standard = config.latency_for("opus").total_s(1_000)
+    fast = config.latency_for("opus", fast=True).total_s(1_000)
+
+    assert standard == 0.5 + 10.0
+    assert fast == 0.5 + 4.0

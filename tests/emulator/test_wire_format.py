@@ -11,6 +11,7 @@ import pytest
 from anthropic.types import (
     Message,
     MessageTokensCount,
+    ModelCapabilities,
     ModelInfo,
     RawContentBlockDeltaEvent,
     RawContentBlockStartEvent,
@@ -21,7 +22,7 @@ from anthropic.types import (
 )
 from anthropic.types.shared.error_response import ErrorResponse
 
-from .support import HAIKU, SONNET, user
+from .support import HAIKU, HAIKU_5, OPUS_5, SONNET, SONNET_5, user
 
 EVENTS: dict[str, type[pydantic.BaseModel]] = {
     "message_start": RawMessageStartEvent,
@@ -99,6 +100,27 @@ BODIES = {
         "messages": user("Write an essay."),
         "stop_sequences": ["e"],
     },
+    "summarized thinking": {
+        "model": OPUS_5,
+        "max_tokens": 2_000,
+        "messages": user("Compare two designs."),
+        "thinking": {"type": "adaptive", "display": "summarized"},
+    },
+    "omitted thinking": {"model": HAIKU_5, "max_tokens": 2_000, "messages": user("Compare two designs.")},
+    "ends in thinking": {"model": OPUS_5, "max_tokens": 8, "messages": user("Compare two designs.")},
+    "between tools": {
+        "model": SONNET_5,
+        "max_tokens": 300,
+        "messages": user("Define 'apple'."),
+        "tools": [TOOL],
+        "thinking": {"type": "between_tools"},
+    },
+    "structured": {
+        "model": HAIKU,
+        "max_tokens": 300,
+        "messages": user("Classify."),
+        "output_config": {"format": {"type": "json_schema", "schema": {"type": "object", "properties": {}}}},
+    },
 }
 
 
@@ -125,14 +147,31 @@ async def test_stream_events_match_the_sdk_models(http: httpx2.AsyncClient, body
     assert [head for head, _ in frames].count("event: message_start") == 1
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+async def test_forced_stops_match(http: httpx2.AsyncClient, stream: bool) -> None:
+    body = {**BODIES["text"], "stream": stream}
+    response = await http.post("/v1/messages", json=body, headers={"x-emulator-stop": "refusal"})
+
+    if not stream:
+        validated(Message, response.json())
+        return
+    for frame in response.text.strip().split("\n\n"):
+        head, data = frame.split("\n", 1)
+        kind = head.removeprefix("event: ")
+        if kind != "ping":
+            validated(EVENTS[kind], json.loads(data.removeprefix("data: ")))
+
+
 async def test_models_and_pages_match(http: httpx2.AsyncClient) -> None:
     page = (await http.get("/v1/models", params={"limit": 100})).json()
     single = (await http.get("/v1/models/claude-haiku-4-5")).json()
 
     assert set(page) == {"data", "has_more", "first_id", "last_id"}
-    for item in page["data"]:
+    for item in [*page["data"], single]:
         validated(ModelInfo, item)
-    validated(ModelInfo, single)
+        # Every field the SDK declares is sent, optional ones included (null where it has no value).
+        assert set(item) == set(ModelInfo.model_fields), item["id"]
+        assert set(item["capabilities"]) == set(ModelCapabilities.model_fields)
 
 
 async def test_token_counts_and_errors_match(http: httpx2.AsyncClient) -> None:

@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from claude_router.catalog.pricing import PriceTable
+from claude_router.catalog.pricing import PriceTable, Tier
 from claude_router.classify.base import ClassifierInput
 from claude_router.classify.capture import LabelledExample
 from claude_router.classify.features import FeatureConfig, FeatureExtractor
@@ -20,12 +20,19 @@ from claude_router.classify.registry import PACKAGED, ModelRegistry
 from claude_router.evaluate.commands import train
 from claude_router.evaluate.dataset import LabelledPrompt
 from claude_router.evaluate.learn_commands import model_app
-from claude_router.evaluate.learning import ErrorCosts, LearnSettings, retrain, score, user_weight
+from claude_router.evaluate.learning import (
+    REFERENCE_USAGE,
+    ErrorCosts,
+    LearnSettings,
+    retrain,
+    score,
+    user_weight,
+)
 from claude_router.evaluate.train import TrainSettings
 from claude_router.evaluate.train import train as train_model
 from claude_router.ledger import SqlLedger
 from claude_router.ledger.examples import ExampleStore, StoredExample, example_row
-from claude_router.types import Label
+from claude_router.types import LABELS, Label
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 FAST = TrainSettings(epochs=6, folds=2)
@@ -203,10 +210,9 @@ def test_the_router_starts_on_the_active_model(home: Path) -> None:
     assert local_predictor(ClassifierSettings()).version != active.version
 
 
-def test_error_costs_come_from_the_tiers_prices() -> None:
-    costs = ErrorCosts.of(PriceTable.default())
+def test_error_costs_weigh_money_wasted_and_answers_lost() -> None:
+    costs = ErrorCosts({Label.SIMPLE: 1.0, Label.MODERATE: 3.0, Label.COMPLEX: 5.0})
 
-    assert costs.price == {Label.SIMPLE: 1.0, Label.MODERATE: 3.0, Label.COMPLEX: 5.0}
     assert costs.cost(Label.SIMPLE, Label.MODERATE) == 2.0  # money wasted
     assert costs.cost(Label.SIMPLE, Label.COMPLEX) == 4.0
     assert costs.cost(Label.MODERATE, Label.SIMPLE) == 3.0  # the answer is bought again
@@ -215,6 +221,16 @@ def test_error_costs_come_from_the_tiers_prices() -> None:
 
     got = score([Label.SIMPLE, Label.MODERATE], [Label.MODERATE, Label.MODERATE], costs)
     assert (got.agreement, got.cost_weighted_error) == (0.5, 3.0 / 6.0)
+
+
+def test_error_costs_come_from_the_tiers_prices() -> None:
+    table = PriceTable.default()
+    unit = {label: table.what_if(REFERENCE_USAGE, Tier.for_label(label)) for label in LABELS}
+
+    costs = ErrorCosts.of(table)
+
+    assert costs.price == {label: float(unit[label] / unit[Label.SIMPLE]) for label in LABELS}
+    assert costs.price[Label.SIMPLE] == 1.0 < costs.price[Label.MODERATE] < costs.price[Label.COMPLEX]
 
 
 def test_the_newest_examples_are_held_back(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from claude_router.forecast import PolicyForecast, candidate_policies, read_json
 from claude_router.forecast.jsonl_source import output_estimates
 from claude_router.types import Label
 
-PRICES = PriceTable.default()
+PRICES = PriceTable.default().for_ladder(Settings().policy.label_models)  # the ladder in force
 SIMPLE = "Is the sentiment of this review positive or negative? 'Great blender.'"
 COMPLEX = (
     "Analyse this contract clause and state which party carries more of the risk, whether the "

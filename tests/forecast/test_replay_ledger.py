@@ -6,11 +6,15 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from rich.console import Console
+
 from claude_router.catalog.pricing import PriceTable, Tier
 from claude_router.config import PolicySettings, RuleSettings, Settings
 from claude_router.forecast import candidate_policies, needs_minutes, read_ledger, replay
+from claude_router.forecast.render import render_html_page, render_table, to_json
 from claude_router.ledger import SqlLedger
-from claude_router.types import ClassifierSource, Label, TokenUsage, UsageRecord
+from claude_router.routing.accounting import Outcome, new_record
+from claude_router.types import ClassifierSource, Label, RequestMeta, Route, TokenUsage, UsageRecord
 
 PRICES = PriceTable.default()
 HAIKU, SONNET, OPUS = "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"
@@ -158,3 +162,108 @@ async def test_a_window_replays_only_its_requests(tmp_path: object) -> None:
     }
     expected = sum((r.cost_usd + r.classifier_cost_usd for r in inside if r.ok), Decimal(0))
     assert result["recorded"].cost_usd == expected
+
+
+# ---- today's pricing rules, per request: date, band, geo, fast; unpriced models; effort ------
+
+LADDER_5 = {
+    Label.SIMPLE: "claude-haiku-5-5",
+    Label.MODERATE: "claude-sonnet-5-5",
+    Label.COMPLEX: "claude-opus-5-5",
+}
+
+
+def _routed(
+    rid: str, model: str, usage: TokenUsage, day: datetime, *, label: Label | None, effort: str | None = None
+) -> UsageRecord:
+    """A record as the router accounts it (prices of its date, geo and speed from the usage)."""
+    route = None if label is None else Route(model, label=label, effort=effort)
+    return new_record(
+        PRICES,
+        request_id=rid,
+        model_requested="auto" if label is not None else model,
+        meta=RequestMeta(),
+        decision=None,
+        route=route,
+        outcome=Outcome(model_used=model, answer=usage),
+        created_at=day,
+    )
+
+
+async def test_replays_price_each_request_at_its_date_band_geo_and_speed(ledger_url: str) -> None:
+    before, after = datetime(2026, 10, 6, 12, tzinfo=UTC), datetime(2026, 10, 7, 12, tzinfo=UTC)
+    reads = TokenUsage(1_000, 200, cache_read_tokens=500_000)
+    records = [
+        _routed("sonnet-before", "claude-sonnet-5-5", reads, before, label=Label.MODERATE),
+        _routed("sonnet-after", "claude-sonnet-5-5", reads, after, label=Label.MODERATE),
+        # Haiku 5.5 at exactly 100,000 prompt tokens, and one above (the band, per request)
+        _routed(
+            "haiku-at",
+            "claude-haiku-5-5",
+            TokenUsage(90_000, 50, cache_read_tokens=10_000),
+            after,
+            label=Label.SIMPLE,
+            effort="low",
+        ),
+        _routed(
+            "haiku-above",
+            "claude-haiku-5-5",
+            TokenUsage(90_001, 50, cache_read_tokens=10_000),
+            after,
+            label=Label.SIMPLE,
+            effort="low",
+        ),
+        _routed(
+            "opus-us-fast",
+            "claude-opus-5-5",
+            TokenUsage(3_000, 900, inference_geo="us", speed="fast"),
+            after,
+            label=Label.COMPLEX,
+        ),
+        _routed("unknown", "claude-nova-1", TokenUsage(100, 10), after, label=Label.SIMPLE),
+    ]
+    assert not records[-1].priced
+    assert all(r.priced for r in records[:-1])
+    store = await _ledger_with(ledger_url, records)
+    try:
+        workload = await read_ledger(store, PRICES)
+    finally:
+        await store.close()
+    settings = Settings(policy=PolicySettings(label_models=LADDER_5))
+    result = {r.name: r for r in replay(workload, candidate_policies(settings, [], PRICES), PRICES).policies}
+
+    priced = records[:-1]
+    assert result["recorded"].cost_usd == sum((r.cost_usd for r in priced), Decimal(0))
+    assert result["recorded"].unpriced == 1
+    # the policy in force routes by label, like the router did; the unknown model's request with it
+    assert result["current"].cost_usd == result["recorded"].cost_usd + PRICES.cost(
+        "claude-haiku-5-5", TokenUsage(100, 10), on=after.date()
+    )
+    assert result["current"].unpriced == 0
+    for tier, model in zip(("haiku", "sonnet", "opus"), LADDER_5.values(), strict=True):
+        # the same tokens on that model (fast only where it has fast mode), at their date's prices
+        expected = sum((PRICES.what_if(r.usage, model, on=r.created_at.date()) for r in records), Decimal(0))
+        assert result[f"all-{tier}"].cost_usd == expected, tier
+    # the hand-made figures behind those sums: Sonnet 5.5 reads at $0.20 before 2026-10-07, $0.10 after
+    sonnet = [r.cost_usd for r in records[:2]]
+    assert sonnet[0] - sonnet[1] == 500_000 * (Decimal("0.20") - Decimal("0.10")) / 1_000_000
+    haiku_at, haiku_above = records[2].cost_usd, records[3].cost_usd
+    assert haiku_at == (90_000 * Decimal("0.10") + 50 * Decimal("0.50") + 10_000 * Decimal("0.01")) / 10**6
+    assert (
+        haiku_above
+        == 5 * (90_001 * Decimal("0.10") + 50 * Decimal("0.50") + 10_000 * Decimal("0.01")) / 10**6
+    )
+    assert records[4].cost_usd == (3_000 * 8 + 900 * 40) * Decimal("1.1") / 10**6  # fast, "us"
+    # effort shows in the mix; unpriced requests are counted, in every format
+    assert result["recorded"].mix[("claude-haiku-5-5", "low")] == 2
+    forecast = replay(workload, candidate_policies(settings, [], PRICES), PRICES)
+    doc = to_json(forecast)
+    recorded = next(p for p in doc["policies"] if p["name"] == "recorded")
+    assert recorded["unpriced_requests"] == 1
+    assert {"model": "claude-haiku-5-5", "effort": "low", "requests": 2} in recorded["mix"]
+    console = Console(record=True, width=120)
+    render_table(console, forecast)
+    text = console.export_text()
+    assert "Mix by model and effort" in text
+    assert "recorded: 1 requests unpriced" in text
+    assert 'id="forecast-mix"' in render_html_page(forecast)

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from claude_router.errors import LedgerError
 from claude_router.ledger import Dimension, SqlLedger, merge_groups, migrate, migration_names, record_to_row
 from claude_router.ledger.engine import create_engine, resolve_url
 from claude_router.ledger.migrations import applied
-from claude_router.ledger.schema import metadata, usage
+from claude_router.ledger.schema import (
+    ADDED_M005,
+    metadata,
+    rollup_columns,
+    usage,
+    usage_columns,
+    usage_daily,
+    usage_daily_tags,
+)
 
 from .records import traffic
 from .test_store import assert_same, expected_totals
@@ -91,3 +104,82 @@ async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
             await migrate(engine, upto="m000_nothing")
     finally:
         await engine.dispose()
+
+
+# ---- m005: effort, adaptations, priced, geo and speed; rollups keyed by effort ----------------
+
+_NEW_ROLLUP_COLUMNS = ("effort", "unpriced")
+
+
+def _previous(name: str, columns: Iterable[sa.Column[Any]], dropped: Iterable[str]) -> sa.Table:
+    """A table as the release before m005 defined it: today's columns less those m005 added."""
+    gone = set(dropped)
+    return sa.Table(name, sa.MetaData(), *(c for c in columns if c.name not in gone))
+
+
+async def _previous_schema(engine: AsyncEngine) -> None:
+    """A ledger exactly as the release before m005 left it: migrated to m004, usage without the
+    m005 columns, rollups without effort and unpriced."""
+    await migrate(engine, upto="m004_quality_verdicts")
+    async with engine.begin() as conn:
+        for name in ADDED_M005:  # this version's m001 creates them; the previous one did not
+            await conn.execute(sa.text(f"ALTER TABLE usage DROP COLUMN {name}"))
+        for table, tagged in ((usage_daily, False), (usage_daily_tags, True)):
+            await conn.execute(sa.text(f"DROP TABLE {table.name}"))
+            old = _previous(table.name, rollup_columns(tagged=tagged), _NEW_ROLLUP_COLUMNS)
+            await conn.run_sync(old.create)
+            # a stale rollup row: m005 must rebuild the rollups from `usage`, not keep these
+            keys = {c.name: _filler(c) for c in old.columns}
+            await conn.execute(sa.insert(old), [{**keys, "requests": 999}])
+
+
+def _filler(column: sa.Column[Any]) -> Any:
+    if isinstance(column.type, sa.Date):
+        return date(2025, 6, 1)
+    if isinstance(column.type, sa.Boolean):
+        return False
+    if isinstance(column.type, sa.String):
+        return "stale"
+    return 0
+
+
+async def test_m005_from_the_previous_schema_keeps_old_rows_priced_and_rebuilds_rollups(
+    ledger_url: str,
+) -> None:
+    records = traffic(200)
+    old_usage = _previous(usage.name, usage_columns(), ADDED_M005)
+    engine = create_engine(resolve_url(ledger_url))
+    try:
+        await _previous_schema(engine)
+        async with engine.begin() as conn:
+            shape = await conn.run_sync(_shape)
+            assert not set(ADDED_M005) & shape["usage"][0]
+            rows = [{k: v for k, v in record_to_row(r).items() if k not in ADDED_M005} for r in records]
+            await conn.execute(sa.insert(old_usage), rows)
+        names = migration_names()
+        assert await migrate(engine) == names[names.index("m005_effort_adapted_priced") :]
+        async with engine.connect() as conn:
+            shape = await conn.run_sync(_shape)
+        for table in metadata.sorted_tables:
+            assert shape[table.name][0] == {c.name for c in table.columns}, table.name
+    finally:
+        await engine.dispose()
+    ledger = await SqlLedger.open(ledger_url)
+    try:
+        back = await ledger.rows()
+        assert len(back) == len(records)
+        assert all(r.priced and r.effort is None and r.adapted == () for r in back)
+        assert_same(merge_groups(await ledger.totals()), expected_totals(records))
+        (group,) = await ledger.totals([Dimension.EFFORT])
+        assert group.key[Dimension.EFFORT] is None
+        assert group.totals.unpriced == 0
+        new = dataclasses.replace(
+            traffic(201)[-1], effort="low", adapted=("effort: max → high",), priced=False
+        )
+        await ledger.record(new)
+        await ledger.flush()
+        by_effort = {g.key[Dimension.EFFORT]: g.totals for g in await ledger.totals([Dimension.EFFORT])}
+        assert (by_effort["low"].requests, by_effort["low"].unpriced) == (1, 1)
+        assert (await ledger.rows(request_ids=[new.request_id]))[0].adapted == ("effort: max → high",)
+    finally:
+        await ledger.close()

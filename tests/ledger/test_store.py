@@ -28,7 +28,7 @@ from claude_router.ledger import (
 from claude_router.ledger.schema import usage
 from claude_router.types import TokenUsage, UsageRecord
 
-from .records import HAIKU, OPUS, SONNET, T0, priced, traffic
+from .records import HAIKU, SONNET, T0, priced, traffic
 
 
 def normalised(rec: UsageRecord) -> UsageRecord:
@@ -94,7 +94,7 @@ async def test_cache_and_batch_rows_store_exact_costs(ledger_url: str) -> None:
     # Haiku 4.5 at half price: 7×$0.50 + 3×$2.50 + 11×$0.625 + 13×$1 + 17×$0.05 per million.
     assert stored["batched"].cost_nusd == 7 * 500 + 3 * 2500 + 11 * 625 + 13 * 1000 + 17 * 50
     assert back["batched"].cost_usd == pricing.cost(HAIKU, tokens, batch=True) == Decimal("0.000031725")
-    assert back["cached"].cost_if_opus_usd == pricing.cost(OPUS, tokens)
+    assert back["cached"].cost_if_opus_usd == pricing.cost("claude-opus-5-5", tokens)  # the top tier
     assert back["batched"].usage == tokens
     assert back["batched"].batch
     assert not back["cached"].batch

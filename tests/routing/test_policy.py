@@ -156,7 +156,7 @@ def test_floor_is_met_by_tier_not_by_label_name() -> None:
     assert (route.model, route.reason) == (OPUS, "floor:request")  # the next label model at that tier
     p = policy(label_models={Label.MODERATE: HAIKU, Label.COMPLEX: HAIKU})
     route = p.route(decided(Label.SIMPLE), meta(floor=Label.MODERATE), AUTO, now=NOON)
-    assert route.model == SONNET  # none in the map: the tier's own model
+    assert route.model == PriceTable.default().tier_model("sonnet")  # none in the map: the tier's own model
 
 
 # ---- rules and time windows ------------------------------------------------------------------

@@ -268,6 +268,7 @@ class BatchesApiRunner:
             outcome=outcome,
             batch=True,
             created_at=utcnow(),
+            baseline=self.router.baseline,
         )
         if decision is not None:  # the classifier's own call was a real-time one, at full price
             record.classifier_cost_usd = classifier_cost(self.router.prices, decision)

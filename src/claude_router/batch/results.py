@@ -43,7 +43,7 @@ def routing_facts(record: UsageRecord, *, batch: bool) -> dict[str, Any]:
         "model_used": record.model_used,
         "label": record.label.value if record.label else None,
         "classifier_source": record.classifier_source.value,
-        "cost_usd": str(record.total_cost_usd),
+        "cost_usd": str(record.total_cost_usd) if record.priced else None,  # unpriced: not $0
         "batch": batch,
     }
 

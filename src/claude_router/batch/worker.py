@@ -327,6 +327,7 @@ class Worker:
             decision=None,
             route=None,
             outcome=Outcome(model_used=None, answer=NO_USAGE, error_type=error.type),
+            baseline=self.router.baseline,
         )
 
     def _finish(self, finished: _Finished) -> None:

@@ -8,8 +8,10 @@ It shares no state with the router: it is a separate program that happens to liv
         client = anthropic.AsyncAnthropic(base_url=base_url, api_key="any")
 
 Serves POST /v1/messages (JSON and SSE), POST /v1/messages/count_tokens, GET /v1/models[/{id}]
-and the Message Batches API, with a simulated prompt cache, rate limits, injected faults and a
-per-model-line latency model; see `config.EmulatorConfig`.
+and the Message Batches API, with a simulated prompt cache, rate limits, injected faults and stops,
+and a per-model-line latency model; see `config.EmulatorConfig`. The models are the shared
+catalogue's (`claude_router.catalog`), each with its lifecycle on the emulator's date and its own
+request rules (`rules`), thinking (`thinking`) and tokenizer.
 """
 
 from __future__ import annotations

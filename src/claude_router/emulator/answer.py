@@ -7,9 +7,13 @@
 - Otherwise the answer is text shaped like the task (see `compose`: "Positive.", a language, a
   label, SQL, review bullets, a summary, numbered points, prose) whose natural length follows the
   built-in rule's label (`answer_tokens` in `data/labeler.toml`).
+- With structured output (`output_config.format`), the text is a JSON instance of the schema.
 Stop sequences cut the text before the first one found (stop_reason `stop_sequence`); max_tokens
-cuts it at exactly `4 * max_tokens` characters (stop_reason `max_tokens`). The same conversation
-always produces the same text, so a cut answer is a prefix of the uncut one.
+cuts it at exactly `4 * max_tokens` characters (stop_reason `max_tokens`; fewer for a tokenizer
+that counts more tokens per character). A thinking block comes first when the request thinks
+(see `thinking`), and its tokens count against max_tokens: a small max_tokens can end the answer
+inside its thinking, with no text. The same conversation always produces the same text, so a cut
+answer is a prefix of the uncut one.
 """
 
 from __future__ import annotations
@@ -19,15 +23,18 @@ import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
+from ..types import Label
 from .compose import Composer
 from .config import Labeler
 from .ids import IdFactory
 from .labeler import RuleLabeler, apply_labeler, is_classifier_request
 from .prompt import Prompt
-from .tokens import CHARS_PER_TOKEN, text_tokens
-from .tool_input import tool_input
+from .thinking import signature, summary
+from .tokens import chars_within, scaled, text_tokens
+from .tool_input import json_instance, tool_input
 
 _GENERIC_NAME_PARTS = frozenset(
     {"get", "set", "list", "fetch", "make", "create", "find", "tool", "call", "run"}
@@ -40,7 +47,9 @@ class Answer:
     content: list[dict[str, Any]]
     stop_reason: str
     stop_sequence: str | None
-    output_tokens: int
+    output_tokens: int  # thinking included
+    thinking_tokens: int = 0
+    stop_details: dict[str, Any] | None = None
 
 
 def _blocks_text(content: Any) -> str:
@@ -65,6 +74,23 @@ def user_text(body: dict[str, Any]) -> tuple[str, bool]:
     return "", False
 
 
+@dataclass(frozen=True, slots=True)
+class _Turn:
+    """What one answer is written from."""
+
+    prompt: Prompt
+    text: str
+    returns_result: bool
+    system: str
+    stops: tuple[str, ...]
+    label: Label
+    rng: random.Random
+
+    @property
+    def ratio(self) -> Fraction:
+        return self.prompt.ratio
+
+
 class Writer:
     """Writes answers; owns the phrase banks, the rule labeler and the configured label plug-in."""
 
@@ -74,59 +100,115 @@ class Writer:
         self._composer = Composer.load(self.rule.answer_tokens)
         self._ids = ids
 
-    async def answer(self, prompt: Prompt) -> Answer:
+    async def answer(self, prompt: Prompt, stop: str | None = None) -> Answer:
+        """The answer to `prompt`: a thinking block first when the request thinks, then the reply.
+        `stop` (refusal, pause_turn, model_context_window_exceeded) interrupts the reply halfway."""
         body = prompt.body
         text, returns_result = user_text(body)
-        system = _blocks_text(body.get("system") or "")
-        stops = body.get("stop_sequences") or ()
-        if is_classifier_request(system, prompt.max_tokens):
-            label = await apply_labeler(self._labeler, text)
-            return self._text_answer(label.value, prompt.max_tokens, stops)
-        rng = random.Random(prompt.seed)
-        tool = _choose_tool(body, text, returns_result, rng)
+        turn = _Turn(
+            prompt,
+            text,
+            returns_result,
+            _blocks_text(body.get("system") or ""),
+            tuple(body.get("stop_sequences") or ()),
+            self.rule.label(text),
+            random.Random(prompt.seed),
+        )
+        budget = prompt.max_tokens
+        thought = min(prompt.thinking.tokens(turn.label), budget)
+        head: list[dict[str, Any]] = []
+        if thought:
+            head = [self._thinking_block(prompt, summary(text, turn.label))]
+            if thought == budget:  # the answer ends inside its thinking, before any text
+                return Answer(head, "max_tokens", None, budget, budget)
+        reply = await self._reply(turn, budget - thought)
+        if stop is not None:
+            reply = _interrupted(reply, stop, turn.ratio)
+        return Answer(
+            head + reply.content,
+            reply.stop_reason,
+            reply.stop_sequence,
+            thought + reply.output_tokens,
+            thought + reply.thinking_tokens,
+            reply.stop_details,
+        )
+
+    async def _reply(self, turn: _Turn, max_tokens: int) -> Answer:
+        body, prompt = turn.prompt.body, turn.prompt
+        if is_classifier_request(turn.system, prompt.max_tokens):
+            label = await apply_labeler(self._labeler, turn.text)
+            return _text_answer(label.value, max_tokens, turn)
+        tool = _choose_tool(body, turn.text, turn.returns_result, turn.rng)
         if tool is not None:
-            call = self._tool_answer(tool, body, text, rng, prompt.max_tokens, stops)
+            call = self._tool_answer(tool, turn, max_tokens)
             if call is not None:
                 return call
-        label = self.rule.label(text)
-        prose = self._composer.compose(text, system, label, rng)
-        return self._text_answer(prose, prompt.max_tokens, stops)
+        schema = prompt.output_schema
+        if schema is not None:
+            return _text_answer(json.dumps(json_instance(schema, turn.rng, turn.text)), max_tokens, turn)
+        prose = self._composer.compose(turn.text, turn.system, turn.label, turn.rng)
+        return _text_answer(prose, max_tokens, turn)
 
-    def _text_answer(self, text: str, max_tokens: int, stops: Iterable[str]) -> Answer:
-        cut, reason, sequence = _cut(text, max_tokens, stops)
-        content = [{"type": "text", "text": cut}] if cut else []
-        return Answer(content, reason, sequence, _output_tokens(text_tokens(cut), max_tokens))
+    def _thinking_block(self, prompt: Prompt, text: str) -> dict[str, Any]:
+        shown = text if prompt.thinking.display == "summarized" else ""
+        return {
+            "type": "thinking",
+            "thinking": shown,
+            "signature": signature(prompt.spec.id, str(prompt.seed)),
+        }
 
-    def _tool_answer(
-        self,
-        tool: dict[str, Any],
-        body: dict[str, Any],
-        text: str,
-        rng: random.Random,
-        max_tokens: int,
-        stops: Iterable[str],
-    ) -> Answer | None:
-        """A tool call, with a short preamble under tool_choice auto; None when it does not fit."""
+    def _tool_answer(self, tool: dict[str, Any], turn: _Turn, max_tokens: int) -> Answer | None:
+        """A tool call, with a short preamble under tool_choice auto; None when it does not fit.
+        A model that returns text between tool calls as thinking sends the preamble as a thinking block."""
+        body, ratio = turn.prompt.body, turn.ratio
         forced = (body.get("tool_choice") or {}).get("type") in ("any", "tool")
         preamble = "" if forced else f"I'll use the {tool['name']} tool for this."
-        arguments = tool_input(tool.get("input_schema"), rng, text)
-        cost = text_tokens(preamble) + text_tokens(tool["name"] + json.dumps(arguments))
-        cut, reason, _ = _cut(preamble, max_tokens, stops)
+        arguments = tool_input(tool.get("input_schema"), turn.rng, turn.text)
+        preamble_tokens = scaled(text_tokens(preamble), ratio)
+        cost = preamble_tokens + scaled(text_tokens(tool["name"] + json.dumps(arguments)), ratio)
+        cut, reason, _ = _cut(preamble, max_tokens, turn.stops, ratio)
         if reason != "end_turn" or cost > max_tokens:
-            return None if reason == "end_turn" else self._text_answer(preamble, max_tokens, stops)
+            return None if reason == "end_turn" else _text_answer(preamble, max_tokens, turn)
         call = {"type": "tool_use", "id": self._ids.new("toolu"), "name": tool["name"], "input": arguments}
-        content = [{"type": "text", "text": cut}, call] if cut else [call]
-        return Answer(content, "tool_use", None, cost)
+        if not cut:
+            return Answer([call], "tool_use", None, cost)
+        if turn.prompt.thinking.between_tools:
+            block = self._thinking_block(turn.prompt, cut)
+            return Answer([block, call], "tool_use", None, cost, preamble_tokens)
+        return Answer([{"type": "text", "text": cut}, call], "tool_use", None, cost)
 
 
-def _cut(text: str, max_tokens: int, stops: Iterable[str]) -> tuple[str, str, str | None]:
+def _text_answer(text: str, max_tokens: int, turn: _Turn) -> Answer:
+    cut, reason, sequence = _cut(text, max_tokens, turn.stops, turn.ratio)
+    content = [{"type": "text", "text": cut}] if cut else []
+    tokens = max_tokens if reason == "max_tokens" else scaled(text_tokens(cut), turn.ratio)
+    return Answer(content, reason, sequence, _output_tokens(min(tokens, max_tokens), max_tokens))
+
+
+def _interrupted(reply: Answer, reason: str, ratio: Fraction) -> Answer:
+    """`reply` stopped halfway through its text, for `reason`: no tool call is made."""
+    kept: list[dict[str, Any]] = []
+    tokens = reply.thinking_tokens
+    for block in reply.content:
+        if block["type"] == "text":
+            half = block["text"][: len(block["text"]) // 2].rstrip()
+            if half:
+                kept.append({"type": "text", "text": half})
+            tokens += scaled(text_tokens(half), ratio)
+        elif block["type"] == "thinking":
+            kept.append(block)
+    details = {"type": "refusal", "category": None, "explanation": None} if reason == "refusal" else None
+    return Answer(kept, reason, None, max(tokens, 1), reply.thinking_tokens, details)
+
+
+def _cut(text: str, max_tokens: int, stops: Iterable[str], ratio: Fraction) -> tuple[str, str, str | None]:
     """The text as emitted: before the first stop sequence, within max_tokens."""
     end, reason, sequence = len(text), "end_turn", None
     for stop in stops:
         at = text.find(stop)
         if 0 <= at < end:
             end, reason, sequence = at, "stop_sequence", stop
-    limit = max_tokens * CHARS_PER_TOKEN
+    limit = chars_within(max_tokens, ratio)
     if limit < end:
         end, reason, sequence = limit, "max_tokens", None
     return text[:end], reason, sequence

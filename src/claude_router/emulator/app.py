@@ -26,10 +26,11 @@ from .batches import batch_routes
 from .config import EmulatorConfig
 from .engine import Engine
 from .errors import EmulatorError
-from .faults import FaultInjector
+from .faults import FaultInjector, forced_stop
 from .ids import IdFactory
 from .limits import RateLimiter
 from .responses import DroppedResponse, StreamResponse, error_response, json_body, json_response
+from .rules import Context
 
 logger = logging.getLogger(__name__)
 
@@ -132,21 +133,23 @@ class _Handlers:
 
     async def messages(self, request: Request) -> Response | StreamResponse | DroppedResponse:
         engine = self.engine
-        prompt = engine.parse(await read_body(request, self.config.max_body_bytes))
+        body = await read_body(request, self.config.max_body_bytes)
+        prompt = engine.parse(body, Context.from_headers(request.headers))
         plan = engine.cache.plan(prompt)
         key = api_key(request.headers) or ANONYMOUS
         headers: dict[str, str] = {}
         if self.limiter is not None:
             headers = self.limiter.admit(key, prompt.input_tokens - plan.read_tokens)
         fault = self.faults.draw(request.headers)
+        stop = forced_stop(request.headers)
         if fault.delay_s:
             await asyncio.sleep(fault.delay_s)
         if fault.kind is not None and fault.kind != "drop":
             raise self.faults.error(fault.kind)
-        completion = await engine.answer(prompt, plan)
+        completion = await engine.answer(prompt, plan, stop=stop)
         if self.limiter is not None:
             self.limiter.charge_output(key, completion.answer.output_tokens)
-        latency = self.config.latency_for(prompt.model.line)
+        latency = self.config.latency_for(prompt.model.line, fast=prompt.speed == "fast")
         if prompt.stream:
             return StreamResponse(completion.message, latency, headers, drop=fault.kind == "drop")
         total = latency.total_s(completion.answer.output_tokens)
@@ -159,7 +162,7 @@ class _Handlers:
 
     async def count_tokens(self, request: Request) -> Response:
         body = await read_body(request, self.config.max_body_bytes)
-        return json_response(self.engine.count_tokens(body))
+        return json_response(self.engine.count_tokens(body, Context.from_headers(request.headers)))
 
     async def list_models(self, request: Request) -> Response:
         query = request.query_params
@@ -181,7 +184,7 @@ class _Handlers:
         return json_response(self.engine.catalog.page(limit, before_id, after_id, lifecycles))
 
     async def get_model(self, request: Request) -> Response:
-        return json_response(self.engine.catalog.resolve(request.path_params["model_id"]).info)
+        return json_response(self.engine.catalog.describe(request.path_params["model_id"]))
 
 
 def _limit(raw: str | None) -> int:

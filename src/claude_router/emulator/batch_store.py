@@ -18,6 +18,7 @@ from typing import Any, Literal
 from .config import EmulatorConfig
 from .engine import Engine
 from .errors import EmulatorError
+from .rules import Context
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class Batch:
     created_at: datetime
     expires_at: datetime
     deadline: float  # expires_at on the event loop's clock
+    context: Context  # the API version and betas the batch was created with
     status: ProcessingStatus = "in_progress"
     ended_at: datetime | None = None
     cancel_initiated_at: datetime | None = None
@@ -75,7 +77,7 @@ class BatchStore:
 
     # --- API operations ---------------------------------------------------------------------------
 
-    def create(self, requests: list[BatchRequest]) -> Batch:
+    def create(self, requests: list[BatchRequest], context: Context | None = None) -> Batch:
         now = datetime.now(UTC)
         expiry = self._config.batch_expiry_seconds
         batch = Batch(
@@ -85,6 +87,7 @@ class BatchStore:
             created_at=now,
             expires_at=now + timedelta(seconds=expiry),
             deadline=asyncio.get_running_loop().time() + expiry,
+            context=context or Context(batch=True),
         )
         self._batches[batch.id] = batch
         self._seq_of[batch.id] = batch.seq
@@ -160,7 +163,7 @@ class BatchStore:
                         break
                     # Also yields to the loop between requests when the delay is zero.
                     await asyncio.sleep(delay)
-                    request.result = await self._answer(request.params)
+                    request.result = await self._answer(request.params, batch.context)
         except TimeoutError:
             pass  # the batch expired: what is left unanswered is marked below
         self._finish(batch)
@@ -174,10 +177,10 @@ class BatchStore:
         batch.status = "ended"
         batch.ended_at = datetime.now(UTC)
 
-    async def _answer(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def _answer(self, params: dict[str, Any], context: Context) -> dict[str, Any]:
         try:
             _check_batch_only_rules(params)
-            message = await self._engine.complete(params)
+            message = await self._engine.complete(params, context)
         except EmulatorError as err:
             return {"type": "errored", "error": err.body(self._engine.ids.new("req"))}
         except Exception:  # task boundary: one failing request must not stall its batch

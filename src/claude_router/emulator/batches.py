@@ -22,6 +22,7 @@ from .batch_store import Batch, BatchRequest, BatchStore
 from .config import EmulatorConfig
 from .engine import Engine
 from .errors import EmulatorError
+from .rules import Context
 from .schema import describe
 
 __all__ = ["BatchStore", "batch_routes"]
@@ -72,7 +73,8 @@ class _Handlers:
 
     async def create(self, request: Request) -> Response:
         raw = await _read_body(request, self.config.batch_max_bytes)
-        batch = self.store.create(_parse_create(raw, self.config.batch_max_requests))
+        context = Context.from_headers(request.headers, batch=True)
+        batch = self.store.create(_parse_create(raw, self.config.batch_max_requests), context)
         return JSONResponse(_batch_json(batch, request))
 
     async def list_batches(self, request: Request) -> Response:

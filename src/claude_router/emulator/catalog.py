@@ -1,56 +1,74 @@
-"""The model catalogue, read from `data/models.json`: ids, aliases, limits and the Models API objects."""
+"""The models the emulator serves: the shared model catalogue (`claude_router.catalog`) as the
+Models API presents it on the emulator's date.
+
+Every model of the catalogue is listed with its lifecycle on that date. A retired model stays in
+the Models API (`lifecycle=retired`, as the historical record) but a request naming it is a 404,
+as on the API; a deprecated one still answers. `ModelInfo.capabilities` is derived from the
+catalogue's request rules; the few capabilities the catalogue does not describe (citations,
+images, PDFs, structured outputs, server tools) are ones every served model has.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from importlib import resources
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
 from typing import Any
 
+from ..catalog.models import EFFORT_LEVELS, THINKING_MODES, Catalogue, Lifecycle, ModelSpec
 from .errors import EmulatorError
 
-_DATA_FILE = "models.json"
+_SUPPORTED = {"supported": True}
+_CONTEXT_STRATEGIES = ("clear_thinking_20251015", "clear_tool_uses_20250919")
 
 
 @dataclass(frozen=True, slots=True)
-class ModelSpec:
-    id: str
-    aliases: tuple[str, ...]
-    display_name: str
-    created_at: str
-    line: str
-    max_input_tokens: int
-    max_tokens: int
-    min_cache_tokens: int
-    lifecycle: str
+class ServedModel:
+    """One model as served on the emulator's date."""
+
+    spec: ModelSpec
+    lifecycle: Lifecycle
     info: dict[str, Any]  # the `ModelInfo` object GET /v1/models returns
+    # Tokens of this model's tokenizer per token of Haiku 4.5's, as an exact fraction.
+    ratio: Fraction = field(default=Fraction(1))
+
+    @property
+    def id(self) -> str:
+        """The id the API lists and answers with (a dated snapshot id for older models)."""
+        return self.spec.snapshot
+
+    @property
+    def line(self) -> str:
+        return self.spec.line
 
 
 class Catalog:
-    """Every model the emulator serves, newest first, with aliases resolved."""
+    """Every model the catalogue knows, newest first, with aliases resolved, on one date."""
 
-    def __init__(self, models: list[ModelSpec]) -> None:
-        self.models = sorted(models, key=lambda m: m.created_at, reverse=True)
-        self._by_name: dict[str, ModelSpec] = {}
-        for spec in self.models:
-            for name in (spec.id, *spec.aliases):
-                self._by_name[name] = spec
+    def __init__(self, catalogue: Catalogue, today: date) -> None:
+        self.today = today
+        self.models = [_served(spec, today) for spec in catalogue.models]
+        self._by_name: dict[str, ServedModel] = {}
+        for model in self.models:
+            for name in (model.spec.id, *model.spec.ids):
+                self._by_name[name] = model
 
-    @classmethod
-    def load(cls) -> Catalog:
-        raw = json.loads(resources.files(__package__).joinpath("data", _DATA_FILE).read_text("utf-8"))
-        profiles: dict[str, Any] = raw["capability_profiles"]
-        return cls([_spec(entry, profiles) for entry in raw["models"]])
-
-    def get(self, name: str) -> ModelSpec | None:
+    def get(self, name: str) -> ServedModel | None:
         return self._by_name.get(name)
 
-    def resolve(self, name: str) -> ModelSpec:
-        """The model a request names; 404 not_found_error for an unknown one, as the API answers."""
-        spec = self._by_name.get(name)
-        if spec is None or spec.lifecycle == "retired":
+    def resolve(self, name: str) -> ServedModel:
+        """The model a request names; 404 not_found_error for an unknown or retired one, as the API."""
+        model = self._by_name.get(name)
+        if model is None or model.lifecycle == "retired":
             raise EmulatorError(404, "not_found_error", f"model: {name}")
-        return spec
+        return model
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """GET /v1/models/{id}: any model the catalogue holds, retired ones included."""
+        model = self._by_name.get(name)
+        if model is None:
+            raise EmulatorError(404, "not_found_error", f"model: {name}")
+        return model.info
 
     def page(
         self, limit: int, before_id: str | None, after_id: str | None, lifecycles: frozenset[str]
@@ -84,30 +102,58 @@ def _position(ids: list[str], model_id: str) -> int:
         raise EmulatorError(404, "not_found_error", f"model: {model_id}") from None
 
 
-def _spec(entry: dict[str, Any], profiles: dict[str, Any]) -> ModelSpec:
-    lifecycle = entry.get("lifecycle", "active")
+def _timestamp(day: date | None) -> str | None:
+    return None if day is None else f"{day.isoformat()}T00:00:00Z"
+
+
+def _served(spec: ModelSpec, today: date) -> ServedModel:
+    lifecycle = spec.lifecycle(today)
+    scheduled = lifecycle != "active"  # the API shows the schedule once a model is deprecated
     info = {
         "type": "model",
-        "id": entry["id"],
-        "display_name": entry["display_name"],
-        "created_at": entry["created_at"],
+        "id": spec.snapshot,
+        "display_name": spec.name,
+        "created_at": _timestamp(spec.released),
         "lifecycle": lifecycle,
-        "deprecated_at": entry.get("deprecated_at"),
-        "retires_at": entry.get("retires_at"),
-        "line": entry["line"],
-        "max_input_tokens": entry["max_input_tokens"],
-        "max_tokens": entry["max_tokens"],
-        "capabilities": profiles[entry["capabilities"]],
+        "deprecated_at": _timestamp(spec.deprecated) if scheduled else None,
+        "retires_at": _timestamp(spec.retires) if scheduled else None,
+        "line": spec.line,
+        "max_input_tokens": spec.context,
+        "max_tokens": spec.max_output,
+        "capabilities": capabilities(spec),
     }
-    return ModelSpec(
-        id=entry["id"],
-        aliases=tuple(entry.get("aliases", ())),
-        display_name=entry["display_name"],
-        created_at=entry["created_at"],
-        line=entry["line"],
-        max_input_tokens=entry["max_input_tokens"],
-        max_tokens=entry["max_tokens"],
-        min_cache_tokens=entry["min_cache_tokens"],
-        lifecycle=lifecycle,
-        info=info,
-    )
+    return ServedModel(spec, lifecycle, info, Fraction(spec.token_ratio))
+
+
+def _support(flag: bool) -> dict[str, bool]:
+    return {"supported": flag}
+
+
+def capabilities(spec: ModelSpec) -> dict[str, Any]:
+    """The Models API's `capabilities` object, from the catalogue's request rules."""
+    # Programmatic tool calling and compaction came with the 4.6 generation, the same models that
+    # take `inference_geo`.
+    newer = spec.inference_geo
+    context = spec.context_management
+    return {
+        "batch": _SUPPORTED,
+        "citations": _SUPPORTED,
+        "code_execution": _support(newer),
+        "context_management": {
+            "supported": context,
+            **{name: _support(context) for name in _CONTEXT_STRATEGIES},
+            "compact_20260112": _support(context and newer),
+        },
+        "effort": {
+            "supported": spec.effort.supported,
+            **{level: _support(level in spec.effort.levels) for level in EFFORT_LEVELS},
+        },
+        "image_input": _SUPPORTED,
+        "pdf_input": _SUPPORTED,
+        "server_tools": {"supported": True, "code_execution": _SUPPORTED, "web_search": _SUPPORTED},
+        "structured_outputs": _SUPPORTED,
+        "thinking": {
+            "supported": True,
+            "types": {mode: _support(mode in spec.thinking.modes) for mode in THINKING_MODES},
+        },
+    }

@@ -7,6 +7,7 @@ Every default is the quiet one a test wants: no keys required, no limits, zero l
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ImportString, model_validator
@@ -37,6 +38,8 @@ class TierLatency(_Section):
 
 
 ZERO_LATENCY = TierLatency()
+#: Fast mode (`speed: "fast"`) writes output this many times faster than the model's standard speed.
+FAST_OUTPUT_SPEEDUP = 2.5
 
 #: Typical figures for the three lines: a one-word Haiku answer in under half a second, a few
 #: hundred Sonnet tokens in 1.5-3.5 s, a few hundred Opus tokens in 3.5-8 s (the p50 ranges users
@@ -45,6 +48,7 @@ REALISTIC_LATENCY: dict[str, TierLatency] = {
     "haiku": TierLatency(ttft_s=0.4, output_tokens_per_s=200.0),
     "sonnet": TierLatency(ttft_s=0.7, output_tokens_per_s=90.0),
     "opus": TierLatency(ttft_s=1.2, output_tokens_per_s=60.0),
+    "fable": TierLatency(ttft_s=1.5, output_tokens_per_s=50.0),
 }
 
 
@@ -99,13 +103,17 @@ class FaultConfig(_Section):
 class EmulatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # The emulator's date: each model's lifecycle (active, deprecated, retired) is the one it has
+    # on this day. None: the real date when the emulator starts, so it serves today's API.
+    today: date | None = None
+
     # Authentication: when required, x-api-key (or a Bearer token) must be present, and must be one
     # of `api_keys` when that list is not empty.
     require_api_key: bool = False
     api_keys: list[str] = []
 
     rate_limits: RateLimits = RateLimits()
-    # Latency per model line ("haiku", "sonnet", "opus"); a line not listed answers at once.
+    # Latency per model line ("haiku", "sonnet", "opus", "fable"); a line not listed answers at once.
     latency: dict[str, TierLatency] = {}
     faults: FaultConfig = FaultConfig()
     max_body_bytes: int = Field(default=MESSAGES_MAX_BYTES, ge=1)
@@ -129,5 +137,9 @@ class EmulatorConfig(BaseModel):
         """The demo's preset: each model line answers with typical real-world latency."""
         return cls(**{"latency": dict(REALISTIC_LATENCY), **overrides})
 
-    def latency_for(self, line: str) -> TierLatency:
-        return self.latency.get(line, ZERO_LATENCY)
+    def latency_for(self, line: str, *, fast: bool = False) -> TierLatency:
+        latency = self.latency.get(line, ZERO_LATENCY)
+        if fast and latency.output_tokens_per_s:
+            rate = latency.output_tokens_per_s * FAST_OUTPUT_SPEEDUP
+            return latency.model_copy(update={"output_tokens_per_s": rate})
+        return latency

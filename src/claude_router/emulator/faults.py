@@ -7,6 +7,10 @@ Headers on a POST /v1/messages request:
     x-emulator-delay-ms: 300                    hold the answer this long first
     x-emulator-fault-attempts: 1                fault only the first N attempts (as counted by the
                                                 SDK's x-stainless-retry-count), so a retry succeeds
+    x-emulator-stop: refusal | pause_turn | model_context_window_exceeded
+                                                answer (200) with that stop_reason: the reply stops
+                                                halfway, without a tool call; a refusal carries
+                                                stop_details {"type": "refusal", ...}
 
 A request's headers take precedence over the random draw.
 """
@@ -26,6 +30,8 @@ FAULT_HEADER = "x-emulator-fault"
 DELAY_HEADER = "x-emulator-delay-ms"
 ATTEMPTS_HEADER = "x-emulator-fault-attempts"
 RETRY_COUNT_HEADER = "x-stainless-retry-count"
+STOP_HEADER = "x-emulator-stop"
+STOPS = ("refusal", "pause_turn", "model_context_window_exceeded")
 MAX_DELAY_MS = 600_000
 _KINDS: tuple[FaultKind, ...] = ("529", "500", "429", "drop")
 
@@ -81,6 +87,17 @@ class FaultInjector:
             "This request would exceed your organization's rate limit. Please try again later.",
             headers={"retry-after": str(self.config.retry_after_s)},
         )
+
+
+def forced_stop(headers: Mapping[str, str]) -> str | None:
+    """The stop_reason `x-emulator-stop` asks for (None without the header); 400 on a bad value."""
+    value = headers.get(STOP_HEADER)
+    if value is None:
+        return None
+    cleaned = value.strip().lower()
+    if cleaned not in STOPS:
+        raise EmulatorError(400, "invalid_request_error", f"{STOP_HEADER}: must be one of {', '.join(STOPS)}")
+    return cleaned
 
 
 def _kind(value: str) -> FaultKind:

@@ -1,8 +1,9 @@
 """A validated request, ready to answer: its model, token segments and what the answer depends on.
 
 `build_prompt` runs the rules the API checks beyond the body's shape (non-empty content, at most four
-cache breakpoints, tool_choice naming a tool, max_tokens within the model's limit, ...) and raises
-400 / 404 `EmulatorError`s worded like the API's.
+cache breakpoints, tool_choice naming a tool, ...) and the model's own request rules (`rules`:
+thinking, effort, sampling, prefill, max_tokens, ...), and raises 400 / 404 `EmulatorError`s worded
+like the API's.
 """
 
 from __future__ import annotations
@@ -10,10 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
-from .catalog import Catalog, ModelSpec
+from ..catalog.models import ModelSpec
+from . import rules, thinking
+from .catalog import Catalog, ServedModel
 from .errors import EmulatorError
+from .rules import NO_CONTEXT, Context
+from .thinking import ThinkingPlan
 from .tokens import Segment, segments, total_tokens
 
 MAX_BREAKPOINTS = 4
@@ -28,11 +34,22 @@ def invalid(message: str) -> EmulatorError:
 @dataclass(frozen=True, slots=True)
 class Prompt:
     body: dict[str, Any]
-    model: ModelSpec
+    model: ServedModel
     segments: list[Segment]
     input_tokens: int
     breakpoints: tuple[tuple[int, str], ...]  # (segment index, ttl), in prefix order
     seed: int  # the answer's seed: the conversation, not max_tokens or stop_sequences
+    thinking: ThinkingPlan
+    context: Context = NO_CONTEXT
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.model.spec
+
+    @property
+    def ratio(self) -> Fraction:
+        """Tokens of the model's tokenizer per token of Haiku 4.5's."""
+        return self.model.ratio
 
     @property
     def max_tokens(self) -> int:
@@ -42,20 +59,43 @@ class Prompt:
     def stream(self) -> bool:
         return bool(self.body.get("stream", False))
 
+    @property
+    def speed(self) -> str:
+        return "fast" if self.body.get("speed") == "fast" else "standard"
 
-def build_prompt(body: dict[str, Any], catalog: Catalog, *, for_count: bool = False) -> Prompt:
+    @property
+    def inference_geo(self) -> str:
+        """Where the answer is said to be computed: as asked, else the default region."""
+        if not self.spec.inference_geo:
+            return "not_available"
+        return str(self.body.get("inference_geo") or "global")
+
+    @property
+    def output_schema(self) -> dict[str, Any] | None:
+        format_ = (self.body.get("output_config") or {}).get("format")
+        return format_["schema"] if format_ else None
+
+
+def build_prompt(
+    body: dict[str, Any], catalog: Catalog, context: Context | None = None, *, for_count: bool = False
+) -> Prompt:
+    context = context or NO_CONTEXT
     model = catalog.resolve(body["model"])
+    spec = model.spec
     _check_messages(body["messages"])
     _check_system(body.get("system"))
     _check_tools(body)
-    parts = segments(body)
-    breakpoints = _breakpoints(parts, body)
-    input_tokens = total_tokens(parts)
-    if input_tokens > model.max_input_tokens:
-        raise invalid(f"prompt is too long: {input_tokens} tokens > {model.max_input_tokens} maximum")
     if not for_count:
-        _check_generation(body, model)
-    return Prompt(body, model, parts, input_tokens, breakpoints, _seed(body, model.id))
+        _check_generation(body)
+    rules.check(body, spec, context, count=for_count)
+    counted = thinking.without_unreadable(body, spec)
+    parts = segments(counted, model.ratio)
+    breakpoints = _breakpoints(parts, counted)
+    input_tokens = total_tokens(parts)
+    if input_tokens > spec.context:
+        raise invalid(f"prompt is too long: {input_tokens} tokens > {spec.context} maximum")
+    plan = thinking.plan(body, spec)
+    return Prompt(body, model, parts, input_tokens, breakpoints, _seed(body, model.id), plan, context)
 
 
 def _check_messages(messages: list[dict[str, Any]]) -> None:
@@ -112,15 +152,10 @@ def _check_tools(body: dict[str, Any]) -> None:
         raise invalid(f"tool_choice.name: Tool {choice['name']!r} not found in the provided tools")
 
 
-def _check_generation(body: dict[str, Any], model: ModelSpec) -> None:
+def _check_generation(body: dict[str, Any]) -> None:
     max_tokens = body["max_tokens"]
     if max_tokens < 0:
         raise invalid("max_tokens: Input should be greater than or equal to 0")
-    if max_tokens > model.max_tokens:
-        raise invalid(
-            f"max_tokens: {max_tokens} > {model.max_tokens}, which is the maximum allowed number of "
-            f"output tokens for {model.id}"
-        )
     for name, low, high in (("temperature", 0.0, 1.0), ("top_p", 0.0, 1.0)):
         value = body.get(name)
         if value is not None and not low <= value <= high:

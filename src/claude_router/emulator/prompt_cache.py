@@ -54,7 +54,7 @@ class PromptCache:
     def plan(self, prompt: Prompt) -> CachePlan:
         if not prompt.breakpoints:
             return NO_CACHE
-        minimum = prompt.model.min_cache_tokens
+        minimum = prompt.spec.min_cacheable_tokens
         prefix = _prefix_tokens(prompt)
         eligible = [(i, ttl) for i, ttl in prompt.breakpoints if prefix[i] >= minimum]
         if not eligible:

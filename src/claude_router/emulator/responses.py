@@ -86,11 +86,15 @@ class StreamResponse:
     async def _send_events(self, send: Send, gone: asyncio.Event) -> bool:
         """Send every event; False when the client left or the connection is to be dropped."""
         started = time.monotonic()
-        due, tokens, rate = 0.0, 0, self._latency.output_tokens_per_s
-        for event in events(self._message):
+        due, tokens, rate = 0.0, 0.0, self._latency.output_tokens_per_s
+        frames = list(events(self._message))
+        # Events count tokens of the text they carry; the model's tokenizer may count more.
+        carried = sum(e.output_tokens for e in frames)
+        scale = self._message["usage"]["output_tokens"] / carried if carried else 1.0
+        for event in frames:
             if event.first_content:
                 due = self._latency.ttft_s
-            tokens += event.output_tokens
+            tokens += event.output_tokens * scale
             wait = due + (tokens / rate if rate else 0.0) - (time.monotonic() - started)
             if wait > 0:
                 await asyncio.sleep(wait)

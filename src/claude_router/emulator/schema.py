@@ -172,7 +172,8 @@ Content = Annotated[
 
 @with_config(_STRICT)
 class Message(TypedDict):
-    role: Literal["user", "assistant"]
+    # "system" turns inside `messages` are a per-model rule (see `rules`), not a shape error.
+    role: Literal["user", "assistant", "system"]
     content: Content
 
 
@@ -220,6 +221,51 @@ class Metadata(TypedDict, total=False):
     user_id: str | None
 
 
+Display = Literal["summarized", "omitted"]
+
+
+@with_config(_STRICT)
+class ThinkingEnabled(TypedDict):
+    type: Literal["enabled"]
+    budget_tokens: int
+    display: NotRequired[Display | None]
+
+
+@with_config(_STRICT)
+class ThinkingAdaptive(TypedDict):
+    type: Literal["adaptive"]
+    display: NotRequired[Display | None]
+    block_binding: NotRequired[Any]
+
+
+@with_config(_STRICT)
+class ThinkingDisabled(TypedDict):
+    type: Literal["disabled"]
+
+
+@with_config(_STRICT)
+class ThinkingBetweenTools(TypedDict):
+    type: Literal["between_tools"]
+
+
+Thinking = Annotated[
+    ThinkingEnabled | ThinkingAdaptive | ThinkingDisabled | ThinkingBetweenTools, Discriminator("type")
+]
+
+
+@with_config(_STRICT)
+class JsonSchemaFormat(TypedDict):
+    type: Literal["json_schema"]
+    schema: dict[str, Any]
+
+
+@with_config(_STRICT)
+class OutputConfig(TypedDict, total=False):
+    effort: Literal["low", "medium", "high", "xhigh", "max"] | None
+    format: JsonSchemaFormat | None
+    task_budget: Any
+
+
 @with_config(_STRICT)
 class CountBody(TypedDict, total=False):
     """POST /v1/messages/count_tokens."""
@@ -232,13 +278,16 @@ class CountBody(TypedDict, total=False):
     tools: list[Tool]
     tool_choice: ToolChoice
     cache_control: CacheControl | None
-    thinking: dict[str, Any]
-    output_config: dict[str, Any]
+    thinking: Thinking
+    output_config: OutputConfig
     context_management: dict[str, Any] | None
     mcp_servers: list[dict[str, Any]]
     speed: Literal["standard", "fast"] | None
     user_profile_id: str
     workspace_id: str
+    # Beta features the emulator accepts and ignores.
+    billing_policy: Any
+    compaction: Any
 
 
 @with_config(_STRICT)
@@ -256,6 +305,10 @@ class CreateBody(CountBody, total=False):
     container: Any
     diagnostics: Any
     inference_geo: str | None
+    # Beta features the emulator accepts and ignores.
+    thread: Any
+    fallbacks: Any
+    fallback_credit_token: Any
 
 
 _CREATE: TypeAdapter[CreateBody] = TypeAdapter(CreateBody)

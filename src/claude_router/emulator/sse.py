@@ -1,9 +1,11 @@
 """A completed answer replayed as the Messages API's server-sent events, at the model's pace.
 
 The sequence is the API's: message_start (empty content, stop_reason null), then per content block
-content_block_start, a ping after the first, content_block_delta (text_delta, or input_json_delta
-for tool_use), content_block_stop; then message_delta (stop_reason, stop_sequence, usage) and
-message_stop. Text is sent a few words per delta.
+content_block_start, a ping after the first, content_block_delta (text_delta; input_json_delta for
+tool_use; thinking_delta then one signature_delta for thinking), content_block_stop; then
+message_delta (stop_reason, stop_sequence, usage) and message_stop. Text is sent a few words per
+delta. An omitted thinking block sends no thinking_delta, only its signature; its thinking tokens
+pace the stream as if it had been written out.
 """
 
 from __future__ import annotations
@@ -37,10 +39,20 @@ _PING = frame("ping", {"type": "ping"})
 def events(message: dict[str, Any]) -> Iterator[Event]:
     """Every SSE event for `message` (a full Message object), in order."""
     start = {**message, "content": [], "stop_reason": None, "stop_sequence": None}
-    start["usage"] = {**message["usage"], "output_tokens": min(1, message["usage"]["output_tokens"])}
+    start["usage"] = {
+        **message["usage"],
+        "output_tokens": min(1, message["usage"]["output_tokens"]),
+        "output_tokens_details": {"thinking_tokens": 0},
+    }
     yield Event(frame("message_start", {"type": "message_start", "message": start}), 0)
-    for index, block in enumerate(message["content"]):
-        yield from _block_events(index, block, first=index == 0)
+    thinking_tokens = message["usage"]["output_tokens_details"]["thinking_tokens"]
+    blocks = message["content"]
+    thinking_blocks = sum(1 for b in blocks if b["type"] == "thinking") or 1
+    for index, block in enumerate(blocks):
+        if block["type"] == "thinking":
+            yield from _thinking_events(index, block, thinking_tokens // thinking_blocks, first=index == 0)
+        else:
+            yield from _block_events(index, block, first=index == 0)
     usage = message["usage"]
     delta = {
         "type": "message_delta",
@@ -54,6 +66,7 @@ def events(message: dict[str, Any]) -> Iterator[Event]:
             "cache_creation_input_tokens": usage["cache_creation_input_tokens"],
             "cache_read_input_tokens": usage["cache_read_input_tokens"],
             "output_tokens": usage["output_tokens"],
+            "output_tokens_details": usage["output_tokens_details"],
         },
     }
     yield Event(frame("message_delta", delta), 0, first_content=not message["content"])
@@ -76,6 +89,31 @@ def _block_events(index: int, block: dict[str, Any], *, first: bool) -> Iterator
     for piece in pieces:
         delta = {"type": "content_block_delta", "index": index, "delta": {"type": delta_type, field: piece}}
         yield Event(frame("content_block_delta", delta), text_tokens(piece))
+    yield Event(frame("content_block_stop", {"type": "content_block_stop", "index": index}), 0)
+
+
+def _thinking_events(index: int, block: dict[str, Any], tokens: int, *, first: bool) -> Iterator[Event]:
+    opening = {"type": "thinking", "thinking": "", "signature": ""}
+    start = {"type": "content_block_start", "index": index, "content_block": opening}
+    yield Event(frame("content_block_start", start), 0, first_content=first)
+    if first:
+        yield Event(_PING, 0)
+    pieces = _TEXT_PIECE.findall(block["thinking"])
+    shown = 0
+    for piece in pieces:
+        shown += text_tokens(piece)
+        delta = {
+            "type": "content_block_delta",
+            "index": index,
+            "delta": {"type": "thinking_delta", "thinking": piece},
+        }
+        yield Event(frame("content_block_delta", delta), text_tokens(piece))
+    signed = {"type": "signature_delta", "signature": block["signature"]}
+    # The unshown rest of the reasoning takes its time before the signature arrives.
+    yield Event(
+        frame("content_block_delta", {"type": "content_block_delta", "index": index, "delta": signed}),
+        max(0, tokens - shown),
+    )
     yield Event(frame("content_block_stop", {"type": "content_block_stop", "index": index}), 0)
 
 

@@ -11,15 +11,20 @@
     any other block         its JSON text
 
 Output tokens use the same text rule, so a 400-character answer is 100 tokens and `max_tokens = n`
-allows exactly `4 * n` characters. The request is cut into segments (one per tool, system block and
-message block, in the API's prefix order tools → system → messages) so the prompt cache can price
-any prefix; the segments plus the request overhead sum to the total.
+allows exactly `4 * n` characters. These are the counts of Haiku 4.5's tokenizer; a model of another
+tokenizer generation counts each segment (and its output) times its catalogue `token_ratio`, rounded
+up: Claude 4.7 and later count the same text as about 1.3x as many tokens.
+
+The request is cut into segments (one per tool, system block and message block, in the API's
+prefix order tools → system → messages) so the prompt cache can price any prefix; the segments plus
+the request overhead sum to the total.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 CHARS_PER_TOKEN = 4
@@ -32,6 +37,18 @@ DOCUMENT_TOKENS = 1_600
 
 def text_tokens(text: str) -> int:
     return -(-len(text) // CHARS_PER_TOKEN)
+
+
+def scaled(tokens: int, ratio: Fraction) -> int:
+    """`tokens` of Haiku 4.5's tokenizer as another generation counts them (rounded up)."""
+    if ratio == 1:
+        return tokens
+    return -(-tokens * ratio.numerator // ratio.denominator)
+
+
+def chars_within(tokens: int, ratio: Fraction) -> int:
+    """The most characters whose count under `ratio` stays within `tokens`."""
+    return (tokens * ratio.denominator // ratio.numerator) * CHARS_PER_TOKEN
 
 
 def _json_text(value: Any) -> str:
@@ -103,8 +120,15 @@ def _ttl(block: dict[str, Any]) -> str | None:
     return str(control.get("ttl", "5m"))
 
 
-def segments(body: dict[str, Any]) -> list[Segment]:
+def segments(body: dict[str, Any], ratio: Fraction = Fraction(1)) -> list[Segment]:
     """The prompt's segments in prefix order (tools, system, messages); see the module docstring."""
+    out = _segments(body)
+    if ratio == 1:
+        return out
+    return [Segment(scaled(s.tokens, ratio), s.block, s.cache_ttl) for s in out]
+
+
+def _segments(body: dict[str, Any]) -> list[Segment]:
     out: list[Segment] = []
     for tool in body.get("tools") or ():
         out.append(Segment(tool_tokens(tool), tool, _ttl(tool)))

@@ -17,12 +17,13 @@ gateway keeps each answer as an example (`classify.capture`, `ledger.examples`).
    chosen by hand with `claude-router model use`).
 
 The cost-weighted error prices each mistake from the price sheet. A tier's unit is what a
-reference request (1,000 input and 300 output tokens) costs on that tier's model: 1 : 3 : 5 for
-Haiku, Sonnet and Opus today. A request routed above the tier it needs wastes the difference
-(money). A request routed below it is charged the needed tier's whole price: its answer is taken
-as lost and the work must be bought again on the right tier (quality); so under-routing a
-moderate request (3) costs more than sending a simple one to Sonnet (2). The error is the sum
-over the validation examples divided by what routing each one right would cost.
+reference request (1,000 input and 300 output tokens) costs on that tier's model, relative to
+Haiku's (1 : 20 : 40 for Haiku, Sonnet and Opus on the packaged sheet). A request routed above
+the tier it needs wastes the difference (money). A request routed below it is charged the needed
+tier's whole price: its answer is taken as lost and the work must be bought again on the right
+tier (quality); so under-routing a moderate request (20) costs more than sending a simple one to
+Sonnet (19). The error is the sum over the validation examples divided by what routing each one
+right would cost.
 """
 
 from __future__ import annotations

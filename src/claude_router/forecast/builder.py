@@ -16,7 +16,8 @@ def candidate_policies(
     settings: Settings, drafts: Sequence[tuple[str, PolicySettings]], prices: PriceTable
 ) -> list[ForecastPolicy]:
     """In display order. `replay` drops "recorded" for traffic never sent and "oracle" for traffic
-    without quality labels."""
+    without quality labels. all-<tier> and the cascade use the models of the ladder in force."""
+    ladder = prices.for_ladder(settings.policy.label_models)
     policies: list[ForecastPolicy] = [RecordedPolicy(), LabelPolicy(CURRENT, settings.policy, prices)]
     seen = {CURRENT}
     for name, draft in drafts:
@@ -25,9 +26,9 @@ def candidate_policies(
             unique += "'"
         seen.add(unique)
         policies.append(LabelPolicy(unique, draft, prices))
-    policies.extend(TierPolicy.all_on(tier, prices) for tier in TIERS)
+    policies.extend(TierPolicy.all_on(tier, ladder) for tier in TIERS)
     policies.append(OraclePolicy(dict(settings.policy.label_models)))
-    policies.append(CascadePolicy(prices))
+    policies.append(CascadePolicy(ladder))
     return policies
 
 

@@ -98,7 +98,8 @@ def _run(
     window: Window,
 ) -> Forecast:
     settings = Settings.load(config)
-    prices = PriceTable.default()
+    # the user's price corrections; tiers as the ladder in force has them
+    prices = PriceTable.load(settings.catalog.path).for_ladder(settings.policy.label_models)
     policies = candidate_policies(settings, [(p.stem, Settings.load(p).policy) for p in drafts], prices)
     if requests is not None:
         planned = read_jsonl(requests, local_predictor(settings.classifier), prices)

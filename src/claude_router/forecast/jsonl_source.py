@@ -5,8 +5,9 @@ with optional `label` / `quality_label` (the tier the request really needs), `ta
 `created_at`. Nothing is called: each body is checked and its prompt counted by the emulator's
 rules (the same estimate its count_tokens answers with), the label comes from the local
 classifier, and the output is the label's typical length (`estimates.toml`) capped by
-`max_tokens`. A line that cannot be read is reported with its number and skipped. The requests are
-kept in file order so that `planned.replay_planned` can replay their prompt caching.
+`max_tokens`; a line's `created_at` picks the prices in force that day. A line that cannot be read
+is reported with its number and skipped. The requests are kept in file order so that
+`planned.replay_planned` can replay their prompt caching.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ..errors import ConfigError
 from ..routing.policy import ALIAS_PREFIX
 from ..types import Decision, Label, TokenUsage
 from .planned import Planned, PlannedRequest
-from .workload import MAX_PROBLEMS, CohortKey, Workload, long_level, long_thresholds
+from .workload import MAX_PROBLEMS, CohortKey, Workload, long_level, long_thresholds, period_of
 
 
 class Predictor(Protocol):
@@ -71,7 +72,7 @@ def read_lines(lines: Iterable[str], predictor: Predictor, prices: PriceTable, *
     outputs = output_estimates()
     thresholds = long_thresholds(prices)
     times: list[datetime] = []
-    largest = prices.tier_model(Tier.OPUS)  # the most generous limits: a body is checked once
+    largest = prices.tier_model(Tier.OPUS)  # the ladder's top, the most generous limits: checked once
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -97,6 +98,7 @@ def read_lines(lines: Iterable[str], predictor: Predictor, prices: PriceTable, *
             alias=alias,
             long_level=long_level(prompt, thresholds),
             model=concrete,
+            period=period_of(line.created_at.date(), prices) if line.created_at is not None else None,
         )
         workload.add(key, TokenUsage(input_tokens=prompt, output_tokens=output))
         if line.created_at is not None:

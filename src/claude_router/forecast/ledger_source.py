@@ -1,14 +1,17 @@
 """Read a ledger as a workload: one GROUP BY in the database, never a Python object per request.
 
-The query folds the `usage` table into cohorts (label, tags, alias, batch, model, long-context
-level and, only when a policy has time windows, the UTC minute) with summed tokens and money, so
-a million rows come back as a few hundred. Failed requests are counted but not replayed.
+The query folds the `usage` table into cohorts (label, tags, alias, batch, model, long-prompt
+level, price period, inference_geo, speed, effort, priced and, only when a policy has time
+windows, the UTC minute) with summed tokens and money, so a million rows come back as a few
+hundred. The long-prompt level and the price period are computed per row in SQL, so every request
+is re-priced on its own band and at the prices of its date. Failed requests are counted but not
+replayed.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,6 +43,17 @@ def _level_expr(prices: PriceTable) -> sa.ColumnElement[Any]:
     return level
 
 
+def _period_expr(prices: PriceTable) -> sa.ColumnElement[Any]:
+    """The start of the price period of each row's day, as ISO text (the first period's before any)."""
+    dates = prices.price_dates
+    if not dates:
+        return sa.null()
+    whens = [(usage.c.day >= start, sa.literal(start.isoformat())) for start in reversed(dates[1:])]
+    return (
+        sa.case(*whens, else_=sa.literal(dates[0].isoformat())) if whens else sa.literal(dates[0].isoformat())
+    )
+
+
 def _window(stmt: sa.Select[Any], since: datetime | None, until: datetime | None) -> sa.Select[Any]:
     if since is not None:
         stmt = stmt.where(usage.c.created_at >= since)
@@ -67,6 +81,11 @@ async def read_ledger(
         usage.c.batch,
         usage.c.model_used,
         _level_expr(prices).label("long_level"),
+        _period_expr(prices).label("period"),
+        usage.c.inference_geo,
+        usage.c.speed,
+        usage.c.effort,
+        usage.c.priced,
     ]
     if by_minute:
         keys.append(_minute_expr(store.engine).label("minute"))
@@ -104,8 +123,14 @@ def _add_row(workload: Workload, row: Any) -> None:
         minute=None if minute is None else int(minute),
         long_level=int(row["long_level"]),
         model=row["model_used"],
+        period=date.fromisoformat(row["period"]) if row["period"] else None,
+        geo=row["inference_geo"],
+        fast=row["speed"] == "fast",
+        effort=row["effort"],
+        priced=bool(row["priced"]),
     )
-    tokens = TokenUsage(*(int(row[name] or 0) for name in TOKEN_COLUMNS))
+    fresh, output, write_5m, write_1h, read = (int(row[name] or 0) for name in TOKEN_COLUMNS)
+    tokens = TokenUsage(fresh, output, write_5m, write_1h, read)
     workload.add(
         key,
         tokens,

@@ -66,6 +66,9 @@ class CacheAwarePolicy:
     def model_for(self, key: CohortKey) -> str | None:
         return self.base.model_for(key)
 
+    def effort_for(self, key: CohortKey) -> str | None:
+        return self.base.effort_for(key)
+
     def extra_models(self, key: CohortKey) -> tuple[str, ...]:
         return ()
 
@@ -134,7 +137,10 @@ def _replay_one(
             continue
         for earlier in policy.extra_models(request.key):
             add_leg(result, Cohort(request.key, 1, cache.usage(request, earlier)), earlier, pricer)
-        add_cohort(result, Cohort(request.key, 1, cache.usage(request, model)), model, pricer)
+        usage = cache.usage(request, model)
+        add_cohort(
+            result, Cohort(request.key, 1, usage), model, pricer, effort=policy.effort_for(request.key)
+        )
 
 
 async def _replay_cache_aware(
@@ -154,5 +160,7 @@ async def _replay_cache_aware(
         )
         usage = cache.usage(request, route.model)
         await affinity.observe(request.params, meta, route.model, usage)
-        add_cohort(result, Cohort(request.key, 1, usage), route.model, pricer)
+        add_cohort(
+            result, Cohort(request.key, 1, usage), route.model, pricer, effort=policy.effort_for(request.key)
+        )
     await affinity.aclose()

@@ -2,7 +2,8 @@
 
 - `LabelPolicy`: a `[policy]` table (the one in force, or a draft) through the real `Policy`, so
   label maps, tag floors, rules and aliases mean exactly what they mean when routing.
-- `TierPolicy`: every request on one tier (all-Haiku, all-Sonnet, all-Opus).
+- `TierPolicy`: every request on one tier's model (all-Haiku, all-Sonnet, all-Opus: the ladder's
+  models for those tiers).
 - `OraclePolicy`: each request on the tier its quality label asks for (only where labels exist).
 - `RecordedPolicy`: what really happened, from the ledger: the yardstick for the others.
 - `CascadePolicy`: the answer-quality cascade from the cheapest tier with an ideal scorer: every
@@ -20,7 +21,7 @@ from ..catalog.pricing import TIERS, PriceTable, Tier
 from ..config import PolicySettings
 from ..errors import UnknownModelError
 from ..routing.policy import Policy
-from ..types import ClassifierSource, Decision, Label, RequestMeta
+from ..types import ClassifierSource, Decision, Label, RequestMeta, Route
 from .workload import CohortKey
 
 _ONE_TOKEN = {"max_tokens": 1}  # routing must not fill max_tokens: the forecast has its own tokens
@@ -44,6 +45,10 @@ class ForecastPolicy(Protocol):
         """The model a cohort runs on; None when it cannot be replayed (recorded without a model)."""
         ...
 
+    def effort_for(self, key: CohortKey) -> str | None:
+        """The effort the cohort is sent with (None: the request's own or the model's default)."""
+        ...
+
 
 @dataclass(slots=True)
 class LabelPolicy:
@@ -54,7 +59,8 @@ class LabelPolicy:
     _policy: Policy = field(init=False)
 
     def __post_init__(self) -> None:
-        self._policy = Policy(self.settings, self.prices)
+        # tiers as this policy's ladder has them, as the router running it would
+        self._policy = Policy(self.settings, self.prices.for_ladder(self.settings.label_models))
 
     @property
     def timed(self) -> bool:
@@ -63,14 +69,20 @@ class LabelPolicy:
     def model_for(self, key: CohortKey) -> str | None:
         if key.label is None:  # a request that named its model keeps it under any label policy
             return key.model
+        return self._route(key).model
+
+    def effort_for(self, key: CohortKey) -> str | None:
+        return key.effort if key.label is None else self._route(key).effort
+
+    def _route(self, key: CohortKey) -> Route:
+        assert key.label is not None
         decision = Decision(key.label, 1.0, ClassifierSource.LOCAL)
         meta = RequestMeta(tags=key.tags)
         now = None if key.minute is None else _DAY.replace(hour=key.minute // 60, minute=key.minute % 60)
         try:
-            route = self._policy.route(decision, meta, _ONE_TOKEN, alias=key.alias, now=now)
+            return self._policy.route(decision, meta, _ONE_TOKEN, alias=key.alias, now=now)
         except UnknownModelError:  # an alias this draft does not define: its plain policy
-            route = self._policy.route(decision, meta, _ONE_TOKEN, now=now)
-        return route.model
+            return self._policy.route(decision, meta, _ONE_TOKEN, now=now)
 
     def extra_models(self, key: CohortKey) -> tuple[str, ...]:
         return ()
@@ -89,6 +101,9 @@ class TierPolicy:
     def model_for(self, key: CohortKey) -> str | None:
         return self.model
 
+    def effort_for(self, key: CohortKey) -> str | None:
+        return None
+
     def extra_models(self, key: CohortKey) -> tuple[str, ...]:
         return ()
 
@@ -105,6 +120,9 @@ class OraclePolicy:
         label = key.quality_label or key.label
         return key.model if label is None else self.label_models[label]
 
+    def effort_for(self, key: CohortKey) -> str | None:
+        return None
+
     def extra_models(self, key: CohortKey) -> tuple[str, ...]:
         return ()
 
@@ -116,6 +134,9 @@ class RecordedPolicy:
 
     def model_for(self, key: CohortKey) -> str | None:
         return key.model
+
+    def effort_for(self, key: CohortKey) -> str | None:
+        return key.effort
 
     def extra_models(self, key: CohortKey) -> tuple[str, ...]:
         return ()
@@ -138,6 +159,9 @@ class CascadePolicy:
     def model_for(self, key: CohortKey) -> str | None:
         chain = self._chain(key)
         return chain[-1] if chain else None
+
+    def effort_for(self, key: CohortKey) -> str | None:
+        return None
 
     def extra_models(self, key: CohortKey) -> tuple[str, ...]:
         return self._chain(key)[:-1]

@@ -15,7 +15,7 @@ from rich.table import Table
 from ..catalog.pricing import TIERS
 from ..report import html as report_html
 from ..report import svg
-from ..report.fmt import pct, tokens, usd
+from ..report.fmt import effort_text, pct, short_model, tokens, usd
 from .replay import Forecast, PolicyForecast
 
 _HUNDRED = Decimal(100)
@@ -45,7 +45,32 @@ def _notes(forecast: Forecast) -> list[str]:
         notes.append(f"{tokens(w.excluded)} failed requests not replayed")
     if w.skipped:
         notes.append(f"{tokens(w.skipped)} lines skipped")
+    for r in forecast.policies:
+        if r.unpriced:
+            notes.append(f"{r.name}: {tokens(r.unpriced)} requests unpriced (model not on the price sheet)")
     return notes
+
+
+def _mix_rows(forecast: Forecast) -> list[tuple[str, str, str, int, Decimal]]:
+    """(policy, model, effort, requests, share %) for each policy's mix, biggest first."""
+    rows = []
+    for r in forecast.policies:
+        for (model, effort), n in sorted(r.mix.items(), key=lambda item: (-item[1], item[0][0])):
+            share = Decimal(n) * _HUNDRED / r.requests if r.requests else Decimal(0)
+            rows.append((r.name, short_model(model), effort_text(effort), n, share))
+    return rows
+
+
+def mix_table(forecast: Forecast) -> Table:
+    """Each policy's requests by model and the effort it sends them with."""
+    table = Table(title="Mix by model and effort", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("Policy", "Model", "Effort"):
+        table.add_column(name, no_wrap=True)
+    for name in ("Requests", "Share"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for policy, model, effort, n, share in _mix_rows(forecast):
+        table.add_row(policy, model, effort, tokens(n), pct(share))
+    return table
 
 
 def render_table(console: Console, forecast: Forecast) -> None:
@@ -73,6 +98,7 @@ def render_table(console: Console, forecast: Forecast) -> None:
             _money(r.monthly_usd),
         )
     console.print(table)
+    console.print(mix_table(forecast))
     for note in _notes(forecast):
         console.print(f"[dim]{markup_escape(note)}[/]")
     for problem in forecast.workload.problems:
@@ -103,6 +129,11 @@ def to_json(forecast: Forecast) -> dict[str, Any]:
                 "cache_savings_usd": str(r.cache_savings_usd),
                 "quality_risk_pct": str(round(r.quality_risk_pct, 2)) if r.labelled else None,
                 "escalations": r.escalated,
+                "unpriced_requests": r.unpriced,
+                "mix": [
+                    {"model": model, "effort": effort, "requests": n}
+                    for (model, effort), n in sorted(r.mix.items(), key=lambda item: -item[1])
+                ],
                 "projection_usd": str(round(r.monthly_usd, 6)),
             }
             for r in forecast.policies
@@ -145,7 +176,21 @@ def html_section(forecast: Forecast) -> str:
         f"<tbody>{''.join(rows)}</tbody></table>"
         f"<p>{escape('; '.join(_notes(forecast)))}. Baseline: {escape(base.name)}.</p>"
     )
-    return report_html._card("Forecast", chart) + report_html._card("Policies side by side", table, wide=True)
+    mix_rows = "".join(
+        f"<tr><td>{escape(p)}</td><td>{escape(m)}</td><td>{escape(e)}</td>"
+        f'<td class="num">{tokens(n)}</td><td class="num">{pct(share)}</td></tr>'
+        for p, m, e, n, share in _mix_rows(forecast)
+    )
+    mix_head = "".join(
+        f'<th class="{"num" if i > 2 else ""}">{h}</th>'
+        for i, h in enumerate(("Policy", "Model", "Effort", "Requests", "Share"))
+    )
+    mix = f'<table class="data" id="forecast-mix"><thead><tr>{mix_head}</tr></thead><tbody>{mix_rows}</tbody>'
+    return (
+        report_html._card("Forecast", chart)
+        + report_html._card("Policies side by side", table, wide=True)
+        + report_html._card("Mix by model and effort", mix + "</table>", wide=True)
+    )
 
 
 def render_html_page(forecast: Forecast) -> str:

@@ -1,14 +1,19 @@
 """Replay a workload under each policy: cost, tier mix, cache savings, quality risk, projection.
 
-Every cohort keeps its recorded (or estimated) tokens and is priced on the model a policy picks,
-with the sheet's long-context and batch prices; cache reads and writes are priced at the new
-model's cache rates. Quality risk is the share of labelled requests routed below the tier their
-label asks for (the quality label where one is known, else the classifier's).
+Every cohort keeps its recorded (or estimated) tokens and is priced on the model a policy picks, at
+the prices in force on its requests' date, with the sheet's long-prompt, batch, geo and fast-mode
+prices (fast only on a model that has it); cache reads and writes are priced at the new model's
+cache rates. Quality risk is the share of labelled requests routed below the tier their label
+asks for (the quality label where one is known, else the classifier's). The mix counts requests
+by model and by the effort each policy sends them with.
 
 What a ledger replay cannot know: recorded tokens include any discarded leg (a cascade's first
-answer, a losing speculative call), and the cache reads each request made are assumed to happen on
-whichever model a policy picks (the ledger keeps no conversation ids). Planned requests are
-replayed one by one through a simulated prompt cache instead (`planned.py`).
+answer, a losing speculative call) and every iteration of a response (an advisor's tokens are
+replayed on the policy's model); the cache reads each request made are assumed to happen on
+whichever model a policy picks (the ledger keeps no conversation ids); and how many thinking
+tokens another effort would have spent. Planned requests are replayed one by one through a
+simulated prompt cache instead (`planned.py`). A request a policy keeps on a model the price
+sheet does not know is counted as unpriced, never as $0.
 """
 
 from __future__ import annotations
@@ -18,11 +23,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..catalog.pricing import TIERS, PriceTable, Rates, Tier
+from ..errors import UnknownModelError
 from ..types import ZERO, TokenUsage
 from .policies import ForecastPolicy, OraclePolicy, RecordedPolicy
-from .workload import Cohort, Workload, long_thresholds
+from .workload import Cohort, CohortKey, Workload
 
 _HUNDRED = Decimal(100)
+
+#: (model, effort) → requests: the mix a policy ends with
+Mix = dict[tuple[str, str | None], int]
 
 
 @dataclass(slots=True)
@@ -33,9 +42,11 @@ class PolicyForecast:
     classifier_cost_usd: Decimal = ZERO
     cache_savings_usd: Decimal = ZERO
     tier_requests: dict[Tier, int] = field(default_factory=lambda: dict.fromkeys(TIERS, 0))
+    mix: Mix = field(default_factory=dict)
     at_risk: int = 0  # requests below the tier their label asks for
     escalated: int = 0  # re-runs a cascade made
     labelled: int = 0
+    unpriced: int = 0  # requests on a model the price sheet does not know: not in the cost
     monthly_usd: Decimal = ZERO
 
     @property
@@ -73,7 +84,10 @@ def replay(
             if model is not None:
                 for earlier in policy.extra_models(cohort.key):  # legs a cascade paid for, then discarded
                     add_leg(result, cohort, earlier, pricer)
-                add_cohort(result, cohort, model, pricer, recorded=isinstance(policy, RecordedPolicy))
+                recorded = isinstance(policy, RecordedPolicy)
+                add_cohort(
+                    result, cohort, model, pricer, recorded=recorded, effort=policy.effort_for(cohort.key)
+                )
                 if policy.classifies:
                     result.classifier_cost_usd += cohort.classifier_cost_usd
         results.append(finish(result, workload, days))
@@ -89,19 +103,32 @@ def finish(result: PolicyForecast, workload: Workload, days: int) -> PolicyForec
 
 def add_leg(result: PolicyForecast, cohort: Cohort, model: str, pricer: Pricer) -> None:
     """A call whose answer was thrown away (a cascade's cheaper attempt): its cost only."""
-    result.cost_usd += pricer.rates(model, cohort.key.long_level, batch=cohort.key.batch).charge(cohort.usage)
+    rates = pricer.rates(model, cohort.key)
+    if rates is not None:
+        result.cost_usd += rates.charge(cohort.usage)
     result.escalated += cohort.requests
 
 
 def add_cohort(
-    result: PolicyForecast, cohort: Cohort, model: str, pricer: Pricer, *, recorded: bool = False
+    result: PolicyForecast,
+    cohort: Cohort,
+    model: str,
+    pricer: Pricer,
+    *,
+    recorded: bool = False,
+    effort: str | None = None,
 ) -> None:
-    """The cohort answered by `model`: cost, tier mix, cache savings and quality risk."""
+    """The cohort answered by `model` (with `effort`): cost, mix, cache savings and quality risk."""
     key = cohort.key
-    tier = pricer.prices.tier_of(model)
-    rates = pricer.rates(model, key.long_level, batch=key.batch)
     result.requests += cohort.requests
-    result.tier_requests[tier] += cohort.requests
+    mix = (model, effort)
+    result.mix[mix] = result.mix.get(mix, 0) + cohort.requests
+    rates = pricer.rates(model, key)
+    if rates is None or (recorded and not key.priced):
+        result.unpriced += cohort.requests
+        return
+    tier = pricer.prices.tier_of(model)
+    result.tier_requests[tier] = result.tier_requests.get(tier, 0) + cohort.requests
     result.cost_usd += cohort.recorded_cost_usd if recorded else rates.charge(cohort.usage)
     result.cache_savings_usd += _cache_savings(rates, cohort.usage)
     label = key.quality_label or key.label
@@ -122,22 +149,31 @@ def _cache_savings(rates: Rates, usage: TokenUsage) -> Decimal:
     return cached * rates.input - paid
 
 
+_PriceKey = tuple[str, int, bool, object, str | None, bool]
+
+
 class Pricer:
-    """Per-token rates by (model, long-context level, batch), looked up once each."""
+    """Per-token rates by (model, long-prompt level, batch, price period, geo, speed), looked up
+    once each; None for a model the price sheet does not know."""
 
     def __init__(self, prices: PriceTable) -> None:
         self.prices = prices
-        self._thresholds = long_thresholds(prices)
-        self._cache: dict[tuple[str, int, bool], Rates] = {}
+        self._cache: dict[_PriceKey, Rates | None] = {}
 
-    def rates(self, model: str, level: int, *, batch: bool) -> Rates:
-        found = self._cache.get((model, level, batch))
-        if found is None:
-            price = self.prices.resolve(model)
-            long = price.long_context
-            if long is not None and level > self._thresholds.index(long.threshold):
-                found = long.batch_rates if batch else long.rates
-            else:
-                found = price.batch_rates if batch else price.rates
-            self._cache[(model, level, batch)] = found
+    def rates(self, model: str, key: CohortKey) -> Rates | None:
+        lookup = (model, key.long_level, key.batch, key.period, key.geo, key.fast)
+        if lookup in self._cache:
+            return self._cache[lookup]
+        try:
+            found: Rates | None = self.prices.rates(
+                model,
+                on=key.period,
+                batch=key.batch,
+                fast=key.fast,
+                geo=key.geo,
+                long_level=key.long_level,
+            )
+        except UnknownModelError:
+            found = None
+        self._cache[lookup] = found
         return found

@@ -2,14 +2,17 @@
 
 A cohort is every request sharing what routing looks at (classifier label, quality label, tags,
 route alias, batch, the UTC minute when a policy has time windows) and what pricing looks at
-(the model it ran on, how many long-context thresholds its prompt crossed). Its tokens are summed,
-so replaying a million requests costs one price lookup per cohort and policy, not per request.
+(the model it ran on, how many long-prompt thresholds its prompt crossed, the price period of its
+date, its inference_geo and speed). Its tokens are summed, so replaying a million requests costs
+one price lookup per cohort and policy, not per request: prices are constant within a period, and
+the long-prompt band is decided per request before the sums are taken.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from ..catalog.pricing import PriceTable
@@ -24,8 +27,13 @@ class CohortKey:
     alias: str | None = None  # the route alias it was sent to (without "router:")
     batch: bool = False
     minute: int | None = None  # minutes after midnight UTC; only kept for timed rules
-    long_level: int = 0  # how many of the price sheet's long-context thresholds the prompt crossed
+    long_level: int = 0  # how many of the price sheet's long-prompt thresholds the prompt crossed
     model: str | None = None  # the model it ran on (ledger) or was asked for (concrete model id)
+    period: date | None = None  # the start of the price period of its date (None: today's prices)
+    geo: str | None = None  # inference_geo as its usage reported it
+    fast: bool = False  # its usage reported speed "fast"
+    effort: str | None = None  # the effort it was sent with (ledger)
+    priced: bool = True  # False: recorded on a model (or iteration) the price sheet does not know
 
 
 @dataclass(slots=True)
@@ -82,13 +90,21 @@ MAX_PROBLEMS = 20
 
 
 def long_thresholds(prices: PriceTable) -> tuple[int, ...]:
-    """The price sheet's distinct long-context thresholds, ascending."""
-    found = {
-        price.long_context.threshold
-        for price in (prices.resolve(family) for family in prices.families)
-        if price.long_context is not None
-    }
-    return tuple(sorted(found))
+    """The price sheet's distinct long-prompt and long-context thresholds, ascending."""
+    return prices.long_thresholds
+
+
+def period_of(day: date | None, prices: PriceTable) -> date | None:
+    """The start of the price period `day` falls in (the sheet's latest price date on or before
+    it; its first before any); None for None (today's prices)."""
+    if day is None or not prices.price_dates:
+        return None
+    found = prices.price_dates[0]
+    for start in prices.price_dates:
+        if start > day:
+            break
+        found = start
+    return found
 
 
 def long_level(prompt_tokens: int, thresholds: Iterable[int]) -> int:

@@ -215,9 +215,7 @@ async def _account(router: Router, batch_id: str, line: dict[str, Any], meta: Re
     message = result.get("message") if result.get("type") == "succeeded" else None
     if not isinstance(message, dict) or not isinstance(message.get("model"), str):
         return
-    model = message["model"]
-    if model not in router.prices:
-        return
+    model = message["model"]  # a model the sheet does not know is recorded unpriced
     outcome = Outcome(model_used=model, answer=TokenUsage.from_api(message.get("usage")))
     record = new_record(
         router.prices,
@@ -228,6 +226,7 @@ async def _account(router: Router, batch_id: str, line: dict[str, Any], meta: Re
         route=None,
         outcome=outcome,
         batch=True,
+        baseline=router.baseline,
     )
     await router.keep_record(record)
 

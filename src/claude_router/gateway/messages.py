@@ -159,7 +159,7 @@ def _routing_headers(
         seen.span.set_attribute("claude_router.reason", route.reason)
     headers = {
         "x-router-model": model_used,
-        "x-router-cost-usd": str(record.total_cost_usd),
+        "x-router-cost-usd": str(record.total_cost_usd) if record.priced else "unpriced",
         "x-router-request-id": record.request_id,
         "x-router-reason": route.reason,
     }

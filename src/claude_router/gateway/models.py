@@ -24,6 +24,7 @@ def router_models(state: GatewayState) -> list[dict[str, Any]]:
             "id": name,
             "display_name": f"claude-router {name}: the cheapest capable model",
             "created_at": ALIAS_CREATED_AT,
+            "lifecycle": "active",
         }
         for name in names
     ]

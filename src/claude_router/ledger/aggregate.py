@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .schema import (
     FLAGS,
+    NOT_FLAGS,
     ROLLUP_KEYS,
     SUMMED,
     rollup_columns,
@@ -22,7 +23,7 @@ from .schema import (
     usage_tags,
 )
 
-MEASURES: tuple[str, ...] = ("requests", *SUMMED, *FLAGS, "errors", "latency_s")
+MEASURES: tuple[str, ...] = ("requests", *SUMMED, *FLAGS, *NOT_FLAGS, "errors", "latency_s")
 
 RollupKey = tuple[Any, ...]
 Row = Mapping[str, Any]
@@ -37,6 +38,7 @@ def usage_key_columns() -> dict[str, sa.ColumnElement[Any]]:
         "model": sa.func.coalesce(usage.c.model_used, ""),
         "label": sa.func.coalesce(usage.c.label, ""),
         "batch": usage.c.batch,
+        "effort": sa.func.coalesce(usage.c.effort, ""),
     }
 
 
@@ -48,6 +50,10 @@ def usage_measures() -> list[sa.ColumnElement[Any]]:
     exprs += [
         sa.func.coalesce(sa.func.sum(sa.case((usage.c[col], one), else_=zero)), 0).label(name)
         for name, col in FLAGS.items()
+    ]
+    exprs += [
+        sa.func.coalesce(sa.func.sum(sa.case((usage.c[col], zero), else_=one)), 0).label(name)
+        for name, col in NOT_FLAGS.items()
     ]
     errors = sa.func.sum(sa.case((usage.c.status != "ok", one), else_=zero))
     exprs.append(sa.func.coalesce(errors, 0).label("errors"))
@@ -67,6 +73,8 @@ def row_measures(row: Row) -> dict[str, Any]:
         out[name] = row[name]
     for name, col in FLAGS.items():
         out[name] = 1 if row[col] else 0
+    for name, col in NOT_FLAGS.items():
+        out[name] = 0 if row[col] else 1
     out["errors"] = 0 if row["status"] == "ok" else 1
     out["latency_s"] = row["latency_s"]
     return out
@@ -74,7 +82,14 @@ def row_measures(row: Row) -> dict[str, Any]:
 
 def row_key(row: Row, tag: str | None = None) -> RollupKey:
     """The rollup key of a `usage` row (with `tag` for the tag rollup)."""
-    key = (row["day"], row["customer"] or "", row["model_used"] or "", row["label"] or "", row["batch"])
+    key = (
+        row["day"],
+        row["customer"] or "",
+        row["model_used"] or "",
+        row["label"] or "",
+        row["batch"],
+        row["effort"] or "",
+    )
     return key if tag is None else (key[0], tag, *key[1:])
 
 

@@ -22,6 +22,7 @@ class Dimension(StrEnum):
     CUSTOMER = "customer"
     TAG = "tag"  # a request with several tags counts once per tag
     BATCH = "batch"
+    EFFORT = "effort"  # output_config.effort the answering call was sent with (None: not set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class Totals:
     errors: int = 0
     escalations: int = 0
     speculatives: int = 0
+    unpriced: int = 0  # requests on a model the price sheet does not know: not in the money columns
     latency_s: float = 0.0  # summed; see `mean_latency_s`
 
     @property
@@ -75,6 +77,7 @@ class Totals:
             errors=int(sums["errors"]),
             escalations=int(sums["escalations"]),
             speculatives=int(sums["speculatives"]),
+            unpriced=int(sums["unpriced"]),
             latency_s=float(sums["latency_s"]),
         )
 
@@ -97,6 +100,7 @@ class Totals:
                 errors=int(not r.ok),
                 escalations=int(r.escalated),
                 speculatives=int(r.speculative),
+                unpriced=int(not r.priced),
                 latency_s=r.latency_s,
             )
         return total
@@ -116,6 +120,7 @@ class Totals:
             self.errors + other.errors,
             self.escalations + other.escalations,
             self.speculatives + other.speculatives,
+            self.unpriced + other.unpriced,
             self.latency_s + other.latency_s,
         )
 

@@ -15,12 +15,22 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.schema import CreateColumn
 
 from ..errors import LedgerError
 from .aggregate import backfill_rollups
 from .engine import SQLITE_BEGIN
 from .examples import classifier_examples
-from .schema import alert_state, metadata, schema_migrations, usage, usage_daily, usage_daily_tags, usage_tags
+from .schema import (
+    ADDED_M005,
+    alert_state,
+    metadata,
+    schema_migrations,
+    usage,
+    usage_daily,
+    usage_daily_tags,
+    usage_tags,
+)
 from .sources import backfill_sources, usage_daily_sources
 from .verdicts import quality_verdicts
 
@@ -57,9 +67,25 @@ async def m004_quality_verdicts(conn: AsyncConnection) -> None:
     await _create(conn, quality_verdicts)
 
 
+async def m005_effort_adapted_priced(conn: AsyncConnection) -> None:
+    """Per request: the effort it was sent with, how its body was adapted, whether its model was
+    priced, and the inference_geo / speed its usage reported (to re-price it on its date). The
+    rollups gain `effort` as a key and an `unpriced` count, and are rebuilt from `usage`. Rows
+    written before this hold no effort, no adaptation, priced = true (only priced models were
+    accepted then) and no geo / speed (standard)."""
+    present = await conn.run_sync(lambda sync: {c["name"] for c in sa.inspect(sync).get_columns(usage.name)})
+    for name in ADDED_M005:
+        if name not in present:  # a ledger created by this version already has them (m001)
+            column = CreateColumn(usage.c[name]).compile(dialect=conn.dialect)
+            await conn.execute(sa.text(f"ALTER TABLE {usage.name} ADD COLUMN {column}"))
+    await conn.run_sync(lambda sync: metadata.drop_all(sync, tables=[usage_daily, usage_daily_tags]))
+    await _create(conn, usage_daily, usage_daily_tags)
+    await backfill_rollups(conn)
+
+
 async def m006_classifier_learning(conn: AsyncConnection) -> None:
     """The LLM classifier's labels kept as training examples, and requests per day by where their
-    label came from (back-filled from `usage`). Reads only columns m001 created."""
+    label came from (back-filled from `usage`). Reads only `usage` columns of the first release."""
     await _create(conn, classifier_examples, usage_daily_sources)
     await backfill_sources(conn)
 
@@ -69,6 +95,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m002_rollups,
     m003_alert_state,
     m004_quality_verdicts,
+    m005_effort_adapted_priced,
     m006_classifier_learning,
 )
 

@@ -1,8 +1,12 @@
 """Money in the ledger: integer nano-dollars (1e-9 USD) in BIGINT columns, `Decimal` in Python.
 
-Every price on the sheet, down to a $0.10-per-million cache read at the 50% batch discount
-($0.05 / 1M tokens = 50 nano-dollars per token), is a whole number of nano-dollars per token,
-so every cost the router computes converts exactly. A BIGINT holds up to about $9.2 billion.
+A bill is exact `Decimal` USD (`catalog.pricing`), but per-token rates are no longer all whole
+nano-dollars: Haiku 5.5's 5-minute cache write at the batch discount is $0.0625 per million tokens,
+62.5 nano-dollars a token (68.75 with the "us" geo). So each cost of a request is rounded half-even
+to the nano-dollar exactly once, when its record becomes a row (`rows.record_to_row`): a stored
+cost is within half a nano-dollar of the exact bill, and every sum the ledger reports (rollups,
+reports, budgets) is the sum of those stored rows, never a re-rounded total. A BIGINT holds up to
+about $9.2 billion.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ _PER_USD = 10**9
 
 
 def to_nano(usd: Decimal) -> int:
-    """USD → nano-dollars. A sub-nano remainder (impossible with the packaged sheet) rounds half-even."""
+    """USD → nano-dollars, a sub-nano remainder rounded half-even (the one rounding a cost gets)."""
     return int((usd * _PER_USD).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 

@@ -32,8 +32,12 @@ _TEXT_LIMITS = {
     "model_used": 128,
     "status": 64,
     "error_type": 64,
+    "effort": 16,
+    "inference_geo": 32,
+    "speed": 16,
 }
 _TAG_LIMIT = 128
+_ADAPTED_LIMIT = 256  # characters of one adaptation's description
 
 
 def _refuse(rid: str, what: str) -> LedgerError:
@@ -60,6 +64,14 @@ def _tags(rec: UsageRecord) -> str:
     if not all(_text_ok(t, _TAG_LIMIT) and t for t in tags):
         raise _refuse(rec.request_id, f"a tag must be text of 1-{_TAG_LIMIT} characters")
     return json.dumps(tags)
+
+
+def _adapted(rec: UsageRecord) -> str:
+    if not rec.adapted:
+        return "[]"
+    if not all(_text_ok(a, _ADAPTED_LIMIT) and a for a in rec.adapted):
+        raise _refuse(rec.request_id, f"an adaptation must be text of 1-{_ADAPTED_LIMIT} characters")
+    return json.dumps(list(rec.adapted))
 
 
 def record_to_row(rec: UsageRecord) -> dict[str, Any]:
@@ -110,6 +122,11 @@ def record_to_row(rec: UsageRecord) -> dict[str, Any]:
         "ttft_s": None if rec.ttft_s is None else float(rec.ttft_s),
         "speculative": bool(rec.speculative),
         "escalated": bool(rec.escalated),
+        "effort": rec.effort,
+        "adapted": _adapted(rec),
+        "priced": bool(rec.priced),
+        "inference_geo": u.inference_geo,
+        "speed": u.speed,
     }
     counts = [row[name] for name in _COUNT_COLUMNS]
     if not all(type(n) is int for n in counts) or min(counts) < 0 or max(counts) > _BIGINT_MAX:
@@ -122,8 +139,11 @@ def record_to_row(rec: UsageRecord) -> dict[str, Any]:
     return row
 
 
-def _tokens(row: Mapping[str, Any], columns: tuple[str, ...]) -> TokenUsage:
-    return TokenUsage(*(int(row[c]) for c in columns))
+def _tokens(
+    row: Mapping[str, Any], columns: tuple[str, ...], geo: str | None = None, speed: str | None = None
+) -> TokenUsage:
+    fresh, output, write_5m, write_1h, read = (int(row[c]) for c in columns)
+    return TokenUsage(fresh, output, write_5m, write_1h, read, inference_geo=geo, speed=speed)
 
 
 def row_to_record(row: Mapping[str, Any]) -> UsageRecord:
@@ -146,12 +166,15 @@ def row_to_record(row: Mapping[str, Any]) -> UsageRecord:
         status=row["status"],
         error_type=row["error_type"],
         batch=bool(row["batch"]),
-        usage=_tokens(row, TOKEN_COLUMNS),
+        usage=_tokens(row, TOKEN_COLUMNS, row["inference_geo"], row["speed"]),
         classifier_usage=_tokens(row, CLASSIFIER_TOKEN_COLUMNS),
         latency_s=float(row["latency_s"]),
         ttft_s=row["ttft_s"],
         speculative=bool(row["speculative"]),
         escalated=bool(row["escalated"]),
+        effort=row["effort"],
+        adapted=tuple(json.loads(row["adapted"] or "[]")),
+        priced=bool(row["priced"]),
         cost_usd=from_nano(int(row["cost_nusd"])),
         classifier_cost_usd=from_nano(int(row["classifier_cost_nusd"])),
         cost_if_opus_usd=from_nano(int(row["cost_if_opus_nusd"])),

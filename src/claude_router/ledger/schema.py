@@ -49,8 +49,12 @@ MONEY_COLUMNS = ("cost_nusd", "classifier_cost_nusd", "cost_if_opus_nusd", "cost
 SUMMED = (*TOKEN_COLUMNS, "classifier_input_tokens", "classifier_output_tokens", *MONEY_COLUMNS, "retries")
 #: Rollup measures that count rows whose boolean `usage` column is true.
 FLAGS = {"fallbacks": "fallback", "escalations": "escalated", "speculatives": "speculative"}
+#: Rollup measures that count rows whose boolean `usage` column is false.
+NOT_FLAGS = {"unpriced": "priced"}
 #: Rollup key columns (besides `tag` in `usage_daily_tags`). NULL is stored as '' in a key.
-ROLLUP_KEYS = ("day", "customer", "model", "label", "batch")
+ROLLUP_KEYS = ("day", "customer", "model", "label", "batch", "effort")
+#: `usage` columns added after the first release (by m005), with what older rows hold.
+ADDED_M005 = ("effort", "adapted", "priced", "inference_geo", "speed")
 
 metadata = sa.MetaData()
 
@@ -62,7 +66,7 @@ schema_migrations = sa.Table(
 )
 
 
-def _usage_columns() -> list[sa.Column[Any]]:
+def usage_columns() -> list[sa.Column[Any]]:
     def count(name: str) -> sa.Column[Any]:
         return sa.Column(name, sa.BigInteger, nullable=False, server_default="0")
 
@@ -92,13 +96,18 @@ def _usage_columns() -> list[sa.Column[Any]]:
         sa.Column("ttft_s", sa.Float),
         flag("speculative"),
         flag("escalated"),
+        sa.Column("effort", sa.String(16)),  # output_config.effort the answering call was sent with
+        sa.Column("adapted", sa.Text, nullable=False, server_default="[]"),  # JSON array: body changes
+        sa.Column("priced", sa.Boolean, nullable=False, server_default=sa.true()),  # False: unknown model
+        sa.Column("inference_geo", sa.String(32)),  # as the usage reported it (prices depend on it)
+        sa.Column("speed", sa.String(16)),  # "fast" / "standard", as the usage reported it
     ]
 
 
 usage = sa.Table(
     "usage",
     metadata,
-    *_usage_columns(),
+    *usage_columns(),
     sa.Index("ix_usage_created_at", "created_at"),
     sa.Index("ix_usage_customer_created_at", "customer", "created_at"),
     sa.Index("ix_usage_model_created_at", "model_used", "created_at"),
@@ -123,10 +132,11 @@ def rollup_columns(*, tagged: bool) -> list[sa.Column[Any]]:
         sa.Column("model", sa.String(128), primary_key=True),
         sa.Column("label", sa.String(16), primary_key=True),
         sa.Column("batch", sa.Boolean, primary_key=True),
+        sa.Column("effort", sa.String(16), primary_key=True),
     ]
     measures = [
         sa.Column(name, sa.BigInteger, nullable=False, server_default="0")
-        for name in ("requests", *SUMMED, *FLAGS, "errors")
+        for name in ("requests", *SUMMED, *FLAGS, *NOT_FLAGS, "errors")
     ]
     return [*keys, *measures, sa.Column("latency_s", sa.Float, nullable=False, server_default="0")]
 

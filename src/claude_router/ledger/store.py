@@ -29,7 +29,7 @@ from .sources import SourceCount, backfill_sources, usage_daily_sources, usage_s
 from .writer import writer_for
 
 Row = Mapping[str, Any]
-_NULLABLE_KEYS = frozenset({Dimension.CUSTOMER, Dimension.MODEL, Dimension.LABEL})
+_NULLABLE_KEYS = frozenset({Dimension.CUSTOMER, Dimension.MODEL, Dimension.LABEL, Dimension.EFFORT})
 
 
 class SqlLedger:

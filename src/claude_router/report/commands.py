@@ -17,10 +17,12 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..catalog.pricing import PriceTable
 from ..config import Settings
 from ..errors import ConfigError, LedgerError
 from ..ledger import Dimension, SqlLedger, resolve_url
 from ..ledger.verdicts import VerdictStore
+from ..routing.accounting import Baseline
 from ..types import UsageRecord
 from .export import to_csv, to_json
 from .html import render_html
@@ -89,7 +91,7 @@ def report(
     top: Annotated[int, typer.Option(min=1, help="How many top customers to list.")] = 10,
     ledger: LedgerOption = None,
 ) -> None:
-    """Cost report: tier mix, cost against all-Opus and all-Sonnet, classifier and cache shares.
+    """Cost report: tier mix, cost against the ladder's top and middle models, classifier and cache shares.
 
     As tables, JSON, CSV or one self-contained HTML page with charts.
     """
@@ -101,8 +103,10 @@ def report(
     dims = tuple(by or [Dimension.MODEL])
 
     async def work(store: SqlLedger) -> Summary:
-        flag_share = Settings.load().monitor.flag_share
+        settings = Settings.load()
+        flag_share = settings.monitor.flag_share
         verdicts = VerdictStore(store.engine) if customer is None else None  # verdicts are not per customer
+        prices = PriceTable.load(settings.catalog.path)
         return await build_summary(
             store,
             since=start,
@@ -113,6 +117,8 @@ def report(
             name=store.url,
             verdicts=verdicts,
             flag_share=flag_share,
+            prices=prices,
+            baseline=Baseline.of_ladder(settings.policy.label_models),  # the ladder in force
         )
 
     _emit(_read(ledger, work), fmt, out)
@@ -163,7 +169,8 @@ def logs(
 
 
 def record_json(rec: UsageRecord) -> dict[str, object]:
-    """One ledger record as JSON (money as exact decimal strings)."""
+    """One ledger record as JSON (money as exact decimal strings; null with `priced: false` for a
+    model the price sheet does not know, never "0")."""
     u, c = rec.usage, rec.classifier_usage
     return {
         "request_id": rec.request_id,
@@ -174,6 +181,8 @@ def record_json(rec: UsageRecord) -> dict[str, object]:
         "label": rec.label.value if rec.label else None,
         "model_requested": rec.model_requested,
         "model_used": rec.model_used,
+        "effort": rec.effort,
+        "adapted": list(rec.adapted),
         "status": rec.status,
         "batch": rec.batch,
         "fallback": rec.fallback,
@@ -183,11 +192,14 @@ def record_json(rec: UsageRecord) -> dict[str, object]:
         "cache_write_5m_tokens": u.cache_write_5m_tokens,
         "cache_write_1h_tokens": u.cache_write_1h_tokens,
         "cache_read_tokens": u.cache_read_tokens,
+        "inference_geo": u.inference_geo,
+        "speed": u.speed,
         "classifier_input_tokens": c.input_tokens,
         "classifier_output_tokens": c.output_tokens,
-        "cost_usd": str(rec.cost_usd),
+        "priced": rec.priced,
+        "cost_usd": str(rec.cost_usd) if rec.priced else None,
         "classifier_cost_usd": str(rec.classifier_cost_usd),
-        "cost_if_opus_usd": str(rec.cost_if_opus_usd),
+        "cost_if_opus_usd": str(rec.cost_if_opus_usd) if rec.priced else None,
         "latency_s": rec.latency_s,
         "ttft_s": rec.ttft_s,
     }

@@ -1,6 +1,7 @@
 """Machine-readable reports: JSON (the whole summary) and CSV (the breakdown, one row per group).
 
-Money is written as exact decimal strings ("0.000847000"), never as binary floats.
+Money is written as exact decimal strings ("0.000847000"), never as binary floats. Requests on a
+model the price sheet does not know are counted in `unpriced_requests` and are in no money field.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ COUNT_FIELDS = (
     "retries",
     "fallbacks",
     "errors",
+    "unpriced_requests",
 )
 
 
@@ -55,6 +57,7 @@ def totals_dict(t: Totals) -> dict[str, Any]:
         t.retries,
         t.fallbacks,
         t.errors,
+        t.unpriced,
     )
     money = (t.cost_usd, t.classifier_cost_usd, t.total_cost_usd, t.cost_if_opus_usd, t.cost_if_sonnet_usd)
     out: dict[str, Any] = dict(zip(COUNT_FIELDS, counts, strict=True))
@@ -81,6 +84,7 @@ def to_json(summary: Summary) -> dict[str, Any]:
         "until": _when(summary.until),
         "customer": summary.customer,
         "generated_at": _when(summary.generated_at),
+        "baseline": {"top": summary.baseline.top, "middle": summary.baseline.middle},
         "totals": totals_dict(summary.totals),
         "actual_cost_usd": str(summary.actual_usd),
         "savings_vs_opus_usd": str(summary.savings_vs_opus_usd),
@@ -95,6 +99,7 @@ def to_json(summary: Summary) -> dict[str, Any]:
             for g in summary.by_tier
         ],
         "by_model": _groups(summary.by_model),
+        "by_model_effort": _groups(summary.by_model_effort),
         "by_label": _groups(summary.by_label),
         "daily": _groups(summary.by_day_model),
         "top_customers": _groups(summary.top_customers),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 
-from ..ledger import Dimension, Group, Key
+from ..ledger import Dimension, Group, Key, Totals
+
+UNPRICED = "unpriced"
 
 
 def usd(value: Decimal) -> str:
@@ -24,6 +27,17 @@ def usd6(value: Decimal) -> str:
     return f"${value:,.6f}"
 
 
+def cost_text(t: Totals, money: Decimal | None = None, *, fmt: Callable[[Decimal], str] = usd) -> str:
+    """A group's cost (`money`, else its total), never $0 for requests the sheet cannot price:
+    "unpriced" when none is priced, "$1.23 +4 unpriced" when some are not."""
+    value = t.total_cost_usd if money is None else money
+    if not t.unpriced:
+        return fmt(value)
+    if t.unpriced >= t.requests:
+        return UNPRICED
+    return f"{fmt(value)} +{t.unpriced} {UNPRICED}"
+
+
 def pct(value: Decimal) -> str:
     return f"{value:.1f}%"
 
@@ -34,12 +48,20 @@ def tokens(n: int) -> str:
 
 def key_text(value: Key, dim: Dimension) -> str:
     if value is None:
-        return {Dimension.CUSTOMER: "(none)", Dimension.LABEL: "(unclassified)"}.get(dim, "(none)")
+        return {
+            Dimension.CUSTOMER: "(none)",
+            Dimension.LABEL: "(unclassified)",
+            Dimension.EFFORT: "(default)",
+        }.get(dim, "(none)")
     if isinstance(value, bool):
         return "batch" if value else "real-time"
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+def effort_text(effort: str | None) -> str:
+    return effort or "default"
 
 
 def group_label(group: Group) -> str:

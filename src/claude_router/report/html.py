@@ -11,7 +11,7 @@ from importlib import resources
 
 from ..ledger import Dimension, Group
 from . import svg
-from .fmt import group_label, key_text, pct, short_model, tokens, usd, window_text
+from .fmt import cost_text, effort_text, group_label, key_text, pct, short_model, tokens, usd, window_text
 from .quality import quality_card
 from .sources import sources_card
 from .summary import Summary, cache_hit_rate, percent, text_key, tier_name
@@ -57,21 +57,23 @@ def _kpi(label: str, value: str, note: str = "", cls: str = "") -> str:
 
 def _kpis(s: Summary) -> str:
     t = s.totals
+    top, middle = short_model(s.baseline.top), short_model(s.baseline.middle)
+    unpriced = f" · {tokens(t.unpriced)} unpriced (model not on the price sheet)" if t.unpriced else ""
     return (
         '<section class="kpis">'
         + "".join(
             [
-                _kpi("Actual spend", usd(s.actual_usd), f"{tokens(t.requests)} requests"),
+                _kpi("Actual spend", usd(s.actual_usd), f"{tokens(t.requests)} requests{unpriced}"),
                 _kpi(
-                    "Saved vs all-Opus",
+                    f"Saved vs all {top}",
                     usd(s.savings_vs_opus_usd),
                     pct(s.savings_vs_opus_pct) + " less",
                     "good",
                 ),
                 _kpi(
-                    "If everything ran on Opus",
+                    f"If everything ran on {top}",
                     usd(t.cost_if_opus_usd),
-                    f"on Sonnet: {usd(t.cost_if_sonnet_usd)}",
+                    f"on {middle}: {usd(t.cost_if_sonnet_usd)}",
                 ),
                 _kpi(
                     "Classifier share",
@@ -83,6 +85,37 @@ def _kpis(s: Summary) -> str:
         )
         + "</section>"
     )
+
+
+def _effort_card(s: Summary) -> str:
+    """Requests by model and effort (only where the ledger recorded an effort)."""
+    head = "".join(
+        f'<th class="{"" if i < 2 else "num"}">{h}</th>'
+        for i, h in enumerate(("Model", "Effort", "Requests", "Out / request", "Cost"))
+    )
+    rows = []
+    for g in s.by_model_effort:
+        t = g.totals
+        model, effort = g.key[Dimension.MODEL], g.key[Dimension.EFFORT]
+        cells = (
+            short_model(model if isinstance(model, str) else None),
+            effort_text(effort if isinstance(effort, str) else None),
+        )
+        nums = (
+            tokens(t.requests),
+            tokens(t.usage.output_tokens // t.requests if t.requests else 0),
+            cost_text(t),
+        )
+        rows.append(
+            "<tr>"
+            + "".join(f"<td>{escape(c)}</td>" for c in cells)
+            + "".join(f'<td class="num">{escape(n)}</td>' for n in nums)
+            + "</tr>"
+        )
+    body = "".join(rows)
+    table = f'<table class="data" id="model-effort"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+    table += "</table>"
+    return _card("By model and effort", table)
 
 
 def _tier_rank(model: str | None) -> tuple[int, str]:
@@ -116,7 +149,7 @@ def _tier_chart(s: Summary) -> str:
             PALETTE.get(str(g.key[Dimension.MODEL]), PALETTE["other"])[0],
             float(g.totals.requests),
             f"{tokens(g.totals.requests)} requests ({pct(percent(Decimal(g.totals.requests), total))}), "
-            f"{usd(g.totals.total_cost_usd)}",
+            f"{cost_text(g.totals)}",
         )
         for g in s.by_tier
     ]
@@ -127,7 +160,7 @@ def _tier_chart(s: Summary) -> str:
         f'<tr><td><i class="dot" style="background:{x.color}"></i>{escape(x.name)}</td>'
         f'<td class="num">{tokens(g.totals.requests)}</td>'
         f'<td class="num">{pct(percent(Decimal(int(x.value)), total))}</td>'
-        f'<td class="num">{usd(g.totals.total_cost_usd)}</td></tr>'
+        f'<td class="num">{escape(cost_text(g.totals))}</td></tr>'
         for x, g in zip(slices, s.by_tier, strict=True)
     )
     head = "<tr><th>Tier</th>" + "".join(f'<th class="num">{h}</th>' for h in ("Requests", "Share", "Cost"))
@@ -137,14 +170,17 @@ def _tier_chart(s: Summary) -> str:
 
 def _savings_chart(s: Summary) -> str:
     t = s.totals
-    routed = f"{usd(s.actual_usd)} · {pct(s.savings_vs_opus_pct)} below all-Opus"
+    top, middle = short_model(s.baseline.top), short_model(s.baseline.middle)
+    routed = f"{usd(s.actual_usd)} · {pct(s.savings_vs_opus_pct)} below all {top}"
     bars = [
-        svg.Slice("All on Opus", PALETTE["opus"][0], _f(t.cost_if_opus_usd), usd(t.cost_if_opus_usd)),
-        svg.Slice("All on Sonnet", PALETTE["sonnet"][0], _f(t.cost_if_sonnet_usd), usd(t.cost_if_sonnet_usd)),
+        svg.Slice(f"All on {top}", PALETTE["opus"][0], _f(t.cost_if_opus_usd), usd(t.cost_if_opus_usd)),
+        svg.Slice(
+            f"All on {middle}", PALETTE["sonnet"][0], _f(t.cost_if_sonnet_usd), usd(t.cost_if_sonnet_usd)
+        ),
         svg.Slice("Routed (actual)", PALETTE["haiku"][0], _f(s.actual_usd), routed),
     ]
     chart = svg.hbars("savings", "What the same traffic would have cost", bars, label_w=120)
-    saved = f'<p class="big good">{escape(usd(s.savings_vs_opus_usd))} saved vs all-Opus</p>'
+    saved = f'<p class="big good">{escape(usd(s.savings_vs_opus_usd))} saved vs all {escape(top)}</p>'
     return _card("Savings", chart + saved)
 
 
@@ -188,7 +224,15 @@ def _breakdown(s: Summary) -> str:
     head = "".join(f"<th>{escape(d.value.capitalize())}</th>" for d in dims)
     head += "".join(
         f'<th class="num">{h}</th>'
-        for h in ("Requests", "In", "Out", "Cache read", "Cost", "If all Opus", "Saved")
+        for h in (
+            "Requests",
+            "In",
+            "Out",
+            "Cache read",
+            "Cost",
+            f"If all {escape(short_model(s.baseline.top))}",
+            "Saved",
+        )
     )
     rows = []
     for g in s.breakdown:
@@ -200,7 +244,7 @@ def _breakdown(s: Summary) -> str:
             tokens(t.usage.input_tokens),
             tokens(t.usage.output_tokens),
             tokens(t.usage.cache_read_tokens),
-            usd(t.total_cost_usd),
+            cost_text(t),
             usd(t.cost_if_opus_usd),
             pct(saved),
         )
@@ -227,6 +271,7 @@ def render_html(s: Summary) -> str:
             '<main class="grid">',
             _spend_chart(s, colors),
             _tier_chart(s),
+            _effort_card(s) if s.by_model_effort else "",
             _savings_chart(s),
             _cache_chart(s),
             _customers_chart(s),
@@ -236,7 +281,8 @@ def render_html(s: Summary) -> str:
             "</main>",
             f"<footer>Generated {escape(s.generated_at.strftime('%Y-%m-%d %H:%M UTC'))}. "
             "Actual cost includes the classifier; what-if costs price each request's tokens"
-            " on another tier.</footer>",
+            f" on the ladder's top ({escape(s.baseline.top)}) and middle ({escape(s.baseline.middle)})"
+            " models; unpriced requests (a model not on the price sheet) are in no cost.</footer>",
         ]
     )
     return (

@@ -1,5 +1,10 @@
 """A cost report's numbers, computed by the ledger in SQL (a few GROUP BY queries over daily
-rollups), never by looping over requests in Python."""
+rollups), never by looping over requests in Python.
+
+The savings are measured against the ledger's what-if columns: every request's tokens priced on
+the top (and middle) model of the ladder the router ran with (`Baseline`). Requests on a model the
+price sheet does not know are counted as unpriced and left out of every money figure.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from ..catalog import pricing
+from ..catalog.pricing import TIERS, PriceTable
 from ..errors import UnknownModelError
 from ..ledger import Dimension, Group, Key, Ledger, Totals, merge_groups
 from ..ledger.verdicts import VerdictStore
+from ..routing.accounting import Baseline
 from ..types import ZERO, TokenUsage
 from .quality import DEFAULT_FLAG_SHARE, QualitySummary, build_quality
 from .sources import SourcesSummary, build_sources
 
 TOP_CUSTOMERS = 10
-_CORE = (Dimension.DAY, Dimension.MODEL, Dimension.LABEL, Dimension.BATCH)
+_CORE = (Dimension.DAY, Dimension.MODEL, Dimension.LABEL, Dimension.BATCH, Dimension.EFFORT)
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal:
@@ -41,6 +47,8 @@ class Summary:
     by_day_model: list[Group]
     top_customers: list[Group]
     breakdown: list[Group]  # grouped by `by`
+    baseline: Baseline  # the models the what-if columns priced every request on
+    by_model_effort: list[Group] = field(default_factory=list)  # only where the ledger has effort
     by: tuple[Dimension, ...] = ()
     cache_savings_usd: Decimal = ZERO
     days: list[date] = field(default_factory=list)
@@ -81,13 +89,15 @@ def cache_hit_rate(usage: TokenUsage) -> Decimal:
     return percent(Decimal(usage.cache_read_tokens), Decimal(usage.total_input_tokens))
 
 
-def cache_savings(model: str | None, usage: TokenUsage, *, batch: bool) -> Decimal:
+def cache_savings(
+    model: str | None, usage: TokenUsage, *, batch: bool, prices: PriceTable | None = None
+) -> Decimal:
     """What cache writes and reads saved against sending the same prompt tokens fresh (negative
-    when writes were never read back). Base rates; 0 for a model missing from the price sheet."""
+    when writes were never read back). Today's base rates; 0 for a model missing from the sheet."""
     if not model:
         return ZERO
     try:
-        price = pricing.resolve(model)
+        price = (prices or PriceTable.default()).resolve(model)
     except UnknownModelError:
         return ZERO
     rates = price.batch_rates if batch else price.rates
@@ -100,11 +110,11 @@ def cache_savings(model: str | None, usage: TokenUsage, *, batch: bool) -> Decim
     return cached * rates.input - paid
 
 
-def tier_name(model: str | None) -> str:
+def tier_name(model: str | None, prices: PriceTable | None = None) -> str:
     if not model:
         return "none"
     try:
-        return pricing.tier_of(model).value
+        return (prices or PriceTable.default()).tier_of(model).value
     except UnknownModelError:
         return "other"
 
@@ -130,12 +140,12 @@ def by_cost(groups: list[Group]) -> list[Group]:
     )
 
 
-def _tiers(by_model: Sequence[Group]) -> list[Group]:
+def _tiers(by_model: Sequence[Group], prices: PriceTable) -> list[Group]:
     sums: dict[str, Totals] = {}
     for g in by_model:
-        tier = tier_name(text_key(g, Dimension.MODEL))
+        tier = tier_name(text_key(g, Dimension.MODEL), prices)
         sums[tier] = sums.get(tier, Totals()) + g.totals
-    order = {t.value: i for i, t in enumerate(pricing.TIERS)}
+    order = {t.value: i for i, t in enumerate(TIERS)}
     return [Group({Dimension.MODEL: t}, sums[t]) for t in sorted(sums, key=lambda t: order.get(t, 9))]
 
 
@@ -150,8 +160,12 @@ async def build_summary(
     name: str = "",
     verdicts: VerdictStore | None = None,
     flag_share: float = DEFAULT_FLAG_SHARE,
+    prices: PriceTable | None = None,
+    baseline: Baseline | None = None,
 ) -> Summary:
-    """The report for [since, until), optionally for one customer."""
+    """The report for [since, until), optionally for one customer. `baseline` names the models the
+    what-ifs were priced on (None: the catalogue's tiers); `prices` the sheet (None: packaged)."""
+    prices = prices or PriceTable.default()
     core = await ledger.totals(_CORE, since=since, until=until, customer=customer)
     customers = by_cost(
         await ledger.totals([Dimension.CUSTOMER], since=since, until=until, customer=customer)
@@ -166,7 +180,12 @@ async def build_summary(
     by_model = by_cost(regroup(core, [Dimension.MODEL]))
     saved = sum(
         (
-            cache_savings(text_key(g, Dimension.MODEL), g.totals.usage, batch=g.key[Dimension.BATCH] is True)
+            cache_savings(
+                text_key(g, Dimension.MODEL),
+                g.totals.usage,
+                batch=g.key[Dimension.BATCH] is True,
+                prices=prices,
+            )
             for g in regroup(core, [Dimension.MODEL, Dimension.BATCH])
         ),
         ZERO,
@@ -187,16 +206,25 @@ async def build_summary(
         totals=merge_groups(core),
         by_model=by_model,
         by_label=sorted(regroup(core, [Dimension.LABEL]), key=lambda g: _label_order(g.key[Dimension.LABEL])),
-        by_tier=_tiers(by_model),
+        by_tier=_tiers(by_model, prices),
         by_day_model=by_day_model,
         top_customers=customers[:top],
         breakdown=_sorted_breakdown(breakdown, dims),
+        baseline=baseline or Baseline.of_catalogue(prices),
+        by_model_effort=_model_effort(core),
         by=dims,
         cache_savings_usd=saved,
         days=sorted({day for g in core if isinstance(day := g.key[Dimension.DAY], date)}),
         quality=quality,
         sources=sources,
     )
+
+
+def _model_effort(core: Sequence[Group]) -> list[Group]:
+    """Requests by model and effort, biggest spend first; empty when the ledger has no effort."""
+    if all(g.key[Dimension.EFFORT] is None for g in core):
+        return []
+    return by_cost(regroup(core, [Dimension.MODEL, Dimension.EFFORT]))
 
 
 def _label_order(label: object) -> int:

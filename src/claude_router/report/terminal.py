@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ..ledger import Dimension, Group, Ledger, Totals
 from ..types import UsageRecord
-from .fmt import key_text, pct, short_model, tokens, usd, usd6, window_text
+from .fmt import UNPRICED, cost_text, effort_text, key_text, pct, short_model, tokens, usd, usd6, window_text
 from .quality import quality_table
 from .sources import sources_table
 from .summary import Summary, percent
@@ -32,14 +32,37 @@ def tier_table(summary: Summary) -> Table:
     for g in summary.by_tier:
         t = g.totals
         share = percent(Decimal(t.requests), Decimal(total))
+        table.add_row(str(g.key[Dimension.MODEL]).capitalize(), tokens(t.requests), pct(share), cost_text(t))
+    return table
+
+
+def effort_table(summary: Summary) -> Table:
+    """Requests by model and the effort they were sent with: thinking is billed as output, so
+    effort moves the output per request and the bill."""
+    table = _money_table("By model and effort")
+    table.add_column("Model")
+    table.add_column("Effort")
+    for name in ("Requests", "Share", "Out / request", "Cost"):
+        table.add_column(name, justify="right")
+    total = summary.totals.requests
+    for g in summary.by_model_effort:
+        t = g.totals
+        model = g.key[Dimension.MODEL]
+        effort = g.key[Dimension.EFFORT]
         table.add_row(
-            str(g.key[Dimension.MODEL]).capitalize(), tokens(t.requests), pct(share), usd(t.total_cost_usd)
+            short_model(model if isinstance(model, str) else None),
+            effort_text(effort if isinstance(effort, str) else None),
+            tokens(t.requests),
+            pct(percent(Decimal(t.requests), Decimal(total))),
+            tokens(t.usage.output_tokens // t.requests if t.requests else 0),
+            cost_text(t),
         )
     return table
 
 
 def cost_table(summary: Summary) -> Table:
     t = summary.totals
+    top, middle = short_model(summary.baseline.top), short_model(summary.baseline.middle)
     table = _money_table("Cost")
     table.add_column("", style="dim")
     table.add_column("USD", justify="right")
@@ -47,16 +70,22 @@ def cost_table(summary: Summary) -> Table:
     table.add_row("Actual cost", f"[bold]{usd(summary.actual_usd)}[/]", "routed calls + classifier")
     table.add_row("  routed calls", usd(t.cost_usd), "")
     table.add_row("  classifier", usd(t.classifier_cost_usd), f"{pct(summary.classifier_share_pct)} of cost")
-    table.add_row("Cost if all Opus", usd(t.cost_if_opus_usd), "")
+    table.add_row(f"Cost if all {top}", usd(t.cost_if_opus_usd), "the top of the ladder")
     table.add_row(
-        "Savings vs all Opus",
+        f"Savings vs all {top}",
         f"[green]{usd(summary.savings_vs_opus_usd)}[/]",
         pct(summary.savings_vs_opus_pct),
     )
-    table.add_row("Cost if all Sonnet", usd(t.cost_if_sonnet_usd), "")
+    table.add_row(f"Cost if all {middle}", usd(t.cost_if_sonnet_usd), "")
     table.add_row(
-        "Savings vs all Sonnet", usd(summary.savings_vs_sonnet_usd), pct(summary.savings_vs_sonnet_pct)
+        f"Savings vs all {middle}", usd(summary.savings_vs_sonnet_usd), pct(summary.savings_vs_sonnet_pct)
     )
+    if t.unpriced:
+        table.add_row(
+            "Unpriced requests",
+            f"[yellow]{tokens(t.unpriced)}[/]",
+            "model not on the price sheet: not in any cost",
+        )
     table.add_row(
         "Cache savings", usd(summary.cache_savings_usd), f"hit rate {pct(summary.cache_hit_rate_pct)}"
     )
@@ -66,11 +95,11 @@ def cost_table(summary: Summary) -> Table:
     return table
 
 
-def groups_table(title: str, groups: Sequence[Group], dims: Sequence[Dimension]) -> Table:
+def groups_table(title: str, groups: Sequence[Group], dims: Sequence[Dimension], top: str = "Opus") -> Table:
     table = _money_table(title)
     for dim in dims:
         table.add_column(dim.value.capitalize(), no_wrap=True)
-    for name in ("Requests", "In", "Out", "Cache read", "Cost", "If all Opus", "Saved"):
+    for name in ("Requests", "In", "Out", "Cache read", "Cost", f"If all {top}", "Saved"):
         table.add_column(name, justify="right")
     for g in groups:
         t = g.totals
@@ -81,7 +110,7 @@ def groups_table(title: str, groups: Sequence[Group], dims: Sequence[Dimension])
             tokens(t.usage.input_tokens),
             tokens(t.usage.output_tokens),
             tokens(t.usage.cache_read_tokens),
-            usd(t.total_cost_usd),
+            cost_text(t),
             usd(t.cost_if_opus_usd),
             pct(percent(saved, t.cost_if_opus_usd)),
         )
@@ -92,12 +121,16 @@ def render_summary(console: Console, summary: Summary) -> None:
     """The full report: tier mix, costs and savings, top customers and the chosen breakdown."""
     who = f" · customer {summary.customer}" if summary.customer else ""
     title = f"[bold]Cost report[/] · {window_text(summary.since, summary.until)}{who}"
-    parts: list[Table] = [tier_table(summary), cost_table(summary)]
+    top = short_model(summary.baseline.top)
+    parts: list[Table] = [tier_table(summary)]
+    if summary.by_model_effort:
+        parts.append(effort_table(summary))
+    parts.append(cost_table(summary))
     if summary.top_customers:
-        parts.append(groups_table("Top customers", summary.top_customers, [Dimension.CUSTOMER]))
+        parts.append(groups_table("Top customers", summary.top_customers, [Dimension.CUSTOMER], top))
     if summary.by and summary.by != (Dimension.CUSTOMER,):
         by = " × ".join(d.value for d in summary.by)
-        parts.append(groups_table(f"By {by}", summary.breakdown, summary.by))
+        parts.append(groups_table(f"By {by}", summary.breakdown, summary.by, top))
     if summary.quality is not None and summary.quality.labels:
         parts.append(quality_table(summary.quality))
     if summary.sources is not None:
@@ -108,14 +141,20 @@ def render_summary(console: Console, summary: Summary) -> None:
 # ---- the run report: what one demo or batch run cost, read back from the ledger -----------------
 
 
-async def print_run_report(console: Console, ledger: Ledger, request_ids: Sequence[str]) -> Totals:
+async def print_run_report(
+    console: Console, ledger: Ledger, request_ids: Sequence[str], *, top: str = "claude-opus-5-5"
+) -> Totals:
     """The seed's cost report for these requests, read back from the ledger, plus what the seed
-    left out (classifier tokens and cost, cache tokens, retries, fallbacks). Returns the sums."""
+    left out (classifier tokens and cost, cache tokens, retries, fallbacks). The saving is against
+    `top`, the model the what-ifs were priced on (the top of the ladder). Returns the sums."""
     found = {r.request_id: r for r in await ledger.rows(request_ids=list(request_ids))}
     records = [found[i] for i in request_ids if i in found]
     total = Totals.of(records)
     console.print(
-        Panel(RenderGroup(_run_mix(records, total), _run_costs(total)), title="[bold]COST REPORT[/]")
+        Panel(
+            RenderGroup(_run_mix(records, total), _run_costs(total, short_model(top))),
+            title="[bold]COST REPORT[/]",
+        )
     )
     console.print(_run_requests(records))
     missing = len(request_ids) - len(records)
@@ -125,9 +164,10 @@ async def print_run_report(console: Console, ledger: Ledger, request_ids: Sequen
 
 
 def _run_mix(records: Sequence[UsageRecord], total: Totals) -> Table:
+    """Requests by model, and by effort where the requests were sent with one."""
     counts: dict[str, int] = {}
     for r in records:
-        name = short_model(r.model_used).split(" ")[0]
+        name = short_model(r.model_used) + (f" · {r.effort}" if r.effort else "")
         counts[name] = counts.get(name, 0) + 1
     table = Table(
         box=None, show_header=False, title=f"Total requests: {total.requests}", title_justify="left"
@@ -140,15 +180,17 @@ def _run_mix(records: Sequence[UsageRecord], total: Totals) -> Table:
     return table
 
 
-def _run_costs(t: Totals) -> Table:
+def _run_costs(t: Totals, top: str) -> Table:
     saved = t.cost_if_opus_usd - t.total_cost_usd
     table = Table(box=None, show_header=False)
     table.add_column(style="dim")
     table.add_column(justify="right")
     table.add_column()
     table.add_row("Actual cost (USD)", f"[bold]{usd6(t.total_cost_usd)}[/]", "")
-    table.add_row("Cost if all Opus (USD)", usd6(t.cost_if_opus_usd), "")
+    table.add_row(f"Cost if all {top} (USD)", usd6(t.cost_if_opus_usd), "")
     table.add_row("Savings (USD)", f"[green]{usd6(saved)}[/]", f"({pct(percent(saved, t.cost_if_opus_usd))})")
+    if t.unpriced:
+        table.add_row("Unpriced", f"[yellow]{t.unpriced} requests[/]", "model not on the price sheet")
     classifier = f"{tokens(t.classifier_input_tokens)} in / {tokens(t.classifier_output_tokens)} out"
     table.add_row("Classifier", usd6(t.classifier_cost_usd), classifier)
     cache = f"{tokens(t.usage.cache_write_tokens)} written / {tokens(t.usage.cache_read_tokens)} read"
@@ -181,7 +223,7 @@ def _run_requests(records: Sequence[UsageRecord]) -> RenderGroup:
             label,
             tokens(u.input_tokens),
             tokens(u.output_tokens),
-            usd6(r.total_cost_usd),
+            usd6(r.total_cost_usd) if r.priced else UNPRICED,
             f"{r.latency_s:.2f}s",
         )
         extra.add_row(
@@ -212,13 +254,16 @@ def logs_table(records: Sequence[UsageRecord]) -> Table:
             r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             r.task_id or r.request_id,
             r.customer or "-",
-            short_model(r.model_used) + (" ↻" if r.fallback else "") + (" ⧗" if r.batch else ""),
+            short_model(r.model_used)
+            + (f" · {r.effort}" if r.effort else "")
+            + (" ↻" if r.fallback else "")
+            + (" ⧗" if r.batch else ""),
             r.label.value if r.label else "-",
             status,
             tokens(r.usage.input_tokens),
             tokens(r.usage.output_tokens),
             tokens(r.usage.cache_read_tokens),
-            usd(r.total_cost_usd),
+            usd(r.total_cost_usd) if r.priced else f"[yellow]{UNPRICED}[/]",
             f"{r.latency_s:.2f}s",
         )
     return table

@@ -36,7 +36,7 @@ from ..errors import RouterError
 from ..otel import NO_SPANS, Spans
 from ..types import NO_USAGE, ClassifierSource, Decision, Label, RequestMeta, Route, UsageRecord
 from ..upstream import StreamResult, Upstream, UpstreamResult, UpstreamStream, failure_of, routed_params
-from .accounting import Leg, Outcome, new_record
+from .accounting import Baseline, Leg, Outcome, new_record
 from .cache_affinity import CacheAffinity
 from .policy import ModelArg, ModelArgKind, Policy
 from .quality_cascade import Checked, QualityCascade
@@ -153,8 +153,10 @@ class Router:
         cache_affinity: CacheAffinity | None = None,
     ) -> None:
         self.settings = settings = settings if settings is not None else Settings.load()
-        self.prices = prices if prices is not None else PriceTable.default()
+        prices = prices if prices is not None else PriceTable.load(settings.catalog.path)
+        self.prices = prices.for_ladder(settings.policy.label_models)  # tiers as this ladder has them
         self.policy = Policy(settings.policy, self.prices, fallback_chain=settings.upstream.fallback_chain)
+        self.baseline = Baseline.of_ladder(settings.policy.label_models)  # what-ifs: the ladder's top
         self.upstream = upstream if upstream is not None else Upstream(settings.upstream)
         self.classifier = (
             classifier if classifier is not None else build_classifier(settings.classifier, self.upstream)
@@ -292,6 +294,7 @@ class Router:
             route=route,
             outcome=outcome,
             created_at=created_at,
+            baseline=self.baseline,
         )
         record.escalated = escalated
         if sent is not None and self.cache_affinity is not None and outcome.model_used is not None:
@@ -383,6 +386,7 @@ class Router:
             route=route,
             outcome=failure_outcome(exc, started),
             created_at=now,
+            baseline=self.baseline,
         )
         _attach_record(exc, record)
         await self._keep(record)

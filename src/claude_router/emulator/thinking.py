@@ -1,0 +1,126 @@
+"""Thinking as the emulated model does it: whether a request thinks, how much, how it is shown.
+
+- A request thinks when it asks to (`adaptive`, or `enabled` with a budget) or, without a
+  `thinking` parameter, when the model's catalogue default is adaptive (the 5.x models); models
+  whose only modes think (Opus 5.5, Fable) always do. `disabled` and `between_tools` do not.
+- How much: a deterministic number of tokens for the task's label at the request's effort (the
+  model's default effort when none is given; "high" on models without an effort parameter),
+  capped by `budget_tokens`. More effort, more thinking, and thinking is billed as output.
+- Shown as a thinking block first: `display: "omitted"` gives empty text with a signature,
+  `"summarized"` a short summary. The default is "omitted" on models that have dropped budgeted
+  thinking (4.7 and later) and "summarized" on those that still take it.
+- The signature names the model that wrote the block, so a later request can tell whether its
+  model can read it (its own family's, and those the catalogue's `reads_thinking_from` lists).
+  A block it cannot read is dropped before counting: never billed, never an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..catalog.models import ModelSpec
+from ..types import Label
+
+Display = Literal["summarized", "omitted"]
+_SIGNATURE_PREFIX = "EmuSig"
+_NO_EFFORT = "high"  # how hard a model without an effort parameter thinks
+
+#: Thinking tokens per label and effort level.
+THINKING_TOKENS: dict[Label, dict[str, int]] = {
+    Label.SIMPLE: {"low": 16, "medium": 32, "high": 64, "xhigh": 128, "max": 192},
+    Label.MODERATE: {"low": 48, "medium": 128, "high": 256, "xhigh": 512, "max": 768},
+    Label.COMPLEX: {"low": 128, "medium": 384, "high": 768, "xhigh": 1536, "max": 2560},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingPlan:
+    on: bool
+    display: Display
+    effort: str
+    budget: int | None = None
+    # Text written between tool calls comes back as thinking blocks (the model has between_tools).
+    between_tools: bool = False
+
+    def tokens(self, label: Label) -> int:
+        if not self.on:
+            return 0
+        tokens = THINKING_TOKENS[label][self.effort]
+        return min(tokens, self.budget) if self.budget is not None else tokens
+
+
+def plan(body: dict[str, Any], spec: ModelSpec) -> ThinkingPlan:
+    """How `body` thinks on `spec` (the request has passed the rules)."""
+    thinking = body.get("thinking")
+    mode = thinking["type"] if thinking is not None else None
+    on = mode in ("adaptive", "enabled") or (mode is None and spec.thinking.default == "adaptive")
+    default_display: Display = "summarized" if "enabled" in spec.thinking.modes else "omitted"
+    display = (thinking or {}).get("display") or default_display
+    requested = (body.get("output_config") or {}).get("effort")
+    effort = requested or spec.effort.default or _NO_EFFORT
+    budget = int(thinking["budget_tokens"]) if thinking is not None and mode == "enabled" else None
+    return ThinkingPlan(on, display, effort, budget, "between_tools" in spec.thinking.modes)
+
+
+def signature(model_id: str, material: str) -> str:
+    """An opaque signature that names the model which wrote the block."""
+    digest = hashlib.blake2b(f"{model_id}\n{material}".encode(), digest_size=24).digest()
+    named = base64.urlsafe_b64encode(model_id.encode()).decode().rstrip("=")
+    return f"{_SIGNATURE_PREFIX}.{named}.{base64.b64encode(digest).decode()}"
+
+
+def origin(sig: str) -> str | None:
+    """The model a signature of ours names; None for any other signature."""
+    parts = sig.split(".")
+    if len(parts) != 3 or parts[0] != _SIGNATURE_PREFIX:
+        return None
+    try:
+        return base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def readable(block: dict[str, Any], spec: ModelSpec) -> bool:
+    """Whether `spec` reads a thinking block passed back in the conversation."""
+    if block.get("type") != "thinking":
+        return True
+    writer = origin(str(block.get("signature", "")))
+    return writer == spec.id or writer in spec.reads_thinking_from
+
+
+def without_unreadable(body: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:
+    """`body` with the thinking blocks its model cannot read dropped (the same body if none)."""
+    messages = body["messages"]
+    if not any(_drops(m, spec) for m in messages):
+        return body
+    kept = []
+    for message in messages:
+        if _drops(message, spec):
+            content = [b for b in message["content"] if readable(b, spec)]
+            message = {**message, "content": content}
+        kept.append(message)
+    return {**body, "messages": kept}
+
+
+def _drops(message: dict[str, Any], spec: ModelSpec) -> bool:
+    content = message["content"]
+    return (
+        message["role"] == "assistant"
+        and isinstance(content, list)
+        and not all(readable(b, spec) for b in content)
+    )
+
+
+def summary(request_text: str, label: Label) -> str:
+    """The short summary `display: "summarized"` shows."""
+    words = request_text.split()
+    topic = " ".join(words[:12]) + ("…" if len(words) > 12 else "")
+    depth = {
+        Label.SIMPLE: "It is a short task: answer directly.",
+        Label.MODERATE: "Work through the parts in order and keep the answer focused.",
+        Label.COMPLEX: "Weigh each part, check the details against each other, then answer point by point.",
+    }[label]
+    return f"The request: {topic!r}. {depth}" if topic else depth

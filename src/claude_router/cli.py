@@ -180,6 +180,7 @@ def _register() -> None:
     """Commands whose code lives in its own room. Their modules are light (see the docstring)."""
     from .batch.commands import batch_app, worker
     from .evaluate.commands import calibrate, eval_classifier, eval_routing, train
+    from .evaluate.learn_commands import model_app
     from .forecast.commands import forecast
     from .gateway.commands import register as register_gateway
     from .report.commands import logs, report
@@ -192,6 +193,7 @@ def _register() -> None:
     eval_app.command("classifier")(eval_classifier)
     eval_app.command("routing")(eval_routing)
     app.add_typer(eval_app, name="eval")
+    app.add_typer(model_app, name="model")
     register_gateway(app)
     app.command()(worker)
     app.command()(forecast)

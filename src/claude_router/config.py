@@ -143,6 +143,14 @@ class ClassifierSettings(_Section):
     cascade_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
     # None: the most probable label wins.
     thresholds: LabelThresholds | None = None
+    # Where the LLM classifier's labels go as training examples for `train --from-ledger` (the
+    # gateway keeps them in the ledger's database): the label and the local model's features only,
+    # unless keep_prompts also keeps each labelled request's text (docs/classifier.md).
+    capture: bool = True
+    keep_prompts: bool = False
+    # Versioned local models (`claude-router model list | use | rollback`); None: <data home>/models.
+    # The active one is used unless local_model_path names a file.
+    models_dir: str | None = None
 
 
 class CacheAffinitySettings(_Section):

@@ -7,9 +7,17 @@ import random
 
 import pytest
 
+from claude_router.classify.features import FeatureConfig, FeatureExtractor
 from claude_router.classify.local import LocalClassifier, parse_model, softmax
 from claude_router.evaluate.dataset import DatasetError, LabelledPrompt
-from claude_router.evaluate.train import TrainSettings, expected_calibration_error, fit_temperature, train
+from claude_router.evaluate.train import (
+    Encoded,
+    TrainSettings,
+    expected_calibration_error,
+    fit_temperature,
+    train,
+    train_encoded,
+)
 from claude_router.types import Label
 
 _WORDS = {
@@ -67,6 +75,29 @@ def test_a_model_file_reads_back_to_the_same_predictions(small_settings: TrainSe
         expected = model.probabilities(item.item)
         assert loaded.probabilities(item.item) == pytest.approx(expected, abs=1e-4)
     assert loaded.temperature == pytest.approx(model.temperature, rel=1e-5)
+
+
+def test_examples_already_read_train_the_same_model(small_settings: TrainSettings) -> None:
+    items = _synthetic(60, seed=8)
+    read = FeatureExtractor(FeatureConfig.default())
+    encoded = [Encoded(read(i.item), i.label.rank) for i in items]
+
+    expected = train(items, small_settings).model.to_json()
+    assert train_encoded(encoded, small_settings).model.to_json() == expected
+
+
+def test_a_heavier_example_pulls_the_model_its_way(small_settings: TrainSettings) -> None:
+    read = FeatureExtractor(FeatureConfig.default())
+    encoded = [Encoded(read(i.item), i.label.rank) for i in _synthetic(60, seed=9)]
+    odd = read(LabelledPrompt("zebra quokka", Label.SIMPLE).item)  # words no other prompt has
+    simple, complex_ = Label.SIMPLE.rank, Label.COMPLEX.rank
+
+    def fitted(weight: float) -> float:
+        disputed = [Encoded(odd, simple), Encoded(odd, simple), Encoded(odd, complex_, weight)] * 2
+        model = train_encoded([*encoded, *disputed], small_settings).model
+        return model.feature_probabilities(odd)[complex_]
+
+    assert fitted(1.0) + 0.1 < fitted(6.0)
 
 
 def test_one_fold_means_no_calibration(small_settings: TrainSettings) -> None:

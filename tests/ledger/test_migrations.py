@@ -156,7 +156,8 @@ async def test_m005_from_the_previous_schema_keeps_old_rows_priced_and_rebuilds_
             assert not set(ADDED_M005) & shape["usage"][0]
             rows = [{k: v for k, v in record_to_row(r).items() if k not in ADDED_M005} for r in records]
             await conn.execute(sa.insert(old_usage), rows)
-        assert await migrate(engine) == ["m005_effort_adapted_priced"]
+        names = migration_names()
+        assert await migrate(engine) == names[names.index("m005_effort_adapted_priced") :]
         async with engine.connect() as conn:
             shape = await conn.run_sync(_shape)
         for table in metadata.sorted_tables:

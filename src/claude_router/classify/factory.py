@@ -7,6 +7,7 @@ cache, an in-process LRU sits in front so repeated requests never leave the proc
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import MappingProxyType
 
 from ..config import ClassifierSettings
@@ -17,6 +18,7 @@ from .cache import CachedClassifier, LRUCache
 from .cascade import CascadeClassifier
 from .llm import LLMClassifier
 from .local import LocalClassifier
+from .registry import ModelRegistry
 from .thresholds import ThresholdedLocal
 
 ClassifierBuilder = Callable[[ClassifierSettings, Upstream], Classifier]
@@ -26,9 +28,16 @@ def _llm(settings: ClassifierSettings, upstream: Upstream) -> Classifier:
     return LLMClassifier(upstream, model=settings.model, max_tokens=settings.max_tokens)
 
 
+def local_model_path(settings: ClassifierSettings) -> Path | None:
+    """The local model file `settings` name, else the registry's active model (None: the packaged one)."""
+    if settings.local_model_path:
+        return Path(settings.local_model_path)
+    return ModelRegistry.at(settings.models_dir).active_path()
+
+
 def local_predictor(settings: ClassifierSettings) -> LocalClassifier | ThresholdedLocal:
     """The local classifier `settings` name, labelling by their thresholds when they give some."""
-    local = LocalClassifier.from_file(settings.local_model_path)
+    local = LocalClassifier.from_file(local_model_path(settings))
     return local if settings.thresholds is None else ThresholdedLocal(local, settings.thresholds)
 
 

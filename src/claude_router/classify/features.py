@@ -25,6 +25,8 @@ labelled prompt and the same prompt sent as a plain message read alike.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import tomllib
 from collections.abc import Mapping
@@ -94,6 +96,12 @@ class FeatureConfig:
         fields["cues"] = {group: list(phrases) for group, phrases in self.cues.items()}
         return fields
 
+    @property
+    def version(self) -> str:
+        """The reading's hash: features stored under one version are only read by a model of it."""
+        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return "feat-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
 
 @dataclass(frozen=True, slots=True)
 class Features:
@@ -105,6 +113,26 @@ class Features:
 
     groups: tuple[tuple[str, ...], ...]
     shape: tuple[str, ...]
+
+    def to_json(self) -> str:
+        """`{"groups": [[name, ...], ...], "shape": [name, ...]}`: what training needs, and no more."""
+        data = {"groups": [list(g) for g in self.groups], "shape": list(self.shape)}
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Features:
+        """The features `to_json` wrote; `ValueError` if `text` is not that shape."""
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("features: not a JSON object")
+        groups, shape = data.get("groups"), data.get("shape")
+        if not isinstance(groups, list) or not isinstance(shape, list):
+            raise ValueError("features: groups and shape must be lists")
+        if not all(isinstance(g, list) and all(isinstance(n, str) for n in g) for g in groups):
+            raise ValueError("features: every group must be a list of strings")
+        if not all(isinstance(n, str) for n in shape):
+            raise ValueError("features: shape must be a list of strings")
+        return cls(tuple(tuple(g) for g in groups), tuple(shape))
 
 
 def _bucket(count: int, cap: int) -> int:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..errors import ConfigError
 from ..types import LABELS, ClassifierSource, Decision, Label
 from .base import ClassifierInput
-from .features import FeatureConfig, FeatureExtractor
+from .features import FeatureConfig, FeatureExtractor, Features
 
 MODEL_RESOURCE = "data/local_classifier.json"
 MODEL_FORMAT = 1
@@ -50,7 +50,10 @@ class LocalModel:
 
     def scores(self, item: ClassifierInput) -> Scores:
         """Uncalibrated scores (logits) for simple, moderate, complex."""
-        found = self.extract(item)
+        return self.feature_scores(self.extract(item))
+
+    def feature_scores(self, found: Features) -> Scores:
+        """Uncalibrated scores of features already extracted (with this model's `FeatureConfig`)."""
         weights = self.weights
         s0, s1, s2 = self.bias
         for group in found.groups:
@@ -74,6 +77,10 @@ class LocalModel:
     def probabilities(self, item: ClassifierInput) -> Scores:
         """Calibrated probabilities for simple, moderate, complex."""
         return softmax(self.scores(item), self.temperature)
+
+    def feature_probabilities(self, found: Features) -> Scores:
+        """Calibrated probabilities of features already extracted."""
+        return softmax(self.feature_scores(found), self.temperature)
 
     def to_json(self) -> str:
         """The model file: stable key order and rounded weights, so the same training, the same bytes."""

@@ -92,7 +92,15 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def train(
-    data: DataOption,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--data",
+            help="Labelled prompts: a JSONL file ({prompt or request, label} a line), a *.labels.jsonl "
+            "file of public ids, or a folder of them. Repeat to combine. With --from-ledger: the base "
+            "set mixed with the ledger's examples (default: this repository's training set).",
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help=f"Model file to write (default: <data home>/{DEFAULT_MODEL_FILE})."),
@@ -111,13 +119,59 @@ def train(
         ),
     ] = None,
     public_data: PublicDataOption = None,
+    from_ledger: Annotated[
+        bool,
+        typer.Option(
+            "--from-ledger",
+            help="Learn from the LLM classifier's labels kept in the ledger; the new model becomes the "
+            "active one only if it beats the current one on the newest examples.",
+        ),
+    ] = False,
+    ledger: Annotated[
+        str | None, typer.Option(help="With --from-ledger: a SQLite path or postgresql:// URL.")
+    ] = None,
+    validation_share: Annotated[
+        float, typer.Option(min=0.01, max=0.9, help="With --from-ledger: the newest share held back.")
+    ] = 0.2,
+    min_examples: Annotated[
+        int, typer.Option(min=2, help="With --from-ledger: examples needed to try a retrain.")
+    ] = 50,
+    base: Annotated[
+        bool, typer.Option(help="With --from-ledger: mix in the base training set (--data).")
+    ] = True,
+    activate: Annotated[
+        bool, typer.Option(help="With --from-ledger: make a better model active (else only store it).")
+    ] = True,
+    config: ConfigOption = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="With --from-ledger: print one JSON object.")
+    ] = False,
 ) -> None:
-    """Train the local classifier on your own labelled prompts and write its model file."""
+    """Train the local classifier on labelled prompts, or on the LLM classifier's labels (--from-ledger)."""
+    if from_ledger:
+        from .learn_commands import train_from_ledger
+
+        train_from_ledger(
+            ledger=ledger,
+            data=data,
+            public_data=public_data,
+            base=base,
+            validation_share=validation_share,
+            min_examples=min_examples,
+            activate=activate,
+            epochs=epochs,
+            folds=folds,
+            config=config,
+            json_out=json_out,
+        )
+        return
     from ..classify.local import LocalClassifier, model_version
 
     console, err = Console(), Console(stderr=True)
     defaults = TrainSettings()
     try:
+        if not data:
+            raise DatasetError("give labelled prompts with --data (or learn from the ledger: --from-ledger)")
         items = load_dataset(data, public_data)
         started = time.perf_counter()
         result = train_model(
@@ -188,7 +242,9 @@ async def _run(
     from .classifier_eval import evaluate
 
     if kind is ClassifierKind.LOCAL:
-        path = model or settings.classifier.local_model_path
+        from ..classify.factory import local_model_path
+
+        path = model or local_model_path(settings.classifier)
         return await evaluate(LocalClassifier.from_file(path), items, name=kind.value), None, False
     # Model-backed kinds run against the configured API, or the built-in emulator without a key.
     from ..classify.factory import build_classifier
@@ -483,9 +539,11 @@ def calibrate(
     try:
         if target is None:
             raise ConfigError("--target is required (or --quality with --target-escalation)")
+        from ..classify.factory import local_model_path
+
         targets = parse_targets(target)
         current = Settings.load(path) if path.is_file() else Settings()
-        classifier = LocalClassifier.from_file(current.classifier.local_model_path)
+        classifier = LocalClassifier.from_file(local_model_path(current.classifier))
         result = run_calibration(classifier, load_traffic(data), targets)
         text = with_thresholds(path.read_text(encoding="utf-8") if path.is_file() else "", result.thresholds)
         _write_atomic(path, text)

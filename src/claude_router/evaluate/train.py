@@ -38,6 +38,16 @@ class TrainSettings:
 class _Example:
     groups: tuple[tuple[float, tuple[int, ...]], ...]  # (weight of each feature, feature indices)
     label: int
+    weight: float = 1.0  # how much this example counts, beside its class weight
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """One training example already read by the feature extractor, with its label and weight."""
+
+    features: Features
+    label: int  # the label's rank
+    weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,23 +57,25 @@ class TrainResult:
     cv_ece: float | None  # out-of-fold expected calibration error, after temperature scaling
 
 
-def _vocabulary(encoded: Sequence[Features], min_count: int) -> list[str]:
+def _vocabulary(encoded: Sequence[Encoded], min_count: int) -> list[str]:
     counts: Counter[str] = Counter()
-    for features in encoded:
+    for example in encoded:
+        features = example.features
         for group in features.groups:
             counts.update(group)
         counts.update(features.shape)
     return sorted(name for name, n in counts.items() if n >= min_count)
 
 
-def _examples(encoded: Sequence[Features], labels: Sequence[int], index: dict[str, int]) -> list[_Example]:
+def _examples(encoded: Sequence[Encoded], index: dict[str, int]) -> list[_Example]:
     out = []
-    for features, label in zip(encoded, labels, strict=True):
+    for example in encoded:
+        features = example.features
         groups = [
             (1.0 / math.sqrt(len(g)), tuple(index[n] for n in g if n in index)) for g in features.groups
         ]
         groups.append((1.0, tuple(index[n] for n in features.shape if n in index)))
-        out.append(_Example(tuple(groups), label))
+        out.append(_Example(tuple(groups), example.label, example.weight))
     return out
 
 
@@ -76,10 +88,11 @@ def _fit(
     squares = [[1e-8] * size for _ in range(k)]
     bias = [0.0] * k
     bias_squares = [1e-8] * k
-    counts = Counter(e.label for e in examples)
-    class_weight = [
-        len(examples) / (k * counts[c]) if settings.balanced and counts[c] else 1.0 for c in range(k)
-    ]
+    counts = [0.0] * k  # the weight of each class's examples
+    for e in examples:
+        counts[e.label] += e.weight
+    total = sum(counts)
+    class_weight = [total / (k * counts[c]) if settings.balanced and counts[c] else 1.0 for c in range(k)]
     rng = random.Random(settings.seed)
     order = list(range(len(examples)))
     lr, l2 = settings.learning_rate, settings.l2
@@ -93,7 +106,7 @@ def _fit(
             )
             probs = softmax((s0, s1, s2))
             for c in range(k):
-                g = (probs[c] - (1.0 if c == ex.label else 0.0)) * class_weight[ex.label]
+                g = (probs[c] - (1.0 if c == ex.label else 0.0)) * class_weight[ex.label] * ex.weight
                 bias_squares[c] += g * g
                 bias[c] -= lr * g / math.sqrt(bias_squares[c])
                 w, sq = weights[c], squares[c]
@@ -161,43 +174,48 @@ def train(
     features: FeatureConfig | None = None,
 ) -> TrainResult:
     """Fit a `LocalModel` on `items`; `DatasetError` if they cannot train one."""
+    features = features or FeatureConfig.default()
+    extract = FeatureExtractor(features)
+    return train_encoded([Encoded(extract(item.item), item.label.rank) for item in items], settings, features)
+
+
+def train_encoded(
+    encoded: Sequence[Encoded],
+    settings: TrainSettings | None = None,
+    features: FeatureConfig | None = None,
+) -> TrainResult:
+    """Fit a `LocalModel` on examples already read with `features` (the default reading when None),
+    each counting as its `weight`; `DatasetError` if they cannot train one."""
     settings = settings or TrainSettings()
     features = features or FeatureConfig.default()
-    missing = [label.value for label in LABELS if not any(item.label is label for item in items)]
+    labels = [example.label for example in encoded]
+    missing = [label.value for label in LABELS if label.rank not in labels]
     if missing:
         raise DatasetError(f"training needs examples of every label; none for: {', '.join(missing)}")
-    extract = FeatureExtractor(features)
-    encoded = [extract(item.item) for item in items]
-    labels = [item.label.rank for item in items]
     cv_accuracy = cv_ece = None
     temperature = 1.0
-    k = min(settings.folds, len(items))
+    k = min(settings.folds, len(encoded))
     if k >= 2:
-        oof: list[Scores] = [(0.0, 0.0, 0.0)] * len(items)
-        for held in folds(len(items), k, settings.seed):
+        oof: list[Scores] = [(0.0, 0.0, 0.0)] * len(encoded)
+        for held in folds(len(encoded), k, settings.seed):
             held_set = set(held)
-            kept = [i for i in range(len(items)) if i not in held_set]
-            vocabulary = _vocabulary([encoded[i] for i in kept], settings.min_count)
+            kept = [encoded[i] for i in range(len(encoded)) if i not in held_set]
+            vocabulary = _vocabulary(kept, settings.min_count)
             index = {name: i for i, name in enumerate(vocabulary)}
-            fold_model = _model(
-                _examples([encoded[i] for i in kept], [labels[i] for i in kept], index),
-                vocabulary,
-                settings,
-                features,
-            )
+            fold_model = _model(_examples(kept, index), vocabulary, settings, features)
             for i in held:
-                oof[i] = fold_model.scores(items[i].item)
+                oof[i] = fold_model.feature_scores(encoded[i].features)
         temperature = fit_temperature(oof, labels)
         calibrated = [softmax(s, temperature) for s in oof]
         predicted = [max(range(len(LABELS)), key=p.__getitem__) for p in calibrated]
         correct = [p == y for p, y in zip(predicted, labels, strict=True)]
-        cv_accuracy = sum(correct) / len(items)
+        cv_accuracy = sum(correct) / len(encoded)
         cv_ece = expected_calibration_error([max(p) for p in calibrated], correct)
     vocabulary = _vocabulary(encoded, settings.min_count)
     index = {name: i for i, name in enumerate(vocabulary)}
-    model = _model(_examples(encoded, labels, index), vocabulary, settings, features)
+    model = _model(_examples(encoded, index), vocabulary, settings, features)
     training = {
-        "examples": len(items),
+        "examples": len(encoded),
         "per_label": {label.value: labels.count(label.rank) for label in LABELS},
         "cv_accuracy": None if cv_accuracy is None else round(cv_accuracy, 4),
         "cv_ece": None if cv_ece is None else round(cv_ece, 4),
@@ -209,4 +227,13 @@ def train(
     return TrainResult(calibrated_model, cv_accuracy, cv_ece)
 
 
-__all__ = ["TrainResult", "TrainSettings", "expected_calibration_error", "fit_temperature", "nll", "train"]
+__all__ = [
+    "Encoded",
+    "TrainResult",
+    "TrainSettings",
+    "expected_calibration_error",
+    "fit_temperature",
+    "nll",
+    "train",
+    "train_encoded",
+]

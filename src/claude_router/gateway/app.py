@@ -26,9 +26,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..classify.capture import CapturingClassifier
 from ..config import Settings
 from ..errors import LedgerError, RouterError
 from ..ledger import open_ledger
+from ..ledger.examples import ExampleBuffer, ExampleStore
 from ..ledger.verdicts import VerdictStore
 from ..monitor import attach_monitor
 from ..routing.router import RecordSink, Router
@@ -159,6 +161,12 @@ async def _build_state(
             ledger = opened
         router = Router(settings_used, ledger=ledger)
         stack.push_async_callback(router.aclose)
+        if opened is not None and settings.classifier.capture:
+            # The LLM classifier's labels become training examples for `train --from-ledger`.
+            examples = ExampleBuffer(ExampleStore(opened.store.engine))
+            stack.push_async_callback(examples.close)  # before the router and the ledger close
+            keep = settings.classifier.keep_prompts
+            router.classifier = CapturingClassifier(router.classifier, examples, keep_prompts=keep)
         if opened is not None and settings.monitor.enabled:
             # Quality monitoring samples answers in the background; verdicts go beside the ledger.
             attach_monitor(router, VerdictStore(opened.store.engine))

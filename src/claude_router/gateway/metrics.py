@@ -4,6 +4,8 @@ claude_router_requests_total{endpoint,model,label,status}
 claude_router_tokens_total{kind}                 input, output, cache_write, cache_read,
                                                  classifier_input, classifier_output
 claude_router_cost_usd_total{model}              routed calls and classifier, in USD
+claude_router_classifier_decisions_total{source} where each request's label came from: local,
+                                                 llm, cache, fallback (bypass: a model was named)
 claude_router_request_duration_seconds{endpoint} arrival to last byte
 claude_router_classifier_duration_seconds
 claude_router_upstream_duration_seconds          the routed call(s), without the classifier
@@ -42,6 +44,13 @@ class GatewayMetrics:
             f"{PREFIX}_cost_usd",
             "Spend in US dollars (routed calls and classifier).",
             ["model"],
+            registry=registry,
+        )
+        self.decisions = Counter(
+            f"{PREFIX}_classifier_decisions",
+            "Requests by where their label came from: local model, LLM classifier, cache, fallback "
+            "(bypass: a concrete model was asked for).",
+            ["source"],
             registry=registry,
         )
         self.latency = Histogram(
@@ -112,6 +121,7 @@ class Observation:
             m.classifier_latency.observe(decision.latency_s)
         if record is None:
             return
+        m.decisions.labels(record.classifier_source.value).inc()
         usage, classifier = record.usage, record.classifier_usage
         for kind, count in (
             ("input", usage.input_tokens),

@@ -26,6 +26,7 @@ from ..types import UsageRecord
 from .base import Dimension, Group
 from .engine import db_reason
 from .rows import record_to_row
+from .sources import SourceCount
 from .store import SqlLedger
 
 log = logging.getLogger(__name__)
@@ -271,6 +272,13 @@ class BufferedLedger:
         await self.flush()
         async for rec in self.store.iter_rows(since=since, until=until, customer=customer):
             yield rec
+
+    async def sources(
+        self, *, since: datetime | None = None, until: datetime | None = None, customer: str | None = None
+    ) -> list[SourceCount]:
+        """Requests per day by label source (see `SqlLedger.sources`)."""
+        await self.flush()
+        return await self.store.sources(since=since, until=until, customer=customer)
 
     async def totals(
         self,

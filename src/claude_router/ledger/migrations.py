@@ -23,6 +23,7 @@ from .engine import SQLITE_BEGIN
 from .schema import (
     ADDED_M005,
     alert_state,
+    classifier_examples,
     metadata,
     schema_migrations,
     usage,
@@ -30,6 +31,7 @@ from .schema import (
     usage_daily_tags,
     usage_tags,
 )
+from .sources import backfill_sources, usage_daily_sources
 from .verdicts import quality_verdicts
 
 Migration = Callable[[AsyncConnection], Awaitable[None]]
@@ -81,12 +83,20 @@ async def m005_effort_adapted_priced(conn: AsyncConnection) -> None:
     await backfill_rollups(conn)
 
 
+async def m006_classifier_learning(conn: AsyncConnection) -> None:
+    """The LLM classifier's labels kept as training examples, and requests per day by where their
+    label came from (back-filled from `usage`). Reads only `usage` columns of the first release."""
+    await _create(conn, classifier_examples, usage_daily_sources)
+    await backfill_sources(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_usage,
     m002_rollups,
     m003_alert_state,
     m004_quality_verdicts,
     m005_effort_adapted_priced,
+    m006_classifier_learning,
 )
 
 

@@ -153,3 +153,19 @@ alert_state = sa.Table(
     sa.Column("spent_nusd", sa.BigInteger, nullable=False),
     sa.Column("fired_at", UtcDateTime(), nullable=False),
 )
+
+# The LLM classifier's labels kept as training examples (`examples.py`): one row per distinct
+# reading (`key`: a hash of the stored features); `input` only when prompts are kept (opt-in).
+classifier_examples = sa.Table(
+    "classifier_examples",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),  # sha256 of version + features
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("label", sa.String(16), nullable=False),
+    sa.Column("labeller", sa.String(128)),  # the model that gave the label
+    sa.Column("features_version", sa.String(32), nullable=False),
+    sa.Column("features", sa.Text, nullable=False),  # JSON: {"groups": [[...]], "shape": [...]}
+    sa.Column("input", sa.Text),  # JSON classifier input; only with keep_prompts
+    sa.Index("ix_classifier_examples_created_at", "created_at"),
+)

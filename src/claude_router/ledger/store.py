@@ -34,6 +34,7 @@ from .engine import (
 from .migrations import MIGRATIONS, migrate, missing
 from .rows import record_to_row, row_to_record
 from .schema import alert_state, usage, usage_daily, usage_daily_tags, usage_tags
+from .sources import SourceCount, backfill_sources, usage_daily_sources, usage_source_columns
 from .writer import writer_for
 
 Row = Mapping[str, Any]
@@ -112,7 +113,9 @@ class SqlLedger:
         async with self.engine.begin() as conn:
             await conn.execute(sa.delete(usage_daily))
             await conn.execute(sa.delete(usage_daily_tags))
+            await conn.execute(sa.delete(usage_daily_sources))
             await backfill_rollups(conn)
+            await backfill_sources(conn)
 
     async def claim_alert(self, period: str, scope: str, *, threshold_nusd: int, spent_nusd: int) -> bool:
         """Record that an alert fired for (period, scope); False if it had already fired."""
@@ -180,6 +183,38 @@ class SqlLedger:
         if not dims and not merged:
             merged[()] = Totals()
         return [Group(dict(zip(dims, key, strict=True)), t) for key, t in merged.items()]
+
+    async def sources(
+        self, *, since: datetime | None = None, until: datetime | None = None, customer: str | None = None
+    ) -> list[SourceCount]:
+        """Requests per UTC day and classifier source (local, llm, cache, fallback, bypass), oldest
+        day first: whole days from their rollup, the partial days at the window's edges from `usage`."""
+        days, edges = split_window(since, until)
+        day, source = usage_source_columns()[0], usage_source_columns()[2]
+        selects: list[sa.Select[Any]] = []
+        for lo, hi in edges:
+            raw = sa.select(day, source, sa.func.count().label("requests"))
+            selects.append(_filtered(raw, lo, hi, customer).group_by(usage.c.day, usage.c.classifier_source))
+        if days is not None:
+            t = usage_daily_sources.c
+            rolled = sa.select(t.day, t.classifier_source, sa.func.sum(t.requests).label("requests"))
+            first, stop = days
+            if first is not None:
+                rolled = rolled.where(t.day >= first)
+            if stop is not None:
+                rolled = rolled.where(t.day < stop)
+            if customer is not None:
+                rolled = rolled.where(t.customer == customer)
+            selects.append(rolled.group_by(t.day, t.classifier_source))
+        counts: dict[tuple[date, str], int] = {}
+        async with self.engine.connect() as conn:
+            for stmt in selects:
+                for row in (await conn.execute(stmt)).mappings():
+                    key_day = row["day"]
+                    key_day = date.fromisoformat(key_day) if isinstance(key_day, str) else key_day
+                    key = (key_day, str(row["classifier_source"]))
+                    counts[key] = counts.get(key, 0) + int(row["requests"])
+        return [SourceCount(d, s, n) for (d, s), n in sorted(counts.items())]
 
     def _raw_select(
         self, dims: Sequence[Dimension], lo: datetime | None, hi: datetime | None, customer: str | None

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .aggregate import MEASURES, batch_rollups
 from .schema import UtcDateTime, usage, usage_daily, usage_daily_tags, usage_tags
+from .sources import source_rollups, source_upsert, usage_daily_sources
 
 Row = Mapping[str, Any]
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's own SQLite storage format
@@ -97,6 +98,7 @@ class SqliteWriter:
         self._tags = DriverStatement(insert(usage_tags).on_conflict_do_nothing(), usage_tags, dialect)
         self._daily = DriverStatement(upsert(usage_daily, insert), usage_daily, dialect)
         self._daily_tags = DriverStatement(upsert(usage_daily_tags, insert), usage_daily_tags, dialect)
+        self._sources = DriverStatement(source_upsert(insert), usage_daily_sources, dialect)
         rid = usage.c.request_id.name
         self._known = f"SELECT {rid} FROM {usage.name} WHERE {rid} IN "
 
@@ -120,6 +122,7 @@ class SqliteWriter:
             if new:
                 daily, tag_rows, tag_sums = batch_rollups(new)
                 self._daily.executemany(db, daily)
+                self._sources.executemany(db, source_rollups(new))
                 if tag_rows:
                     self._tags.executemany(db, tag_rows)
                     self._daily_tags.executemany(db, tag_sums)
@@ -162,6 +165,7 @@ class PostgresWriter:
 
     def __init__(self) -> None:
         self._new = _unnest_insert(usage).on_conflict_do_nothing().returning(usage.c.request_id)
+        self._sources = source_upsert(_unnest_insert)
         self._inserts: dict[str, Any] = {}
         self._upserts: dict[str, Any] = {}
 
@@ -171,6 +175,7 @@ class PostgresWriter:
             if new:
                 daily, tag_rows, tag_sums = batch_rollups(new)
                 await self._add(conn, usage_daily, daily)
+                await conn.execute(self._sources, _arrays(usage_daily_sources, source_rollups(new)))
                 if tag_rows:
                     await self._insert(conn, usage_tags, tag_rows)
                     await self._add(conn, usage_daily_tags, tag_sums)

@@ -16,6 +16,7 @@ from typing import Any
 from ..ledger import Dimension, Group, Key, Totals
 from ..ledger.money import usd_text
 from .quality import quality_json
+from .sources import sources_json
 from .summary import Summary, cache_hit_rate, percent
 
 MONEY_FIELDS = ("cost_usd", "classifier_cost_usd", "total_cost_usd", "cost_if_opus_usd", "cost_if_sonnet_usd")
@@ -107,6 +108,7 @@ def to_json(summary: Summary) -> dict[str, Any]:
         "by": [d.value for d in summary.by],
         "breakdown": _groups(summary.breakdown),
         **({"quality": quality_json(summary.quality)} if summary.quality is not None else {}),
+        **({"classifier_sources": sources_json(summary.sources)} if summary.sources is not None else {}),
     }
 
 

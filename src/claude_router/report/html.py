@@ -13,6 +13,7 @@ from ..ledger import Dimension, Group
 from . import svg
 from .fmt import cost_text, effort_text, group_label, key_text, pct, short_model, tokens, usd, window_text
 from .quality import quality_card
+from .sources import sources_card
 from .summary import FAILED, Summary, cache_hit_rate, percent, text_key, tier_name
 
 #: Tier colours, a few shades each so that several models of one tier stay apart.
@@ -284,6 +285,7 @@ def render_html(s: Summary) -> str:
             _customers_chart(s),
             _breakdown(s),
             quality_card(s.quality) if s.quality is not None and s.quality.labels else "",
+            sources_card(s.sources) if s.sources is not None else "",
             "</main>",
             f"<footer>Generated {escape(s.generated_at.strftime('%Y-%m-%d %H:%M UTC'))}. "
             "Actual cost includes the classifier; what-if costs price each request's tokens"

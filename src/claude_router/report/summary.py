@@ -19,6 +19,7 @@ from ..ledger import Dimension, Group, Key, Ledger, Totals, merge_groups
 from ..ledger.verdicts import VerdictStore
 from ..types import ZERO, TokenUsage
 from .quality import DEFAULT_FLAG_SHARE, QualitySummary, build_quality
+from .sources import SourcesSummary, build_sources
 
 TOP_CUSTOMERS = 10
 _CORE = (Dimension.DAY, Dimension.MODEL, Dimension.LABEL, Dimension.BATCH, Dimension.EFFORT)
@@ -51,6 +52,7 @@ class Summary:
     cache_savings_usd: Decimal = ZERO
     days: list[date] = field(default_factory=list)
     quality: QualitySummary | None = None  # when a verdict store was given
+    sources: SourcesSummary | None = None  # where labels came from, when the ledger can say
 
     @property
     def actual_usd(self) -> Decimal:
@@ -222,6 +224,7 @@ async def build_summary(
     quality = None
     if verdicts is not None:
         quality = await build_quality(verdicts, since=since, until=until, flag_share=flag_share)
+    sources = await build_sources(ledger, since=since, until=until, customer=customer)
     return Summary(
         ledger=name,
         since=since,
@@ -241,6 +244,7 @@ async def build_summary(
         cache_savings_usd=saved,
         days=sorted({day for g in core if isinstance(day := g.key[Dimension.DAY], date)}),
         quality=quality,
+        sources=sources,
     )
 
 

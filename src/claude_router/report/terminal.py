@@ -18,6 +18,7 @@ from ..types import UsageRecord
 from .columns import Column, fitted_table
 from .fmt import UNPRICED, cost_text, effort_text, key_text, pct, short_model, tokens, usd, usd6, window_text
 from .quality import quality_table
+from .sources import sources_table
 from .summary import FAILED, Summary, percent
 
 _PANEL_FRAME = 4  # a panel's border and padding, left and right
@@ -155,6 +156,8 @@ def render_summary(console: Console, summary: Summary) -> None:
         parts.append(groups_table(f"By {by}", summary.breakdown, summary.by, inner, top))
     if summary.quality is not None and summary.quality.labels:
         parts.append(quality_table(summary.quality))
+    if summary.sources is not None:
+        parts.append(sources_table(summary.sources, inner))
     console.print(Panel(RenderGroup(*parts), title=title, subtitle=summary.ledger, border_style="cyan"))
 
 

@@ -86,7 +86,8 @@ async def test_everything_else_passes_through_unchanged(emulator_url: str) -> No
         temperature=0.3,
         top_p=0.9,
         metadata={"user_id": "u-42"},
-        extra_headers={"x-trace": "abc"},
+        # sampling parameters are valid only under the older API version
+        extra_headers={"x-trace": "abc", "anthropic-version": "2023-06-01"},
     )
     try:
         await upstream.create(params, model=SONNET)

@@ -128,8 +128,8 @@ class Rubric:
             f"<answer_b>\n{clip(answer_b, limit)}\n</answer_b>"
         )
         body: dict[str, Any] = {
+            # No sampling parameters: API version 2026-10-21 rejects them on every model.
             "max_tokens": self.max_tokens,
-            "temperature": 0.0,
             "system": self.system(),
             "messages": [{"role": "user", "content": content}],
         }

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -45,5 +46,10 @@ def sessions_table(lines: Sequence[SessionLine], width: int) -> Table:
         ]
         for line in lines
     ]
-    options: dict[str, Any] = {"title": "By session", "title_justify": "left", "title_style": "bold"}
+    options: dict[str, Any] = {
+        "title": "By session",
+        "title_justify": "left",
+        "box": box.SIMPLE_HEAD,
+        "title_style": "bold",
+    }
     return fitted_table(columns, rows, width, **options)

@@ -67,3 +67,12 @@ async def test_claude_codes_side_call_is_streamed_from_the_simple_tier(gateway: 
         [event async for event in await raw.parse()]
     (row,) = await _rows(gateway)
     assert (row.model_requested, row.model_used, row.session) == (OPUS, HAIKU, SESSION)
+
+
+async def test_a_refused_request_keeps_its_session(gateway: Gateway) -> None:
+    """Claude Code retries a refused request: both rows belong to its session."""
+    async with gateway.client(default_headers={"X-Claude-Code-Session-Id": SESSION}) as client:
+        with pytest.raises(anthropic.BadRequestError):
+            await client.messages.create(model=OPUS, max_tokens=64, messages=[])
+    (row,) = await _rows(gateway)
+    assert (row.status, row.session) == ("invalid_request_error", SESSION)

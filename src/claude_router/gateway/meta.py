@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from starlette.datastructures import Headers
 
+from ..routing.session import fitted
 from ..types import Label, RequestMeta
 from .errors import invalid_request
 
@@ -60,6 +61,12 @@ def _router_headers(headers: Headers) -> dict[str, str]:
         if name.startswith(b"x-router-"):
             found.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
     return found
+
+
+def header_session(headers: Headers) -> str | None:
+    """The session the headers name, for a request refused before its body was read; never raises."""
+    value = headers.get("x-router-session") or headers.get(CLAUDE_CODE_SESSION)
+    return fitted(value) if value else None
 
 
 def _session(value: str | None) -> str | None:

@@ -31,12 +31,12 @@ _LEGACY = re.compile(r"_session_([0-9A-Za-z-]{8,})$")
 def session_key(meta: RequestMeta, params: Mapping[str, Any]) -> str | None:
     """The request's session (see the module's docstring), or None when nothing names one."""
     if meta.session:
-        return _fitted(meta.session)
+        return fitted(meta.session)
     metadata = params.get("metadata")
     user_id = metadata.get("user_id") if isinstance(metadata, Mapping) else None
     if not isinstance(user_id, str) or not user_id:
         return None
-    return _fitted(claude_code_session(user_id) or user_id)
+    return fitted(claude_code_session(user_id) or user_id)
 
 
 def claude_code_session(user_id: str) -> str | None:
@@ -58,10 +58,11 @@ def with_session(meta: RequestMeta, params: Mapping[str, Any]) -> RequestMeta:
     return meta if session == meta.session else dataclasses.replace(meta, session=session)
 
 
-def _fitted(session: str) -> str:
+def fitted(session: str) -> str:
+    """`session` as the ledger keeps it: itself, or a hash of it when too long."""
     if len(session) <= MAX_SESSION_CHARS and "\x00" not in session:
         return session
     return "sha256:" + hashlib.sha256(session.encode("utf-8", "replace")).hexdigest()
 
 
-__all__ = ["MAX_SESSION_CHARS", "claude_code_session", "session_key", "with_session"]
+__all__ = ["MAX_SESSION_CHARS", "claude_code_session", "fitted", "session_key", "with_session"]

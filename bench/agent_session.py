@@ -208,7 +208,9 @@ async def session(router: Router, run: Run, main_model: str, side_model: str, nu
     await _send(router, _side_call(side_model, user_id, "summary", " ".join(PROMPTS)), run, session_id)
 
 
-async def measure(name: str, policy: dict[str, Any], main_model: str, sessions: int) -> Run:
+async def measure(
+    name: str, policy: dict[str, Any], main_model: str, sessions: int, agent: dict[str, Any] | None = None
+) -> Run:
     run = Run(name)
     config = EmulatorConfig.realistic()
     with emulator_process(config) as url:
@@ -220,6 +222,7 @@ async def measure(name: str, policy: dict[str, Any], main_model: str, sessions: 
                 "fallback_chain": [OPUS, SONNET, HAIKU],
             },
             policy={"label_models": LADDER, **policy},
+            agent_traffic=agent or {},
         )  # type: ignore[arg-type]
         started = time.perf_counter()
         async with Router(settings) as router:

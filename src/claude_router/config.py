@@ -187,6 +187,9 @@ class AgentTrafficSettings(_Section):
         "commit message",
         "branch name",
     ]
+    # Keep a session's main turns on the tier holding its warm cache (and its thinking blocks).
+    # Off: cache-aware routing alone decides, by price, and may move a session down.
+    sticky: bool = True
 
 
 class QualitySettings(_Section):

@@ -42,11 +42,12 @@ class Clock:
         return self.now
 
 
-def agent_router(url: str, *, agent: bool = True, clock: Clock | None = None) -> Router:
+def agent_router(url: str, *, agent: bool = True, clock: Clock | None = None, sticky: bool = True) -> Router:
     settings = Settings(
         upstream={"base_url": url, "api_key": SecretStr(TEST_KEY), "max_retries": 0},
         classifier={"kind": "llm"},
         policy={"agent_traffic": agent, "cache_aware": True, "label_models": LADDER},
+        agent_traffic={"sticky": sticky},
     )  # type: ignore[arg-type]
     return Router(
         settings, cache_affinity=CacheAffinity(PRICES, settings.cache_affinity, clock=clock or Clock())
@@ -210,3 +211,13 @@ async def test_cache_aware_routing_alone_lets_a_session_drop_to_a_cheaper_tier(e
         await router.create(**main_turn(COMPLEX))
         moved = await router.create(**main_turn(SIMPLE))
     assert moved.model_used == HAIKU
+
+
+async def test_stickiness_can_be_turned_off_keeping_side_calls_routed(emulator_url: str) -> None:
+    async with agent_router(emulator_url, sticky=False) as router:
+        await router.create(**main_turn(COMPLEX))
+        moved = await router.create(**main_turn(SIMPLE))
+        side = await router.create(**side_call())
+    assert moved.model_used == HAIKU
+    assert moved.route.reason != SESSION_WARM
+    assert side.route.reason == SIDE_CALL

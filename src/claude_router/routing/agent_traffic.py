@@ -78,7 +78,7 @@ class AgentTraffic:
 
     async def stick(self, route: Route, meta: RequestMeta) -> Route:
         """`route`, or its session's warm model when that is on a higher tier than the label chose."""
-        if meta.session is None or not route.reason.startswith(_STICKY_REASONS):
+        if not self.settings.sticky or meta.session is None or not route.reason.startswith(_STICKY_REASONS):
             return route
         warm = await self.affinity.session_warm(meta.session)
         if not warm:

@@ -17,6 +17,7 @@ Runs, all on the 5.x ladder (simple: Haiku 5.5, moderate: Sonnet 5.5, complex: O
   the side calls to Haiku 5.5, the main turns go where they ask;
 - agent policy, `ANTHROPIC_MODEL=auto`: main turns classified, each session held on the tier of
   its warm cache; side calls to Haiku 5.5;
+- the same with `[agent_traffic] sticky = false`: side calls routed, main turns by price alone;
 - `auto` with cache-aware routing alone (no agent policy), for comparison.
 
 Costs are the records' exact figures (answers and classifier); "cache saved" prices each cache
@@ -232,14 +233,16 @@ async def measure(
 
 
 async def main(args: argparse.Namespace) -> int:
+    agent = {"agent_traffic": True}
     plans = [
-        ("unrouted: every request on Opus 5.5", {}, OPUS),
-        ("agent policy, Claude Code as installed (names Opus 5.5)", {"agent_traffic": True}, OPUS),
-        ("agent policy, ANTHROPIC_MODEL=auto", {"agent_traffic": True}, "auto"),
-        ("auto, cache-aware routing alone", {"cache_aware": True}, "auto"),
+        ("unrouted: every request on Opus 5.5", {}, OPUS, None),
+        ("agent policy, Claude Code as installed (names Opus 5.5)", agent, OPUS, None),
+        ("agent policy, ANTHROPIC_MODEL=auto", agent, "auto", None),
+        ("agent policy, ANTHROPIC_MODEL=auto, sticky = false", agent, "auto", {"sticky": False}),
+        ("auto, cache-aware routing alone", {"cache_aware": True}, "auto", None),
     ]
     runs = await asyncio.gather(
-        *(measure(name, policy, model, args.sessions) for name, policy, model in plans)
+        *(measure(name, policy, model, args.sessions, extra) for name, policy, model, extra in plans)
     )
     base = runs[0]
     print(

@@ -173,8 +173,9 @@ class CacheAffinitySettings(_Section):
 
 class AgentTrafficSettings(_Section):
     """How `[policy] agent_traffic` recognises a coding agent's side calls: requests of a session
-    that offer no tools, carry no thinking blocks and either ask for at most `side_call_max_tokens`
-    or have a system prompt holding one of `side_call_phrases` (case-insensitive)."""
+    that are one user message, offer no tools and either ask for at most
+    `side_call_max_tokens` or have a system prompt holding one of `side_call_phrases`
+    (case-insensitive)."""
 
     # Claude Code's main turns ask for 32,000 to 128,000; its one-shot helpers (titles, summaries,
     # command checks) for far less, and offer no tools.

@@ -152,6 +152,17 @@ def _agent() -> AgentTraffic:
             RequestMeta(session=SESSION),
             False,  # thinking blocks stay with the model that wrote them
         ),
+        (
+            side_call(
+                messages=[
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": "Hello."},
+                    {"role": "user", "content": "go on"},
+                ]
+            ),
+            RequestMeta(session=SESSION),
+            False,  # a conversation's later turn, not a one-off question
+        ),
     ],
 )
 def test_a_side_call_is_recognised_by_its_shape(

@@ -26,7 +26,7 @@ def sessions_table(lines: Sequence[SessionLine], width: int) -> Table:
     columns = [
         Column("Session", "id"),
         Column("Requests", "number"),
-        Column("Tier mix", "text", drop=2),
+        Column("Tier mix", "text"),
         Column("Cache read", "number", drop=3),
         Column("Hit rate", "number", drop=4),
         Column("Cost", "number"),

@@ -11,9 +11,9 @@ cached on the model that answers it; between its turns the agent makes small sid
 for the session, a summary, a check of a shell command) that share nothing with that cache. So:
 
 - A side call goes to the simple tier's model, whatever model it names, without a classifier call.
-  It is recognised by its shape (`AgentTrafficSettings`): a request of a session that offers no
-  tools and carries no thinking block, asking for a short answer or with a side call's system
-  prompt. A floor, a forced model or a rule still wins over it.
+  It is recognised by its shape (`AgentTrafficSettings`): a request of a session that is one user
+  message (so it carries no thinking block) and offers no tools, asking for a short answer or with
+  a side call's system prompt. A floor, a forced model or a rule still wins over it.
 - A main turn of a session whose cache is warm on a higher tier than its label routes it to stays
   on that tier: moving would write the whole prompt again on the lower tier, drop the reasoning
   (thinking blocks) the higher model wrote, and leave the warm copy unread. It still moves up when
@@ -61,7 +61,10 @@ class AgentTraffic:
         """Whether this request is a side call of an agent's session (see the module docstring)."""
         if meta.session is None or meta.force_model is not None or meta.floor is not None:
             return False
-        if params.get("tools") or _has_thinking(params.get("messages")):
+        messages = params.get("messages")
+        # One question that can act on nothing: a conversation's later turns (and so any thinking
+        # block, which only an assistant turn holds) are main turns.
+        if params.get("tools") or not isinstance(messages, list) or len(messages) != 1:
             return False
         max_tokens = params.get("max_tokens")
         if isinstance(max_tokens, int) and max_tokens <= self.settings.side_call_max_tokens:
@@ -89,19 +92,6 @@ class AgentTraffic:
             return route
         fallbacks = (route.model, *(m for m in route.fallbacks if m != model))
         return dataclasses.replace(route, model=model, fallbacks=fallbacks, reason=SESSION_WARM)
-
-
-def _has_thinking(messages: Any) -> bool:
-    if not isinstance(messages, list):
-        return False
-    for message in messages:
-        content = message.get("content") if isinstance(message, Mapping) else None
-        if isinstance(content, list) and any(
-            isinstance(block, Mapping) and block.get("type") in ("thinking", "redacted_thinking")
-            for block in content
-        ):
-            return True
-    return False
 
 
 def _text(system: Any) -> str:

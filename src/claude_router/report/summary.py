@@ -200,10 +200,15 @@ async def build_summary(
         await ledger.totals([Dimension.CUSTOMER], since=since, until=until, customer=customer)
     )
     dims = tuple(dict.fromkeys(by))
+    sessions = None
+    if Dimension.SESSION in dims:  # one scan of `usage`, which the plain breakdown by session reuses
+        sessions = await _sessions(ledger, since=since, until=until, customer=customer, prices=prices)
     if set(dims) <= set(_CORE):
         breakdown = regroup(core, dims)
     elif dims == (Dimension.CUSTOMER,):
         breakdown = customers
+    elif dims == (Dimension.SESSION,) and sessions is not None:
+        breakdown = [Group({Dimension.SESSION: line.session}, line.totals) for line in sessions]
     else:
         breakdown = by_family(await ledger.totals(dims, since=since, until=until, customer=customer), prices)
     by_model = by_cost(regroup(core, [Dimension.MODEL]))
@@ -226,9 +231,6 @@ async def build_summary(
     if verdicts is not None:
         quality = await build_quality(verdicts, since=since, until=until, flag_share=flag_share)
     sources = await build_sources(ledger, since=since, until=until, customer=customer)
-    sessions = None
-    if Dimension.SESSION in dims:
-        sessions = await _sessions(ledger, since=since, until=until, customer=customer, prices=prices)
     return Summary(
         ledger=name,
         since=since,

@@ -31,6 +31,7 @@ MANUAL = " ".join(
 )
 SYSTEM = [{"type": "text", "text": MANUAL, "cache_control": {"type": "ephemeral"}}]
 THINKING = {"type": "thinking", "thinking": "", "signature": "x"}
+MODERATE = "Write a Python function that merges two sorted lists."
 TOOLS = [{"name": "Bash", "description": "Run a shell command", "input_schema": {"type": "object"}}]
 
 
@@ -208,10 +209,24 @@ async def test_a_session_stays_on_its_warm_tier_until_its_cache_expires(emulator
         )
         clock.now += 6 * 60  # the 5-minute cache has expired: nothing left to keep
         cold = await router.create(**main_turn(SIMPLE))
-    assert (kept.label, kept.model_used, kept.route.reason) == (Label.SIMPLE, OPUS, SESSION_WARM)
+    assert (kept.model_used, kept.route.reason) == (OPUS, SESSION_WARM)
     assert kept.record.usage.cache_read_tokens > 0  # the warm copy was read, not written again
+    # held on the top of the ladder, where no label could move it: not classified at all
+    assert kept.label is None
+    assert kept.record.classifier_source is ClassifierSource.BYPASS
+    assert kept.record.classifier_cost_usd == 0
     assert other.model_used == HAIKU  # another session is not held by this one's cache
     assert cold.model_used == HAIKU
+
+
+async def test_a_session_held_below_the_top_is_still_classified_and_may_move_up(emulator_url: str) -> None:
+    async with agent_router(emulator_url) as router:
+        first = await router.create(**main_turn(MODERATE))
+        kept = await router.create(**main_turn(SIMPLE))
+        up = await router.create(**main_turn(COMPLEX))
+    assert first.model_used == SONNET
+    assert (kept.label, kept.model_used, kept.route.reason) == (Label.SIMPLE, SONNET, SESSION_WARM)
+    assert (up.label, up.model_used) == (Label.COMPLEX, OPUS)  # the label asks for more
 
 
 async def test_cache_aware_routing_alone_lets_a_session_drop_to_a_cheaper_tier(emulator_url: str) -> None:

@@ -18,7 +18,8 @@ for the session, a summary, a check of a shell command) that share nothing with 
   on that tier: moving would write the whole prompt again on the lower tier, drop the reasoning
   (thinking blocks) the higher model wrote, and leave the warm copy unread. It still moves up when
   its label asks for more. A request that names a model is sent to it, as always, and a budget
-  downgrade is kept.
+  downgrade is kept. A session held on the top of the ladder is not classified at all: no label
+  could move it.
 
 Neither step moves a conversation onto a model that cannot read its thinking blocks: a side call
 has none, and stickiness only returns a session to the model that wrote its cache.
@@ -42,6 +43,8 @@ SIDE_CALL = "agent:side_call"
 SESSION_WARM = "agent:session_warm"
 #: The side call's label, as a decision no classifier was asked for.
 SIDE_CALL_DECISION = Decision(Label.SIMPLE, 1.0, ClassifierSource.BYPASS)
+#: What the top of the ladder would be routed as: the ceiling a held session cannot rise above.
+_TOP = Decision(Label.COMPLEX, 1.0, ClassifierSource.BYPASS)
 #: Routes a session's warm tier may lift: the label's choice (and a floor's, and cache-aware
 #: routing's). A budget downgrade, a rule or a named model is left as it is.
 _STICKY_REASONS = ("label", "floor:", AFFINITY_REASON)
@@ -78,6 +81,24 @@ class AgentTraffic:
         """The simple label's route (its floors and rules applied), whatever model was named."""
         route = self.policy.route(SIDE_CALL_DECISION, meta, params, alias=alias, now=now)
         return dataclasses.replace(route, reason=SIDE_CALL) if route.reason == "label" else route
+
+    async def held(
+        self, params: Mapping[str, Any], meta: RequestMeta, *, alias: str | None, now: datetime
+    ) -> Route | None:
+        """The route of a main turn whose session is held on the top of the ladder, where no label
+        could move it: it needs no classifier call (nor its latency). None when the turn must be
+        classified: no warm cache at the top, a rule or floor deciding, a budget downgrade."""
+        if not self.settings.sticky or meta.session is None or meta.downgrade:
+            return None
+        warm = await self.affinity.session_warm(meta.session)
+        if not warm:
+            return None
+        top = self.policy.route(_TOP, meta, params, alias=alias, now=now)
+        model = max((entry.model for entry in warm.values()), key=lambda m: self.prices.tier_of(m).rank)
+        if top.reason != "label" or self.prices.tier_of(model).rank < self.prices.tier_of(top.model).rank:
+            return None
+        fallbacks = tuple(m for m in top.fallbacks if m != model)
+        return dataclasses.replace(top, model=model, fallbacks=fallbacks, label=None, reason=SESSION_WARM)
 
     async def stick(self, route: Route, meta: RequestMeta) -> Route:
         """`route`, or its session's warm model when that is on a higher tier than the label chose."""

@@ -263,6 +263,8 @@ class Router:
             return SIDE_CALL_DECISION, self.agent.side_call_route(params, meta, alias=arg.alias, now=now)
         if arg.kind is ModelArgKind.CONCRETE:
             return None, self.policy.route(None, meta, params, now=now)
+        if self.agent is not None and (held := await self.agent.held(params, meta, alias=arg.alias, now=now)):
+            return None, held
         decision = await self.classify(params)
         route = self.policy.route(decision, meta, params, alias=arg.alias, now=now, downgrade=meta.downgrade)
         if self.cache_affinity is not None:  # stay on a tier whose prompt cache is warm

@@ -88,13 +88,9 @@ class AgentTraffic:
         """The route of a main turn whose session is held on the top of the ladder, where no label
         could move it: it needs no classifier call (nor its latency). None when the turn must be
         classified: no warm cache at the top, a rule or floor deciding, a budget downgrade."""
-        if not self.settings.sticky or meta.session is None or meta.downgrade:
-            return None
-        warm = await self.affinity.session_warm(meta.session)
-        if not warm:
+        if meta.downgrade or (model := await self._warmest(meta)) is None:
             return None
         top = self.policy.route(_TOP, meta, params, alias=alias, now=now)
-        model = max((entry.model for entry in warm.values()), key=lambda m: self.prices.tier_of(m).rank)
         if top.reason != "label" or self.prices.tier_of(model).rank < self.prices.tier_of(top.model).rank:
             return None
         fallbacks = tuple(m for m in top.fallbacks if m != model)
@@ -102,17 +98,20 @@ class AgentTraffic:
 
     async def stick(self, route: Route, meta: RequestMeta) -> Route:
         """`route`, or its session's warm model when that is on a higher tier than the label chose."""
-        if not self.settings.sticky or meta.session is None or not route.reason.startswith(_STICKY_REASONS):
+        if not route.reason.startswith(_STICKY_REASONS) or (model := await self._warmest(meta)) is None:
             return route
-        warm = await self.affinity.session_warm(meta.session)
-        if not warm:
-            return route
-        rank = self.prices.tier_of(route.model).rank
-        model = max((entry.model for entry in warm.values()), key=lambda m: self.prices.tier_of(m).rank)
-        if self.prices.tier_of(model).rank <= rank:
+        if self.prices.tier_of(model).rank <= self.prices.tier_of(route.model).rank:
             return route
         fallbacks = (route.model, *(m for m in route.fallbacks if m != model))
         return dataclasses.replace(route, model=model, fallbacks=fallbacks, reason=SESSION_WARM)
+
+    async def _warmest(self, meta: RequestMeta) -> str | None:
+        """The model on the highest tier holding the session's warm cache (None: none, or not sticky)."""
+        if not self.settings.sticky or meta.session is None:
+            return None
+        warm = await self.affinity.session_warm(meta.session)
+        models = (entry.model for entry in warm.values())
+        return max(models, key=lambda m: self.prices.tier_of(m).rank, default=None)
 
 
 def _text(system: Any) -> str:

@@ -238,6 +238,14 @@ async def test_request_meta_headers_reach_the_record_not_the_api(
     assert not set(headers) & set(wire.sent[0].headers)
 
 
+async def test_the_session_in_metadata_user_id_reaches_the_record(
+    client: anthropic.AsyncAnthropic, router: Router
+) -> None:
+    user_id = '{"device_id": "d", "account_uuid": "", "session_id": "cc-session-7"}'  # Claude Code's
+    await client.messages.create(model="auto", metadata={"user_id": user_id}, **ask(SIMPLE))
+    assert router.recent[-1].session == "cc-session-7"
+
+
 # ---- retries and fallbacks ---------------------------------------------------------------------
 
 

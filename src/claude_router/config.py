@@ -103,6 +103,10 @@ class PolicySettings(_Section):
     # Keep a conversation (or a shared prompt prefix) on the tier holding its warm prompt cache when
     # staying costs less than re-writing the cache on the cheaper tier (`[cache_affinity]`).
     cache_aware: bool = False
+    # Traffic of coding agents (requests naming a session, as Claude Code's do): their side calls go
+    # to the simple tier's model, and a session stays on the tier holding its warm prompt cache
+    # (`[agent_traffic]`, docs/claude-code.md). Turns cache-aware routing on.
+    agent_traffic: bool = False
 
     @field_validator("label_models")
     @classmethod
@@ -165,6 +169,28 @@ class CacheAffinitySettings(_Section):
     max_keys: int = Field(default=100_000, ge=1)  # conversations and prefixes tracked in process
     redis_url: str | None = None  # share the state between gateway replicas (the `redis` extra)
     redis_prefix: str | None = None  # every key starts with this (None: `claude-router:affinity:`)
+
+
+class AgentTrafficSettings(_Section):
+    """How `[policy] agent_traffic` recognises a coding agent's side calls: requests of a session
+    that are one user message, offer no tools and either ask for at most
+    `side_call_max_tokens` or have a system prompt holding one of `side_call_phrases`
+    (case-insensitive)."""
+
+    # Claude Code's main turns ask for 32,000 to 128,000; its one-shot helpers (titles, summaries,
+    # command checks) for far less, and offer no tools.
+    side_call_max_tokens: int = Field(default=8192, ge=1)
+    side_call_phrases: list[str] = [
+        "title",
+        "summar",
+        "topic",
+        "command prefix",
+        "commit message",
+        "branch name",
+    ]
+    # Keep a session's main turns on the tier holding its warm cache (and its thinking blocks).
+    # Off: cache-aware routing alone decides, by price, and may move a session down.
+    sticky: bool = True
 
 
 class QualitySettings(_Section):
@@ -280,6 +306,7 @@ class Settings(BaseSettings):
     queue: QueueSettings = QueueSettings()
     gateway: GatewaySettings = GatewaySettings()
     cache_affinity: CacheAffinitySettings = CacheAffinitySettings()
+    agent_traffic: AgentTrafficSettings = AgentTrafficSettings()
     quality: QualitySettings = QualitySettings()
     monitor: MonitorSettings = MonitorSettings()
     catalog: CatalogSettings = CatalogSettings()

@@ -65,6 +65,7 @@ from ._middleware_call import (
 from .routing.accounting import Outcome, new_record
 from .routing.policy import ALIAS_PREFIX, AUTO, ModelArgKind
 from .routing.router import Router, error_type
+from .routing.session import with_session
 from .sync import EventLoopThread, SyncRouter
 from .types import NO_USAGE, ClassifierSource, UsageRecord
 from .upstream import routed_params
@@ -275,7 +276,7 @@ class RouterMiddleware(Middleware):
         body = _body(request)
         router = self.router
         arg = router.policy.resolve_model_arg(body.get("model"))
-        meta = request_meta(request)
+        meta = with_session(request_meta(request), body)
         decision = None if arg.kind is ModelArgKind.CONCRETE else await router.classify(body)
         route = router.route(body, decision, meta)
         key = request.options.idempotency_key

@@ -204,7 +204,7 @@ class RequestMeta:
     speculative: bool | None = None  # None: as the policy says
     cache_system: bool | None = None  # wrap the system prompt in a cache block; None: as the policy says
     deadline: datetime | None = None
-    session: str | None = None  # conversation id, for sticky routing
+    session: str | None = None  # conversation id: sticky routing, the ledger, `report --by session`
     downgrade: int = 0  # tiers to step down from the label (budget pressure), never below a floor
 
 
@@ -262,6 +262,7 @@ class UsageRecord:
     effort: str | None = None  # the effort the answering call was sent with
     adapted: tuple[str, ...] = ()  # what was changed in the body for the model it was sent to
     priced: bool = True  # False: a model the catalogue does not know; its cost columns are not a price
+    session: str | None = None  # the conversation (Claude Code's session id): `routing/session.py`
 
     @property
     def total_cost_usd(self) -> Decimal:

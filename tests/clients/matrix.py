@@ -29,7 +29,7 @@ SDK_SCENARIOS = (
     "bad_key",
     "auto",
 )
-CLAUDE_CODE_SCENARIOS = ("hello", "shell", "read_file", "auth_bearer", "bad_key", "auto")
+CLAUDE_CODE_SCENARIOS = ("hello", "shell", "read_file", "auth_bearer", "bad_key", "auto", "session")
 
 # ---- what a client cannot express ----------------------------------------------------------------
 

@@ -344,6 +344,7 @@ def claude_ledger(ctx: Context, outcome: dict[str, Any], turns: int, *, requeste
         assert row.model_requested == requested
         assert row.cost_usd == PRICES.cost(row.model_used, row.usage) > 0
         assert row.customer == (CUSTOMER if ctx.target == KEYED else None)
+    assert {row.session for row in ctx.rows} == {outcome["session_id"]}
     usage = outcome["usage"]  # the CLI's total over the turns
     assert sum(r.usage.output_tokens for r in ctx.rows) == usage["output_tokens"]
     assert sum(r.usage.cache_read_tokens for r in ctx.rows) == usage["cache_read_input_tokens"]
@@ -409,6 +410,26 @@ def cc_auto(outcome: dict[str, Any], ctx: Context) -> None:
     assert ctx.rows[0].label is not None
 
 
+def cc_session(outcome: dict[str, Any], ctx: Context) -> None:
+    """Every request of the run names its session, and through a gateway every ledger row of the run
+    (a refused request Claude Code retried among them) carries it: `report --by session` sums them."""
+    succeeded(outcome)
+    assert NOTES in outcome["result"]
+    wanted = outcome["session_id"]
+    seen = session(ctx, outcome)
+    assert seen, "no request of the run reached the upstream"
+    if not ctx.gateway:
+        assert {s.headers.get("x-claude-code-session-id") for s in seen} == {wanted}
+        return
+    assert ctx.rows, "the run left no ledger rows"
+    assert {row.session for row in ctx.rows} == {wanted}
+    assert any(row.status == "ok" for row in ctx.rows)
+    of_session = [r for r in ctx.ledger if r.session == wanted]
+    assert {r.request_id for r in ctx.rows} <= {r.request_id for r in of_session}
+    # beyond the run's own rows, only the gateway's refusals (which carry no task id) name it
+    assert all(r.status != "ok" and r.task_id is None for r in of_session if r not in ctx.rows)
+
+
 CHECKS: dict[str, dict[str, Check]] = {
     "sdk": {
         "plain": plain,
@@ -432,5 +453,6 @@ CHECKS: dict[str, dict[str, Check]] = {
         "auth_bearer": cc_auth_bearer,
         "bad_key": cc_bad_key,
         "auto": cc_auto,
+        "session": cc_session,
     },
 }

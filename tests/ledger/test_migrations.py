@@ -19,6 +19,7 @@ from claude_router.ledger.engine import create_engine, resolve_url
 from claude_router.ledger.migrations import applied
 from claude_router.ledger.schema import (
     ADDED_M005,
+    ADDED_M007,
     metadata,
     rollup_columns,
     usage,
@@ -181,5 +182,40 @@ async def test_m005_from_the_previous_schema_keeps_old_rows_priced_and_rebuilds_
         by_effort = {g.key[Dimension.EFFORT]: g.totals for g in await ledger.totals([Dimension.EFFORT])}
         assert (by_effort["low"].requests, by_effort["low"].unpriced) == (1, 1)
         assert (await ledger.rows(request_ids=[new.request_id]))[0].adapted == ("effort: max → high",)
+    finally:
+        await ledger.close()
+
+
+# ---- m007: the session column, indexed --------------------------------------------------------
+
+
+async def test_m007_adds_an_indexed_session_to_a_ledger_with_old_rows(ledger_url: str) -> None:
+    records = traffic(50)
+    old_usage = _previous(usage.name, usage_columns(), ADDED_M007)
+    engine = create_engine(resolve_url(ledger_url))
+    try:
+        await migrate(engine, upto="m006_classifier_learning")
+        async with engine.begin() as conn:  # as the release before m007 left it
+            await conn.execute(sa.text("DROP INDEX ix_usage_session_created_at"))
+            await conn.execute(sa.text("ALTER TABLE usage DROP COLUMN session"))
+            rows = [{k: v for k, v in record_to_row(r).items() if k not in ADDED_M007} for r in records]
+            await conn.execute(sa.insert(old_usage), rows)
+        assert await migrate(engine) == ["m007_session"]
+        async with engine.connect() as conn:
+            columns, indexes = (await conn.run_sync(_shape))["usage"]
+        assert "session" in columns
+        assert "ix_usage_session_created_at" in indexes
+    finally:
+        await engine.dispose()
+    ledger = await SqlLedger.open(ledger_url)
+    try:
+        assert all(r.session is None for r in await ledger.rows())
+        await ledger.record(dataclasses.replace(traffic(51)[-1], session="cc-session-1"))
+        by_session = {
+            g.key[Dimension.SESSION]: g.totals.requests for g in await ledger.totals([Dimension.SESSION])
+        }
+        assert by_session == {None: 50, "cc-session-1": 1}
+        (back,) = await ledger.rows(request_ids=[traffic(51)[-1].request_id])
+        assert back.session == "cc-session-1"
     finally:
         await ledger.close()

@@ -41,6 +41,7 @@ from .batches import batch_results, cancel_batch, create_batch, delete_batch, li
 from .errors import JSON, GatewayError, error_body, error_response, json_error, scrub
 from .keys import KeyStore
 from .messages import MESSAGES, count_tokens, messages, new_request_id
+from .meta import header_session
 from .metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from .models import get_model, list_models
 from .readiness import check_dependencies
@@ -234,6 +235,7 @@ async def _record_refusal(state: GatewayState, request: Request, exc: GatewayErr
         status=exc.error_type,
         error_type=exc.error_type,
         latency_s=seen.elapsed_s if seen is not None else 0.0,
+        session=header_session(request.headers),
     )
     await state.ledger.record(record)
 

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..routing.policy import ModelArgKind
+from ..routing.session import with_session
 from ..types import Decision, RequestMeta, Route, UsageRecord
 from .admission import admit
 from .body import CountTokensBody, MessagesBody, check, read_json, read_sized_json
@@ -46,7 +47,7 @@ async def messages(request: Request) -> Response:
 
 async def _answer(request: Request, scope: RequestScope, body: dict[str, Any], size: int) -> Response:
     state, seen = scope.state, scope.seen
-    meta, reservation = await admit(state, scope.key, body, size, _meta(request, scope))
+    meta, reservation = await admit(state, scope.key, body, size, with_session(_meta(request, scope), body))
     params = {k: v for k, v in body.items() if k != "stream"}
     if body.get("stream"):
         return await _stream(state, params, meta, seen, reservation)

@@ -5,17 +5,23 @@ x-router-customer      who is billed (a virtual key's own customer wins over it)
 x-router-tags          comma-separated tags (tag floors, rules)
 x-router-floor         simple | moderate | complex: never route below it
 x-router-force-model   call exactly this model
-x-router-session       conversation id, for sticky routing
+x-router-session       conversation id, for sticky routing and `report --by session`
+
+Claude Code names its session in `X-Claude-Code-Session-Id` on every request; it is the session
+when `x-router-session` is absent (and `metadata.user_id` in the body when both are:
+`routing/session.py`).
 """
 
 from __future__ import annotations
 
 from starlette.datastructures import Headers
 
+from ..routing.session import fitted
 from ..types import Label, RequestMeta
 from .errors import invalid_request
 
 MAX_HEADER_CHARS = 256
+CLAUDE_CODE_SESSION = "x-claude-code-session-id"
 
 
 def request_meta(
@@ -23,8 +29,9 @@ def request_meta(
 ) -> RequestMeta:
     """The meta the headers carry; `customer` / `key_id` (from the virtual key) override the headers'."""
     found = _router_headers(headers)
-    if not found:  # the common case: a plain Anthropic request
-        return RequestMeta(customer=customer, key_id=key_id, request_id=request_id)
+    if not found:  # the common case: a plain Anthropic request, or Claude Code's
+        session = _session(headers.get(CLAUDE_CODE_SESSION))
+        return RequestMeta(customer=customer, key_id=key_id, request_id=request_id, session=session)
     tags = frozenset(t.strip() for t in _get(found, "x-router-tags").split(",") if t.strip())
     floor_text = _get(found, "x-router-floor").strip().lower()
     floor: Label | None = None
@@ -41,7 +48,7 @@ def request_meta(
         tags=tags,
         floor=floor,
         force_model=_get(found, "x-router-force-model") or None,
-        session=_get(found, "x-router-session") or None,
+        session=_get(found, "x-router-session") or _session(headers.get(CLAUDE_CODE_SESSION)),
         request_id=request_id,
     )
 
@@ -54,6 +61,18 @@ def _router_headers(headers: Headers) -> dict[str, str]:
         if name.startswith(b"x-router-"):
             found.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
     return found
+
+
+def header_session(headers: Headers) -> str | None:
+    """The session the headers name, for a request refused before its body was read; never raises."""
+    value = headers.get("x-router-session") or headers.get(CLAUDE_CODE_SESSION)
+    return fitted(value) if value else None
+
+
+def _session(value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_HEADER_CHARS:
+        raise invalid_request(f"{CLAUDE_CODE_SESSION} is longer than {MAX_HEADER_CHARS} characters")
+    return (value.strip() or None) if value is not None else None
 
 
 def _get(found: dict[str, str], name: str) -> str:

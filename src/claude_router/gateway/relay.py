@@ -57,19 +57,7 @@ class Relay:
 
     async def _routed(self) -> Route:
         """Classify (unless a model id was asked for) and route, under the request's downgrade."""
-        router = self._router
-        if self._arg.kind is not ModelArgKind.CONCRETE:
-            self.decision = await router.classify(self._params)  # its span: `Router.spans`
-        self.route = router.policy.route(
-            self.decision,
-            self._meta,
-            self._params,
-            alias=self._arg.alias,
-            now=self._now,
-            downgrade=self._meta.downgrade,
-        )
-        if router.cache_affinity is not None:  # stay on a tier whose prompt cache is warm
-            self.route = await router.cache_affinity.adjust(self.route, self._params, self._meta)
+        self.decision, self.route = await self._router.plan(self._params, self._meta, self._arg, self._now)
         return self.route
 
     def _body(self, route: Route) -> dict[str, Any]:

@@ -39,6 +39,7 @@ def usage_key_columns() -> dict[str, sa.ColumnElement[Any]]:
         "label": sa.func.coalesce(usage.c.label, ""),
         "batch": usage.c.batch,
         "effort": sa.func.coalesce(usage.c.effort, ""),
+        "session": sa.func.coalesce(usage.c.session, ""),
     }
 
 

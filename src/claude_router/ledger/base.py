@@ -23,6 +23,7 @@ class Dimension(StrEnum):
     TAG = "tag"  # a request with several tags counts once per tag; one with none, under None
     BATCH = "batch"
     EFFORT = "effort"  # output_config.effort the answering call was sent with (None: not set)
+    SESSION = "session"  # the conversation (None: none named); read from `usage`, never rolled up
 
 
 @dataclass(frozen=True, slots=True)

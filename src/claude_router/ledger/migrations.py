@@ -22,6 +22,7 @@ from .aggregate import backfill_rollups
 from .engine import SQLITE_BEGIN
 from .schema import (
     ADDED_M005,
+    ADDED_M007,
     alert_state,
     classifier_examples,
     metadata,
@@ -73,11 +74,7 @@ async def m005_effort_adapted_priced(conn: AsyncConnection) -> None:
     rollups gain `effort` as a key and an `unpriced` count, and are rebuilt from `usage`. Rows
     written before this hold no effort, no adaptation, priced = true (only priced models were
     accepted then) and no geo / speed (standard)."""
-    present = await conn.run_sync(lambda sync: {c["name"] for c in sa.inspect(sync).get_columns(usage.name)})
-    for name in ADDED_M005:
-        if name not in present:  # a ledger created by this version already has them (m001)
-            column = CreateColumn(usage.c[name]).compile(dialect=conn.dialect)
-            await conn.execute(sa.text(f"ALTER TABLE {usage.name} ADD COLUMN {column}"))
+    await _add_usage_columns(conn, ADDED_M005)
     await conn.run_sync(lambda sync: metadata.drop_all(sync, tables=[usage_daily, usage_daily_tags]))
     await _create(conn, usage_daily, usage_daily_tags)
     await backfill_rollups(conn)
@@ -90,6 +87,24 @@ async def m006_classifier_learning(conn: AsyncConnection) -> None:
     await backfill_sources(conn)
 
 
+async def m007_session(conn: AsyncConnection) -> None:
+    """Per request: its session (Claude Code's session id, or the caller's conversation id), indexed
+    with the time for `report --by session`. Rows written before this hold no session."""
+    await _add_usage_columns(conn, ADDED_M007)
+    index = next(i for i in usage.indexes if i.name == "ix_usage_session_created_at")
+    await conn.run_sync(lambda sync: index.create(sync, checkfirst=True))
+
+
+async def _add_usage_columns(conn: AsyncConnection, names: tuple[str, ...]) -> None:
+    """Add `usage` columns as the current schema defines them; a ledger created by this version
+    already has them (m001 builds the current table)."""
+    present = await conn.run_sync(lambda sync: {c["name"] for c in sa.inspect(sync).get_columns(usage.name)})
+    for name in names:
+        if name not in present:
+            column = CreateColumn(usage.c[name]).compile(dialect=conn.dialect)
+            await conn.execute(sa.text(f"ALTER TABLE {usage.name} ADD COLUMN {column}"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_usage,
     m002_rollups,
@@ -97,6 +112,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m004_quality_verdicts,
     m005_effort_adapted_priced,
     m006_classifier_learning,
+    m007_session,
 )
 
 

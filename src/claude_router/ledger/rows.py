@@ -35,6 +35,7 @@ _TEXT_LIMITS = {
     "effort": 16,
     "inference_geo": 32,
     "speed": 16,
+    "session": 128,
 }
 _TAG_LIMIT = 128
 _ADAPTED_LIMIT = 256  # characters of one adaptation's description
@@ -127,6 +128,7 @@ def record_to_row(rec: UsageRecord) -> dict[str, Any]:
         "priced": bool(rec.priced),
         "inference_geo": u.inference_geo,
         "speed": u.speed,
+        "session": rec.session,
     }
     counts = [row[name] for name in _COUNT_COLUMNS]
     if not all(type(n) is int for n in counts) or min(counts) < 0 or max(counts) > _BIGINT_MAX:
@@ -179,4 +181,5 @@ def row_to_record(row: Mapping[str, Any]) -> UsageRecord:
         classifier_cost_usd=from_nano(int(row["classifier_cost_nusd"])),
         cost_if_opus_usd=from_nano(int(row["cost_if_opus_nusd"])),
         cost_if_sonnet_usd=from_nano(int(row["cost_if_sonnet_nusd"])),
+        session=row["session"],
     )

@@ -55,6 +55,8 @@ NOT_FLAGS = {"unpriced": "priced"}
 ROLLUP_KEYS = ("day", "customer", "model", "label", "batch", "effort")
 #: `usage` columns added after the first release (by m005), with what older rows hold.
 ADDED_M005 = ("effort", "adapted", "priced", "inference_geo", "speed")
+#: `usage` columns added by m007 (older rows hold NULL: no session known).
+ADDED_M007 = ("session",)
 
 metadata = sa.MetaData()
 
@@ -101,6 +103,7 @@ def usage_columns() -> list[sa.Column[Any]]:
         sa.Column("priced", sa.Boolean, nullable=False, server_default=sa.true()),  # False: unknown model
         sa.Column("inference_geo", sa.String(32)),  # as the usage reported it (prices depend on it)
         sa.Column("speed", sa.String(16)),  # "fast" / "standard", as the usage reported it
+        sa.Column("session", sa.String(128)),  # the conversation, e.g. Claude Code's session id
     ]
 
 
@@ -111,6 +114,7 @@ usage = sa.Table(
     sa.Index("ix_usage_created_at", "created_at"),
     sa.Index("ix_usage_customer_created_at", "customer", "created_at"),
     sa.Index("ix_usage_model_created_at", "model_used", "created_at"),
+    sa.Index("ix_usage_session_created_at", "session", "created_at"),
 )
 
 usage_tags = sa.Table(

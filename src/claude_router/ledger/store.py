@@ -38,7 +38,9 @@ from .sources import SourceCount, backfill_sources, usage_daily_sources, usage_s
 from .writer import writer_for
 
 Row = Mapping[str, Any]
-_NULLABLE_KEYS = frozenset({Dimension.CUSTOMER, Dimension.MODEL, Dimension.LABEL, Dimension.EFFORT})
+_NULLABLE_KEYS = frozenset(
+    {Dimension.CUSTOMER, Dimension.MODEL, Dimension.LABEL, Dimension.EFFORT, Dimension.SESSION}
+)
 
 
 class SqlLedger:
@@ -168,7 +170,8 @@ class SqlLedger:
         customer: str | None = None,
     ) -> list[Group]:
         dims = [Dimension(d) for d in dict.fromkeys(by)]
-        days, edges = split_window(since, until)
+        # Sessions are too many to roll up by day: a breakdown by session reads `usage` (its index).
+        days, edges = (None, [(since, until)]) if Dimension.SESSION in dims else split_window(since, until)
         selects = [self._raw_select(dims, lo, hi, customer) for lo, hi in edges]
         if days is not None:
             selects.append(_rollup_select(dims, days, customer))

@@ -177,6 +177,7 @@ def record_json(rec: UsageRecord) -> dict[str, object]:
         "request_id": rec.request_id,
         "created_at": rec.created_at.isoformat(),
         "task_id": rec.task_id,
+        "session": rec.session,
         "customer": rec.customer,
         "tags": list(rec.tags),
         "label": rec.label.value if rec.label else None,

@@ -17,7 +17,7 @@ from ..ledger import Dimension, Group, Key, Totals
 from ..ledger.money import usd_text
 from .quality import quality_json
 from .sources import sources_json
-from .summary import Summary, cache_hit_rate, percent
+from .summary import SessionLine, Summary, cache_hit_rate, percent
 
 MONEY_FIELDS = ("cost_usd", "classifier_cost_usd", "total_cost_usd", "cost_if_opus_usd", "cost_if_sonnet_usd")
 COUNT_FIELDS = (
@@ -109,7 +109,22 @@ def to_json(summary: Summary) -> dict[str, Any]:
         "breakdown": _groups(summary.breakdown),
         **({"quality": quality_json(summary.quality)} if summary.quality is not None else {}),
         **({"classifier_sources": sources_json(summary.sources)} if summary.sources is not None else {}),
+        **({"sessions": _sessions(summary.sessions)} if summary.sessions is not None else {}),
     }
+
+
+def _sessions(lines: list[SessionLine]) -> list[dict[str, Any]]:
+    return [
+        {
+            "session": line.session,
+            "tiers": line.tiers,
+            "cache_read_saved_usd": usd_text(line.cache_read_saved_usd),
+            "cache_net_saved_usd": usd_text(line.cache_net_saved_usd),
+            "cache_hit_rate_pct": _pct(cache_hit_rate(line.totals.usage)),
+            **totals_dict(line.totals),
+        }
+        for line in lines
+    ]
 
 
 def _share(g: Group, summary: Summary) -> Decimal:

@@ -61,6 +61,7 @@ _MISSING = {
     Dimension.MODEL: "(no answer)",
     Dimension.EFFORT: "(default)",
     Dimension.TAG: "(untagged)",
+    Dimension.SESSION: "(no session)",
 }
 
 

@@ -53,6 +53,7 @@ class Summary:
     days: list[date] = field(default_factory=list)
     quality: QualitySummary | None = None  # when a verdict store was given
     sources: SourcesSummary | None = None  # where labels came from, when the ledger can say
+    sessions: list[SessionLine] | None = None  # with `--by session`: each session's tier mix and cache
 
     @property
     def actual_usd(self) -> Decimal:
@@ -199,10 +200,15 @@ async def build_summary(
         await ledger.totals([Dimension.CUSTOMER], since=since, until=until, customer=customer)
     )
     dims = tuple(dict.fromkeys(by))
+    sessions = None
+    if Dimension.SESSION in dims:  # one scan of `usage`, which the plain breakdown by session reuses
+        sessions = await _sessions(ledger, since=since, until=until, customer=customer, prices=prices)
     if set(dims) <= set(_CORE):
         breakdown = regroup(core, dims)
     elif dims == (Dimension.CUSTOMER,):
         breakdown = customers
+    elif dims == (Dimension.SESSION,) and sessions is not None:
+        breakdown = [Group({Dimension.SESSION: line.session}, line.totals) for line in sessions]
     else:
         breakdown = by_family(await ledger.totals(dims, since=since, until=until, customer=customer), prices)
     by_model = by_cost(regroup(core, [Dimension.MODEL]))
@@ -245,7 +251,71 @@ async def build_summary(
         days=sorted({day for g in core if isinstance(day := g.key[Dimension.DAY], date)}),
         quality=quality,
         sources=sources,
+        sessions=sessions,
     )
+
+
+_TIER_ORDER = (*(t.value for t in TIERS), "other", FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLine:
+    """One session's requests, by tier, and its cache savings."""
+
+    session: str | None
+    totals: Totals
+    tiers: dict[str, int] = field(default_factory=dict)  # requests per tier, cheapest first
+    cache_read_saved_usd: Decimal = ZERO  # cache reads priced uncached minus as billed
+    cache_net_saved_usd: Decimal = ZERO  # the same, less what cache writes cost above the input rate
+
+    @property
+    def tier_mix(self) -> str:
+        """ "haiku 3 · opus 9": requests per tier that answered."""
+        return " · ".join(f"{tier} {n}" for tier, n in self.tiers.items())
+
+
+async def _sessions(
+    ledger: Ledger,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    customer: str | None,
+    prices: PriceTable,
+) -> list[SessionLine]:
+    """Every session of the window, the costliest first (requests without a session as one line)."""
+    groups = await ledger.totals(
+        (Dimension.SESSION, Dimension.MODEL, Dimension.BATCH), since=since, until=until, customer=customer
+    )
+    totals: dict[str | None, Totals] = {}
+    tiers: dict[str | None, dict[str, int]] = {}
+    read_saved: dict[str | None, Decimal] = {}
+    net_saved: dict[str | None, Decimal] = {}
+    for g in groups:
+        session, model = text_key(g, Dimension.SESSION), text_key(g, Dimension.MODEL)
+        batch = g.key[Dimension.BATCH] is True
+        usage = g.totals.usage
+        totals[session] = totals.get(session, Totals()) + g.totals
+        mix = tiers.setdefault(session, {})
+        tier = tier_name(model, prices)
+        mix[tier] = mix.get(tier, 0) + g.totals.requests
+        reads = TokenUsage(cache_read_tokens=usage.cache_read_tokens)
+        read_saved[session] = read_saved.get(session, ZERO) + cache_savings(
+            model, reads, batch=batch, prices=prices
+        )
+        net_saved[session] = net_saved.get(session, ZERO) + cache_savings(
+            model, usage, batch=batch, prices=prices
+        )
+    lines = [
+        SessionLine(
+            session,
+            totals[session],
+            {t: tiers[session][t] for t in sorted(tiers[session], key=_tier_rank)},
+            read_saved[session],
+            net_saved[session],
+        )
+        for session in totals
+    ]
+    return sorted(lines, key=lambda s: (-s.totals.total_cost_usd, -s.totals.requests, str(s.session)))
 
 
 def _model_effort(core: Sequence[Group]) -> list[Group]:
@@ -263,3 +333,7 @@ def _sorted_breakdown(groups: list[Group], dims: tuple[Dimension, ...]) -> list[
     if dims and dims[0] is Dimension.DAY:
         return sorted(groups, key=lambda g: tuple(str(g.key[d]) for d in dims))
     return by_cost(groups)
+
+
+def _tier_rank(tier: str) -> int:
+    return _TIER_ORDER.index(tier) if tier in _TIER_ORDER else len(_TIER_ORDER)

@@ -18,6 +18,7 @@ from ..types import UsageRecord
 from .columns import Column, fitted_table
 from .fmt import UNPRICED, cost_text, effort_text, key_text, pct, short_model, tokens, usd, usd6, window_text
 from .quality import quality_table
+from .sessions import sessions_table
 from .sources import sources_table
 from .summary import FAILED, Summary, percent
 
@@ -151,7 +152,9 @@ def render_summary(console: Console, summary: Summary) -> None:
     parts.append(cost_table(summary))
     if summary.top_customers:
         parts.append(groups_table("Top customers", summary.top_customers, [Dimension.CUSTOMER], inner, top))
-    if summary.by and summary.by != (Dimension.CUSTOMER,):
+    if summary.sessions is not None:
+        parts.append(sessions_table(summary.sessions, inner))
+    if summary.by and summary.by not in ((Dimension.CUSTOMER,), (Dimension.SESSION,)):
         by = " × ".join(d.value for d in summary.by)
         parts.append(groups_table(f"By {by}", summary.breakdown, summary.by, inner, top))
     if summary.quality is not None and summary.quality.labels:

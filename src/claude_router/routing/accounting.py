@@ -93,6 +93,7 @@ def new_record(
         effort=route.effort if route is not None else None,
         adapted=outcome.adapted,
         priced=priced is not None,
+        session=meta.session,
     )
     if decision is not None:
         record.label = decision.label if route is None or route.label is None else route.label

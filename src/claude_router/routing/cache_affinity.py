@@ -8,7 +8,7 @@ is cheaper than moving it.
 Prompt caches are per model, so a conversation that the classifier sends to Opus for one turn and
 to Haiku for the next writes its whole prefix again on Haiku (at 1.25x Haiku's input price) while
 the Opus copy, readable at 0.1x Opus's price, goes unused. For each request the router knows, per
-conversation (`RequestMeta.session`, else `metadata.user_id`) and per shared prefix (a hash of the
+conversation (its session: `routing/session.py`) and per shared prefix (a hash of the
 tools and system prompt), which models hold a warm cache, how many tokens and until when (the
 5-minute or 1-hour TTL, refreshed by every read, as the API does). It then prices the request on
 the routed model and on each warm model at or above its tier:
@@ -41,6 +41,7 @@ from ..catalog.pricing import PriceTable
 from ..config import CacheAffinitySettings
 from ..types import RequestMeta, Route, TokenUsage
 from .affinity_store import TTL_S, AffinityStore, Entries, MemoryAffinityStore, WarmCache
+from .session import session_key
 
 REASON = "cache_affinity"
 _CHARS_PER_TOKEN = 4  # a rough local estimate: the decision needs proportions, not exact counts
@@ -144,14 +145,21 @@ class CacheAffinity:
 
     async def warm(self, params: Mapping[str, Any], meta: RequestMeta) -> Entries:
         """The unexpired caches for this request: its conversation's, else its prefix's."""
-        now = self._clock()
         for key in self.keys(params, meta):
-            entries = await self.store.load(key)
-            # A model this price sheet does not know (another replica's newer sheet) is ignored.
-            live = {f: e for f, e in entries.items() if e.expires_at > now and f in self.prices}
+            live = await self._live(key)
             if live:
                 return live
         return {}
+
+    async def session_warm(self, session: str) -> Entries:
+        """The unexpired caches of one session alone (not of the prefixes it shares with others)."""
+        return await self._live(f"session:{session}")
+
+    async def _live(self, key: str) -> Entries:
+        now = self._clock()
+        entries = await self.store.load(key)
+        # A model this price sheet does not know (another replica's newer sheet) is ignored.
+        return {f: e for f, e in entries.items() if e.expires_at > now and f in self.prices}
 
     async def observe(
         self, params: Mapping[str, Any], meta: RequestMeta, model: str, usage: TokenUsage
@@ -177,7 +185,7 @@ class CacheAffinity:
 
     def keys(self, params: Mapping[str, Any], meta: RequestMeta) -> list[str]:
         out = []
-        session = meta.session or _user_id(params)
+        session = session_key(meta, params)
         if session:
             out.append(f"session:{session}")
         prefix = _prefix_hash(params)
@@ -187,12 +195,6 @@ class CacheAffinity:
 
     def _family(self, model: str) -> str:
         return self.prices.resolve(model).family
-
-
-def _user_id(params: Mapping[str, Any]) -> str | None:
-    metadata = params.get("metadata")
-    user = metadata.get("user_id") if isinstance(metadata, Mapping) else None
-    return user if isinstance(user, str) and user else None
 
 
 def _without_cache_control(value: Any) -> Any:

@@ -38,9 +38,11 @@ from ..otel import NO_SPANS, Spans
 from ..types import NO_USAGE, ClassifierSource, Decision, Label, RequestMeta, Route, UsageRecord
 from ..upstream import StreamResult, Upstream, UpstreamResult, UpstreamStream, failure_of, routed_params
 from .accounting import Leg, Outcome, new_record
+from .agent_traffic import SIDE_CALL_DECISION, AgentTraffic
 from .cache_affinity import CacheAffinity
 from .policy import ModelArg, ModelArgKind, Policy
 from .quality_cascade import Checked, QualityCascade
+from .session import with_session
 
 logger = logging.getLogger(__name__)
 
@@ -167,9 +169,12 @@ class Router:
         self.observers: list[ResponseObserver] = []
         self.recent: deque[UsageRecord] = deque(maxlen=RECENT_RECORDS)
         self._clock = clock or _utcnow
-        if cache_affinity is None and settings.policy.cache_aware:
+        if cache_affinity is None and (settings.policy.cache_aware or settings.policy.agent_traffic):
             cache_affinity = CacheAffinity(self.prices, settings.cache_affinity)
         self.cache_affinity = cache_affinity  # None: routing ignores prompt caches
+        self.agent: AgentTraffic | None = None  # None: agents' sessions are routed like any request
+        if cache_affinity is not None and settings.policy.agent_traffic:
+            self.agent = AgentTraffic(self.policy, self.prices, cache_affinity, settings.agent_traffic)
         quality = settings.quality
         enabled = quality.auto or quality.aliases
         # None: answers are returned unchecked
@@ -197,7 +202,7 @@ class Router:
 
     async def create(self, *, meta: RequestMeta | None = None, **params: Any) -> RoutedResponse:
         """Route and send one Messages API request; `UnknownModelError` before any call if `model` is."""
-        meta = meta or NO_META
+        meta = with_session(meta or NO_META, params)
         arg = self.policy.resolve_model_arg(params.get("model"))
         started = perf_counter()
         request_id = meta.request_id or _new_request_id()
@@ -207,18 +212,14 @@ class Router:
         extra: tuple[Leg, ...] = ()
         checked: Checked | None = None
         try:
-            if arg.kind is ModelArgKind.CONCRETE:
-                route = self.policy.route(None, meta, params, now=now)
-                result = await self._send(params, route)
-            elif (cheap := self.policy.speculative_model(meta, alias=arg.alias, now=now)) is not None:
+            if (
+                arg.kind is not ModelArgKind.CONCRETE
+                and (cheap := self.policy.speculative_model(meta, alias=arg.alias, now=now)) is not None
+                and not (self.agent is not None and self.agent.side_call(params, meta))
+            ):
                 decision, route, result, extra = await self._speculate(params, meta, arg, cheap, now)
             else:
-                decision = await self.classify(params)
-                route = self.policy.route(
-                    decision, meta, params, alias=arg.alias, now=now, downgrade=meta.downgrade
-                )
-                if self.cache_affinity is not None:
-                    route = await self.cache_affinity.adjust(route, params, meta)
+                decision, route = await self.plan(params, meta, arg, now)
                 result = await self._send(params, route)
                 if self.quality is not None and self.quality.applies(arg):
                     checked = await self.quality.check(params, route, result, self._send)
@@ -251,6 +252,26 @@ class Router:
         for observer in self.observers:
             observer.observe(params, routed)
         return routed
+
+    async def plan(
+        self, params: Mapping[str, Any], meta: RequestMeta, arg: ModelArg, now: datetime
+    ) -> tuple[Decision | None, Route]:
+        """The decision (None: nothing classified) and the route for one request, the prompt caches
+        and the agent-traffic policy considered: the one routing step of `create`, `stream` and the
+        gateway's relays (speculation aside)."""
+        if self.agent is not None and self.agent.side_call(params, meta):
+            return SIDE_CALL_DECISION, self.agent.side_call_route(params, meta, alias=arg.alias, now=now)
+        if arg.kind is ModelArgKind.CONCRETE:
+            return None, self.policy.route(None, meta, params, now=now)
+        if self.agent is not None and (held := await self.agent.held(params, meta, alias=arg.alias, now=now)):
+            return None, held
+        decision = await self.classify(params)
+        route = self.policy.route(decision, meta, params, alias=arg.alias, now=now, downgrade=meta.downgrade)
+        if self.cache_affinity is not None:  # stay on a tier whose prompt cache is warm
+            route = await self.cache_affinity.adjust(route, params, meta)
+        if self.agent is not None:
+            route = await self.agent.stick(route, meta)
+        return decision, route
 
     async def classify(self, params: Mapping[str, Any]) -> Decision:
         """The classifier's decision for a Messages API body (what `create` would route on)."""
@@ -313,7 +334,7 @@ class Router:
 
     def stream(self, *, meta: RequestMeta | None = None, **params: Any) -> RoutedStream:
         """Classify, then stream from the routed model: `async with router.stream(...) as s`."""
-        return RoutedStream(self, params, meta or NO_META)
+        return RoutedStream(self, params, with_session(meta or NO_META, params))
 
     # ---- many requests -----------------------------------------------------------------------
 
@@ -423,18 +444,8 @@ class RoutedStream:
         router, params = self._router, self._params
         self._started, self._now = perf_counter(), router._clock()
         try:
-            if self._arg.kind is not ModelArgKind.CONCRETE:
-                self.decision = await router.classify(params)
-            self.route = route = router.policy.route(
-                self.decision,
-                self._meta,
-                params,
-                alias=self._arg.alias,
-                now=self._now,
-                downgrade=self._meta.downgrade,
-            )
-            if router.cache_affinity is not None:
-                self.route = route = await router.cache_affinity.adjust(route, params, self._meta)
+            self.decision, self.route = await router.plan(params, self._meta, self._arg, self._now)
+            route = self.route
             self._upstream = router.upstream.stream(
                 routed_params(params, route), model=route.model, fallbacks=route.fallbacks
             )

@@ -29,6 +29,7 @@ const PROMPTS = {
   auth_bearer: "say hello",
   bad_key: "say hello",
   auto: "say hello",
+  session: "read the file notes.txt",
 };
 
 function environment(plan, target, scenario, home) {

@@ -128,6 +128,16 @@ def no_ledger_rows(ctx: Context) -> None:
     assert ctx.rows == [], f"nothing billable was asked, yet the ledger holds {len(ctx.rows)} rows"
 
 
+def refusal_rows(ctx: Context, attempts: int | None = None) -> None:
+    """A gateway keeps one row, without cost, for each attempt it refused (none on the emulator)."""
+    if not ctx.gateway:
+        no_ledger_rows(ctx)
+        return
+    assert ctx.rows, "the gateway kept no row of the refused attempt"
+    assert attempts is None or len(ctx.rows) == attempts, f"{len(ctx.rows)} rows for {attempts} attempts"
+    assert {(r.status, r.total_cost_usd) for r in ctx.rows} == {("authentication_error", 0)}
+
+
 def _tokens(usage: TokenUsage) -> tuple[int, int, int]:
     """Input (uncached and cached alike), output, and cache reads: what every client can report."""
     return (usage.total_input_tokens, usage.output_tokens, usage.cache_read_tokens)
@@ -280,7 +290,7 @@ def bad_key(outcome: dict[str, Any], ctx: Context) -> None:
         assert len(tries) == 1, f"the refused key was sent {len(tries)} times"
     if "should_retry" in error:  # the clients that expose the response's headers
         assert error["should_retry"] == "false"
-    no_ledger_rows(ctx)
+    refusal_rows(ctx, attempts=1)
 
 
 def auto(outcome: dict[str, Any], ctx: Context) -> None:
@@ -396,7 +406,7 @@ def cc_bad_key(outcome: dict[str, Any], ctx: Context) -> None:
     if not ctx.gateway:  # one attempt: the 401's x-should-retry: false stopped Claude Code's retries
         tries = session(ctx, outcome)
         assert len(tries) == 1, f"the refused key was sent {len(tries)} times"
-    no_ledger_rows(ctx)
+    refusal_rows(ctx)
 
 
 def cc_auto(outcome: dict[str, Any], ctx: Context) -> None:

@@ -41,6 +41,7 @@ from .batches import batch_results, cancel_batch, create_batch, delete_batch, li
 from .errors import JSON, GatewayError, error_body, error_response, json_error, scrub
 from .keys import KeyStore
 from .messages import MESSAGES, count_tokens, messages, new_request_id
+from .meta import refused_task_id
 from .metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from .models import get_model, list_models
 from .readiness import check_dependencies
@@ -228,6 +229,7 @@ async def _record_refusal(state: GatewayState, request: Request, exc: GatewayErr
     record = UsageRecord(
         request_id=request.state.request_id,
         created_at=datetime.now(UTC),
+        task_id=refused_task_id(request.headers),
         model_requested=model if isinstance(model, str) and model else UNREAD_MODEL,
         customer=key.customer if key is not None else None,
         key_id=key.key_id if key is not None else None,

@@ -23,6 +23,9 @@ from .refusals import GatewayError, invalid_request
 __all__ = ["JSON", "GatewayError", "error_body", "error_response", "invalid_request", "json_error", "scrub"]
 
 JSON = "application/json"
+SHOULD_RETRY = "x-should-retry"
+# A budget only held by requests in flight frees up as they finish: ask for a retry soon.
+HELD_RETRY_AFTER_MS = 500
 REDACTED = "[redacted]"
 
 
@@ -53,7 +56,8 @@ def error_response(exc: BaseException, secrets: Iterable[str] = ()) -> Response:
     """The response for an error a handler raised; anything unknown is a clean 500 api_error."""
     secrets = tuple(secrets)
     if isinstance(exc, GatewayError):
-        return json_error(exc.status_code, exc.error_type, exc.message, secrets=secrets)
+        hint = {SHOULD_RETRY: "true" if exc.should_retry else "false"}
+        return json_error(exc.status_code, exc.error_type, exc.message, secrets=secrets, headers=hint)
     if isinstance(exc, RouterError):
         return json_error(exc.status_code, exc.error_type, exc.message, secrets=secrets, headers=_hints(exc))
     if isinstance(exc, anthropic.APIStatusError):
@@ -94,17 +98,20 @@ def _is_error_body(body: object) -> bool:
 
 
 def _hints(exc: RouterError) -> dict[str, str] | None:
-    """When a client may try again. A spent budget is not lifted by the SDK's quick retries, so
-    it says not to retry (`x-should-retry`, which the official SDKs obey before anything else) and,
-    for a daily or monthly budget, when the period starts again."""
+    """When a client may try again (`x-should-retry`, which the official SDKs obey before anything
+    else). A spent budget is not lifted by the SDK's quick retries, so it says not to retry and,
+    for a daily or monthly budget, when the period starts again. Money only held by requests in
+    flight frees up when they finish, so that refusal asks for a retry shortly."""
     if isinstance(exc, RateLimitedError):
-        return _retry_after(exc.retry_after_s)
+        return {SHOULD_RETRY: "true", **_retry_after(exc.retry_after_s)}
     if isinstance(exc, BudgetExceededError):
-        hints = {"x-should-retry": "false"}
+        if exc.held:
+            return {SHOULD_RETRY: "true", "retry-after-ms": str(HELD_RETRY_AFTER_MS), "retry-after": "1"}
+        hints = {SHOULD_RETRY: "false"}
         if exc.retry_after_s is not None:
             hints.update(_retry_after(exc.retry_after_s))
         return hints
-    return None
+    return {SHOULD_RETRY: "true" if exc.status_code >= 500 else "false"}
 
 
 def _retry_after(seconds: float) -> dict[str, str]:

@@ -15,9 +15,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import anthropic
+import httpx2
 from starlette.responses import Response
 
 from ..errors import BudgetExceededError, RateLimitedError, RouterError
+from ..upstream import WireError
 from .refusals import GatewayError, invalid_request
 
 __all__ = ["JSON", "GatewayError", "error_body", "error_response", "invalid_request", "json_error", "scrub"]
@@ -60,6 +62,8 @@ def error_response(exc: BaseException, secrets: Iterable[str] = ()) -> Response:
         return json_error(exc.status_code, exc.error_type, exc.message, secrets=secrets, headers=hint)
     if isinstance(exc, RouterError):
         return json_error(exc.status_code, exc.error_type, exc.message, secrets=secrets, headers=_hints(exc))
+    if isinstance(exc, WireError):
+        return _relayed_wire(exc, secrets)
     if isinstance(exc, anthropic.APIStatusError):
         return _relayed(exc, secrets)
     if isinstance(exc, anthropic.APITimeoutError):
@@ -71,7 +75,9 @@ def error_response(exc: BaseException, secrets: Iterable[str] = ()) -> Response:
 
 def upstream_error_event(exc: BaseException, secrets: Iterable[str] = ()) -> bytes:
     """An SSE `error` event for a failure after the stream's first byte (the status is already sent)."""
-    if isinstance(exc, anthropic.APIStatusError) and _is_error_body(exc.body):
+    if isinstance(exc, WireError):
+        payload = json.dumps(error_body("api_error" if exc.status is None else exc.type, exc.message))
+    elif isinstance(exc, anthropic.APIStatusError) and _is_error_body(exc.body):
         payload = json.dumps(exc.body)
     elif isinstance(exc, anthropic.APIStatusError):
         payload = json.dumps(error_body(exc.type or "api_error", exc.message))
@@ -81,16 +87,35 @@ def upstream_error_event(exc: BaseException, secrets: Iterable[str] = ()) -> byt
 
 
 def _relayed(exc: anthropic.APIStatusError, secrets: tuple[str, ...]) -> Response:
-    """The upstream's own status and body (wrapped in the error shape when it was not one)."""
-    body = exc.body if _is_error_body(exc.body) else error_body(exc.type or "api_error", exc.message)
-    headers = {}
-    for name in ("request-id", "retry-after", "retry-after-ms", "x-should-retry"):
-        value = exc.response.headers.get(name)
-        if value is not None:
-            headers[name] = value
-    return Response(
-        scrub(json.dumps(body), secrets), status_code=exc.status_code, media_type=JSON, headers=headers
-    )
+    """The upstream's own status, body and headers (the body wrapped in the error shape when it
+    was not one)."""
+    headers = {k: v for k, v in exc.response.headers.items() if k.lower() not in _HOP_HEADERS}
+    if _is_error_body(exc.body):
+        try:
+            raw = exc.response.content.decode("utf-8", errors="replace")
+        except httpx2.ResponseNotRead:
+            raw = json.dumps(exc.body)
+        return Response(scrub(raw, secrets), status_code=exc.status_code, headers=headers)
+    headers.pop("content-type", None)
+    body = json.dumps(error_body(exc.type or "api_error", exc.message))
+    return Response(scrub(body, secrets), status_code=exc.status_code, media_type=JSON, headers=headers)
+
+
+# Headers that describe the upstream connection, not the answer: never relayed.
+_HOP_HEADERS = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "date", "server"}
+)
+
+
+def _relayed_wire(exc: WireError, secrets: tuple[str, ...]) -> Response:
+    """The upstream's error as it sent it: status, body and headers (bar the connection's own)."""
+    if exc.status_code == 504:
+        return json_error(504, "timeout_error", "the upstream API timed out", secrets=secrets)
+    if exc.status is None or not exc.body:
+        return json_error(exc.status_code, "api_error", "could not reach the upstream API", secrets=secrets)
+    headers = {k: v for k, v in exc.headers.items() if k.lower() not in _HOP_HEADERS}
+    body = scrub(exc.body.decode("utf-8", errors="replace"), secrets)
+    return Response(body, status_code=exc.status_code, headers=headers)
 
 
 def _is_error_body(body: object) -> bool:

@@ -17,7 +17,7 @@ from .budgets import Reservation
 from .errors import JSON, invalid_request
 from .meta import request_meta
 from .metrics import Observation
-from .relay import PlainRelay, relays_raw
+from .relay import Forward, PlainRelay, relays_raw
 from .state import GatewayState, RequestScope, request_scope
 from .streaming import SSERelay, SSEResponse
 
@@ -48,12 +48,13 @@ async def _answer(request: Request, scope: RequestScope, body: dict[str, Any], s
     state, seen = scope.state, scope.seen
     meta, reservation = await admit(state, scope.key, body, size, _meta(request, scope))
     params = {k: v for k, v in body.items() if k != "stream"}
+    forward = Forward.of(request.headers, request.url.query)
     if body.get("stream"):
-        return await _stream(state, params, meta, seen, reservation)
+        return await _stream(state, params, meta, seen, reservation, forward)
     try:  # the record (and its cost) is kept before either returns or raises
         if relays_raw(state.router, params, meta):
-            return await _relay(state, params, meta, seen)
-        routed = await state.router.create(**params, meta=meta)
+            return await _relay(state, params, meta, seen, forward)
+        routed = await state.router.create(**params, **forward.sdk_options(), meta=meta)
     finally:
         if reservation is not None:
             await reservation.release()
@@ -67,10 +68,11 @@ async def _answer(request: Request, scope: RequestScope, body: dict[str, Any], s
 
 
 async def _relay(
-    state: GatewayState, params: dict[str, Any], meta: RequestMeta, seen: Observation | None
+    state: GatewayState, params: dict[str, Any], meta: RequestMeta, seen: Observation | None, forward: Forward
 ) -> Response:
     """The upstream's answer relayed byte for byte, routed and accounted like `Router.create`."""
-    relay = PlainRelay(state.router, params, meta, meta.request_id or new_request_id(), state.tracing)
+    request_id = meta.request_id or new_request_id()
+    relay = PlainRelay(state.router, params, meta, request_id, state.tracing, forward)
     try:
         result = await relay.run()
     finally:
@@ -115,8 +117,10 @@ async def _stream(
     meta: RequestMeta,
     seen: Observation | None,
     reservation: Reservation | None,
+    forward: Forward,
 ) -> Response:
-    relay = SSERelay(state.router, params, meta, meta.request_id or new_request_id(), state.tracing)
+    request_id = meta.request_id or new_request_id()
+    relay = SSERelay(state.router, params, meta, request_id, state.tracing, forward)
     try:
         await relay.open()
     except BaseException:

@@ -80,6 +80,20 @@ async def test_release_and_real_spend_free_the_rest() -> None:
         await book.reserve(limited, Decimal("0.40"))
 
 
+async def test_a_refusal_tells_spent_money_from_held() -> None:
+    book = BudgetBook(nothing_spent)
+    limited = [budget("1.00")]
+    held = await book.reserve(limited, Decimal("0.70"))
+    with pytest.raises(BudgetExceededError) as busy:
+        await book.reserve(limited, Decimal("0.50"))
+    assert busy.value.held  # nothing spent yet: it fits once the request in flight is done
+    await book.spend(spent_record("0.60"))
+    await held.release()
+    with pytest.raises(BudgetExceededError) as spent:
+        await book.reserve(limited, Decimal("0.50"))
+    assert not spent.value.held
+
+
 async def test_a_customer_budget_binds_every_key_and_a_refusal_holds_nothing() -> None:
     book = BudgetBook(nothing_spent)
     shared = budget("1.00", CUSTOMER, "acme")

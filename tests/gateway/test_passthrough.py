@@ -68,6 +68,11 @@ class Recorder:
             return Response(STREAM, media_type="text/event-stream", headers={"request-id": "req_up_s"})
         return Response(ANSWER, media_type="application/json", headers={"request-id": "req_up_1"})
 
+    async def count_tokens(self, request: Request) -> Response:
+        body = json.loads(await request.body())
+        self.seen.append({"headers": dict(request.headers), "query": request.url.query, "body": body})
+        return Response(b'{"input_tokens":42}', media_type="application/json")
+
 
 @pytest.fixture
 def recorder() -> Recorder:
@@ -82,7 +87,12 @@ def cache_aware(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture
 async def gateway_url(recorder: Recorder, tmp_path: Path, cache_aware: bool) -> AsyncIterator[str]:
-    upstream = Starlette(routes=[Route("/v1/messages", recorder.messages, methods=["POST"])])
+    upstream = Starlette(
+        routes=[
+            Route("/v1/messages", recorder.messages, methods=["POST"]),
+            Route("/v1/messages/count_tokens", recorder.count_tokens, methods=["POST"]),
+        ]
+    )
     async with running_gateway(upstream) as upstream_url:
         settings = Settings(
             upstream={"base_url": upstream_url, "api_key": SecretStr(UPSTREAM_KEY), "max_retries": 0},
@@ -159,3 +169,16 @@ async def test_an_upstream_error_comes_back_unmodified(gateway_url: str, recorde
         assert response.headers["x-should-retry"] == "false"
         assert response.headers["x-upstream-note"] == "kept"
     assert len(recorder.seen) == 2  # a 400 is not retried
+
+
+async def test_count_tokens_forwards_the_betas_too(gateway_url: str, recorder: Recorder) -> None:
+    body = {k: v for k, v in CLAUDE_CODE_BODY.items() if k != "max_tokens"}
+    async with httpx2.AsyncClient(base_url=gateway_url, timeout=30) as http:
+        response = await http.post("/v1/messages/count_tokens?beta=true", json=body, headers=CLIENT_HEADERS)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"input_tokens": 42}
+    (sent,) = recorder.seen
+    assert sent["query"] == "beta=true"
+    assert sent["headers"]["anthropic-beta"] == CLIENT_HEADERS["anthropic-beta"]
+    assert sent["headers"]["anthropic-version"] == "2026-10-21"
+    assert sent["body"]["context_management"] == CLAUDE_CODE_BODY["context_management"]

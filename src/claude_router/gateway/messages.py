@@ -100,8 +100,9 @@ async def count_tokens(request: Request) -> Response:
     else:
         decision = await router.classify(body)
         model = router.route(body, decision, _meta(request, scope)).model
+    forward = Forward.of(request.headers, request.url.query)  # betas change what is counted
     raw = await router.upstream.client.messages.with_raw_response.count_tokens(
-        **_sdk_kwargs(body, state.count_tokens_args), model=model
+        **_sdk_kwargs(body, state.count_tokens_args), **forward.sdk_options(), model=model
     )
     headers = {"x-router-model": model}
     if decision is not None:

@@ -414,7 +414,7 @@ class Upstream:
             return
         if attempt.status == 529:
             self.cooldowns.overloaded(model)
-        elif attempt.status is not None and 200 <= attempt.status < 300:
+        elif attempt.error is None and attempt.status is not None and 200 <= attempt.status < 300:
             self.cooldowns.succeeded(model)
         if limits is not None:
             self._limits[model] = limits

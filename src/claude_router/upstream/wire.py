@@ -1,7 +1,8 @@
 """The gateway's way to the API: JSON bytes out, the upstream's bytes back, over one aiohttp session.
 
     wire = WireClient(WireConfig(base_url, api_key, max_retries=2, timeout_s=600))
-    response = await wire.send(trace, model, body, headers, query)   # a 2xx, still open
+    answer = await wire.fetch(trace, model, body, headers, query)    # a 2xx's bytes
+    response = await wire.send(trace, model, body, headers, query)   # a 2xx, still open (streams)
     await wire.aclose()
 
 A relay has nothing to gain from the SDK's per-field handling of a body it only passes on, and
@@ -23,7 +24,7 @@ import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from .attempts import Attempt, AttemptHook, CallTrace, RateLimits, spend_limited
-from .retry import retry_delay, should_retry, should_retry_failure
+from .retry import DEFAULT_MAX_RETRIES, retry_delay, should_retry, should_retry_failure
 from .wire_error import WireError
 
 # The anthropic-version the pinned SDK sends, for a client that sends none (the SDK face's too).
@@ -38,7 +39,7 @@ Sleep = Callable[[float], Awaitable[None]]
 class WireConfig:
     base_url: str
     api_key: str | None
-    max_retries: int = 2
+    max_retries: int = DEFAULT_MAX_RETRIES
     timeout_s: float = 600.0
     headers: Mapping[str, str] = field(default_factory=dict)  # sent on every request
 
@@ -48,7 +49,7 @@ class WireClient:
 
     def __init__(
         self, config: WireConfig, *, on_attempt: AttemptHook | None = None, sleep: Sleep = asyncio.sleep
-    ):
+    ) -> None:
         self.config = config
         self._on_attempt = on_attempt
         self._sleep = sleep

@@ -57,6 +57,7 @@ REFUSED = (
 class Recorder:
     seen: list[dict[str, Any]] = field(default_factory=list)
     refuse: bool = False
+    stream: bytes = STREAM
 
     async def messages(self, request: Request) -> Response:
         body = json.loads(await request.body())
@@ -65,7 +66,7 @@ class Recorder:
             headers = {"request-id": "req_up_400", "x-should-retry": "false", "x-upstream-note": "kept"}
             return Response(REFUSED, status_code=400, media_type="application/json", headers=headers)
         if body.get("stream"):
-            return Response(STREAM, media_type="text/event-stream", headers={"request-id": "req_up_s"})
+            return Response(self.stream, media_type="text/event-stream", headers={"request-id": "req_up_s"})
         return Response(ANSWER, media_type="application/json", headers={"request-id": "req_up_1"})
 
     async def count_tokens(self, request: Request) -> Response:
@@ -182,3 +183,20 @@ async def test_count_tokens_forwards_the_betas_too(gateway_url: str, recorder: R
     assert sent["headers"]["anthropic-beta"] == CLIENT_HEADERS["anthropic-beta"]
     assert sent["headers"]["anthropic-version"] == "2026-10-21"
     assert sent["body"]["context_management"] == CLAUDE_CODE_BODY["context_management"]
+
+
+OVERLOADED = (
+    b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
+)
+
+
+async def test_an_error_event_midway_goes_through_as_sent(gateway_url: str, recorder: Recorder) -> None:
+    """After the first event the client has seen output: the upstream's own error event reaches it
+    unchanged (no model is tried instead, and the gateway adds no event of its own)."""
+    midway = STREAM[: STREAM.index(b"event: message_delta")] + OVERLOADED
+    recorder.stream = midway
+    async with httpx2.AsyncClient(base_url=gateway_url, timeout=30) as http:
+        response = await http.post("/v1/messages", json={**CLAUDE_CODE_BODY, "stream": True})
+    assert response.status_code == 200
+    assert response.content == midway
+    assert len(recorder.seen) == 1

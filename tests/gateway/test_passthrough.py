@@ -48,6 +48,7 @@ EVENTS = [
     ("message_stop", {"type": "message_stop"}),
 ]
 STREAM = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in EVENTS).encode()
+LIMITS = {"anthropic-ratelimit-requests-remaining": "99"}
 REFUSED = (
     b'{"type":"error","error":{"type":"invalid_request_error","message":"context_management: needs a beta"}}'
 )
@@ -66,8 +67,9 @@ class Recorder:
             headers = {"request-id": "req_up_400", "x-should-retry": "false", "x-upstream-note": "kept"}
             return Response(REFUSED, status_code=400, media_type="application/json", headers=headers)
         if body.get("stream"):
-            return Response(self.stream, media_type="text/event-stream", headers={"request-id": "req_up_s"})
-        return Response(ANSWER, media_type="application/json", headers={"request-id": "req_up_1"})
+            headers = {"request-id": "req_up_s", **LIMITS}
+            return Response(self.stream, media_type="text/event-stream", headers=headers)
+        return Response(ANSWER, media_type="application/json", headers={"request-id": "req_up_1", **LIMITS})
 
     async def count_tokens(self, request: Request) -> Response:
         body = json.loads(await request.body())
@@ -137,6 +139,8 @@ async def test_the_request_goes_upstream_as_sent(
         assert response.content == (STREAM if stream else ANSWER)  # the upstream's bytes, unchanged
     assert response.headers["x-router-model"] == HAIKU
     assert response.headers["request-id"] == ("req_up_s" if stream else "req_up_1")
+    if not cache_aware or stream:  # the relay passes the upstream's headers on, its own added
+        assert response.headers["anthropic-ratelimit-requests-remaining"] == "99"
 
     (sent,) = recorder.seen
     assert sent["query"] == "beta=true"

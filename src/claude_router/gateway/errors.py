@@ -22,7 +22,16 @@ from ..errors import BudgetExceededError, RateLimitedError, RouterError
 from ..upstream import WireError
 from .refusals import GatewayError, invalid_request
 
-__all__ = ["JSON", "GatewayError", "error_body", "error_response", "invalid_request", "json_error", "scrub"]
+__all__ = [
+    "JSON",
+    "GatewayError",
+    "error_body",
+    "error_response",
+    "invalid_request",
+    "json_error",
+    "relayed_headers",
+    "scrub",
+]
 
 JSON = "application/json"
 SHOULD_RETRY = "x-should-retry"
@@ -89,7 +98,7 @@ def upstream_error_event(exc: BaseException, secrets: Iterable[str] = ()) -> byt
 def _relayed(exc: anthropic.APIStatusError, secrets: tuple[str, ...]) -> Response:
     """The upstream's own status, body and headers (the body wrapped in the error shape when it
     was not one)."""
-    headers = {k: v for k, v in exc.response.headers.items() if k.lower() not in _HOP_HEADERS}
+    headers = relayed_headers(exc.response.headers)
     if _is_error_body(exc.body):
         try:
             raw = exc.response.content.decode("utf-8", errors="replace")
@@ -107,13 +116,19 @@ _HOP_HEADERS = frozenset(
 )
 
 
+def relayed_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """An upstream answer's headers for the client (`request-id`, `anthropic-ratelimit-*`, ...):
+    all of them but the upstream connection's own."""
+    return {k: v for k, v in headers.items() if k.lower() not in _HOP_HEADERS}
+
+
 def _relayed_wire(exc: WireError, secrets: tuple[str, ...]) -> Response:
     """The upstream's error as it sent it: status, body and headers (bar the connection's own)."""
     if exc.status_code == 504:
         return json_error(504, "timeout_error", "the upstream API timed out", secrets=secrets)
     if exc.status is None or not exc.body:
         return json_error(exc.status_code, "api_error", "could not reach the upstream API", secrets=secrets)
-    headers = {k: v for k, v in exc.headers.items() if k.lower() not in _HOP_HEADERS}
+    headers = relayed_headers(exc.headers)
     body = scrub(exc.body.decode("utf-8", errors="replace"), secrets)
     return Response(body, status_code=exc.status_code, headers=headers)
 

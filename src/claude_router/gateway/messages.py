@@ -14,7 +14,7 @@ from ..types import Decision, RequestMeta, Route, UsageRecord
 from .admission import admit
 from .body import CountTokensBody, MessagesBody, check, read_json, read_sized_json
 from .budgets import Reservation
-from .errors import JSON, invalid_request
+from .errors import JSON, invalid_request, relayed_headers
 from .meta import request_meta
 from .metrics import Observation
 from .relay import Forward, PlainRelay, relays_raw
@@ -80,9 +80,8 @@ async def _relay(
             seen.record, seen.decision = relay.record, relay.decision
     assert relay.record is not None
     assert relay.route is not None
-    headers = _routing_headers(relay.record, relay.route, result.model_used, seen)
-    if result.request_id is not None:
-        headers["request-id"] = result.request_id
+    headers = relayed_headers(result.headers)  # the upstream's, then the router's own
+    headers.update(_routing_headers(relay.record, relay.route, result.model_used, seen))
     return Response(result.body, media_type=JSON, headers=headers)
 
 
@@ -131,7 +130,9 @@ async def _stream(
     finally:
         if seen is not None:
             seen.record, seen.decision = relay.record, relay.decision
-    headers = {"x-router-request-id": meta.request_id or ""}
+    stream = relay.stream
+    headers = relayed_headers(stream.headers) if stream is not None else {}
+    headers["x-router-request-id"] = meta.request_id or ""
     if relay.route is not None:
         headers["x-router-model"] = relay.model_used or relay.route.model
         headers["x-router-reason"] = relay.route.reason
@@ -141,8 +142,6 @@ async def _stream(
             headers["x-router-label"] = relay.route.label.value
     if relay.decision is not None:
         headers["x-router-confidence"] = f"{relay.decision.confidence:.3f}"
-    if (upstream_id := relay.upstream_request_id) is not None:
-        headers["request-id"] = upstream_id
 
     async def done(finished: SSERelay) -> None:
         if reservation is not None:

@@ -40,8 +40,9 @@ class SSERelay(Relay):
         return self._stream.model_used if self._stream is not None else None
 
     @property
-    def upstream_request_id(self) -> str | None:
-        return self._stream.request_id if self._stream is not None else None
+    def stream(self) -> WireStream | None:
+        """The upstream stream, once `open` succeeded."""
+        return self._stream
 
     async def open(self) -> None:
         """Classify, route and wait for the first event; an upstream failure is recorded, then raised."""

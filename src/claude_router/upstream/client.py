@@ -117,6 +117,7 @@ class RawUpstreamResult:
     fallback: bool = False
     latency_s: float = 0.0
     request_id: str | None = None
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)  # the answer's, as sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,12 +246,13 @@ class Upstream:
         wire, sent = self.wire, headers or {}
         trace = CallTrace()
 
-        async def call(candidate: str) -> bytes:
+        async def call(candidate: str) -> tuple[bytes, Mapping[str, str]]:
             return await wire.fetch(trace, candidate, attempt_body(params, candidate), sent, query)
 
-        used, content = await call_with_fallback(trace, self.candidates(model, fallbacks), call)
+        used, (content, got) = await call_with_fallback(trace, self.candidates(model, fallbacks), call)
         return RawUpstreamResult(
             body=content,
+            headers=got,
             model_used=used,
             usage=usage_of(content),
             retries=trace.retries,

@@ -1,7 +1,7 @@
 """The gateway's way to the API: JSON bytes out, the upstream's bytes back, over one aiohttp session.
 
     wire = WireClient(WireConfig(base_url, api_key, max_retries=2, timeout_s=600))
-    answer = await wire.fetch(trace, model, body, headers, query)    # a 2xx's bytes
+    answer, got = await wire.fetch(trace, model, body, headers, query)  # a 2xx's bytes and headers
     response = await wire.send(trace, model, body, headers, query)   # a 2xx, still open (streams)
     await wire.aclose()
 
@@ -82,10 +82,11 @@ class WireClient:
 
     async def fetch(
         self, trace: CallTrace, model: str, body: bytes, headers: Mapping[str, str], query: str = ""
-    ) -> bytes:
-        """As `send`, for an answer read whole: a body cut short is retried, as the SDK does."""
-        _, payload = await self._post(trace, model, body, headers, query, read=True)
-        return payload
+    ) -> tuple[bytes, CIMultiDictProxy[str]]:
+        """As `send`, for an answer read whole (its bytes and headers): a body cut short is
+        retried, as the SDK does."""
+        response, payload = await self._post(trace, model, body, headers, query, read=True)
+        return payload, response.headers
 
     async def _post(
         self, trace: CallTrace, model: str, body: bytes, headers: Mapping[str, str], query: str, *, read: bool

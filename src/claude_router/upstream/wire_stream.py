@@ -68,6 +68,11 @@ class WireStream:
     def request_id(self) -> str | None:
         return self._trace.request_id
 
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The answering response's headers, as the upstream sent them (none before `open`)."""
+        return self._response.headers if self._response is not None else {}
+
     async def open(self) -> None:
         """Send, with retries and fallback, and read up to the first whole event."""
         self._model_used, (self._response, self._tap, self._first) = await call_with_fallback(

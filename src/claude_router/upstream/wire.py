@@ -68,6 +68,7 @@ class WireClient:
                     total=None, sock_connect=CONNECT_TIMEOUT_S, sock_read=self.config.timeout_s
                 ),
                 skip_auto_headers=("User-Agent",),
+                trust_env=True,  # HTTPS_PROXY and NO_PROXY, as the SDK's client heeds them
             )
         return self._session
 

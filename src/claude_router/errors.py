@@ -56,9 +56,11 @@ class BudgetExceededError(RouterError):
     error_type = "rate_limit_error"
     status_code = 429
 
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+    def __init__(self, message: str, retry_after_s: float | None = None, *, held: bool = False) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s  # until the budget's period starts again; None: never
+        # True when the budget is not spent but held by requests in flight: it may free up soon.
+        self.held = held
 
 
 class RateLimitedError(RouterError):

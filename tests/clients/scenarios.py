@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from claude_router.catalog.models import Catalogue
 from claude_router.catalog.pricing import PriceTable
 from claude_router.emulator import EmulatorConfig, Engine
 from claude_router.types import TokenUsage, UsageRecord
@@ -95,7 +92,6 @@ def speed(message: dict[str, Any]) -> str | None:
 # ---- the ledger ---------------------------------------------------------------------------------
 
 PRICES = PriceTable.default()
-CATALOGUE = Catalogue.default()
 
 
 def ledger(
@@ -126,6 +122,16 @@ def ledger(
 
 def no_ledger_rows(ctx: Context) -> None:
     assert ctx.rows == [], f"nothing billable was asked, yet the ledger holds {len(ctx.rows)} rows"
+
+
+def refusal_rows(ctx: Context, attempts: int | None = None) -> None:
+    """A gateway keeps one row, without cost, for each attempt it refused (none on the emulator)."""
+    if not ctx.gateway:
+        no_ledger_rows(ctx)
+        return
+    assert ctx.rows, "the gateway kept no row of the refused attempt"
+    assert attempts is None or len(ctx.rows) == attempts, f"{len(ctx.rows)} rows for {attempts} attempts"
+    assert {(r.status, r.total_cost_usd) for r in ctx.rows} == {("authentication_error", 0)}
 
 
 def _tokens(usage: TokenUsage) -> tuple[int, int, int]:
@@ -209,14 +215,10 @@ def betas(outcome: dict[str, Any], ctx: Context) -> None:
         (row,) = ctx.rows
         assert row.status == "ok"
         assert row.model_requested == MODELS["fast"]
-        prices = CATALOGUE.resolve(MODELS["fast"]).prices_on(date.today())
-        assert prices.fast_input is not None
-        assert prices.fast_output is not None
-        usage = row.usage
-        fast = (usage.input_tokens * prices.fast_input + usage.output_tokens * prices.fast_output) / Decimal(
-            1_000_000
-        )
-        assert row.cost_usd == fast, (row.cost_usd, fast)
+        # The API reported fast speed (its beta went upstream), and it is priced at fast rates.
+        assert row.usage.speed == "fast"
+        standard = PRICES.cost(row.model_used, replace(row.usage, speed="standard"))
+        assert row.cost_usd == PRICES.cost(row.model_used, row.usage) > standard
 
 
 def count_tokens(outcome: dict[str, Any], ctx: Context) -> None:
@@ -280,7 +282,7 @@ def bad_key(outcome: dict[str, Any], ctx: Context) -> None:
         assert len(tries) == 1, f"the refused key was sent {len(tries)} times"
     if "should_retry" in error:  # the clients that expose the response's headers
         assert error["should_retry"] == "false"
-    no_ledger_rows(ctx)
+    refusal_rows(ctx, attempts=1)
 
 
 def auto(outcome: dict[str, Any], ctx: Context) -> None:
@@ -397,7 +399,7 @@ def cc_bad_key(outcome: dict[str, Any], ctx: Context) -> None:
     if not ctx.gateway:  # one attempt: the 401's x-should-retry: false stopped Claude Code's retries
         tries = session(ctx, outcome)
         assert len(tries) == 1, f"the refused key was sent {len(tries)} times"
-    no_ledger_rows(ctx)
+    refusal_rows(ctx)
 
 
 def cc_auto(outcome: dict[str, Any], ctx: Context) -> None:

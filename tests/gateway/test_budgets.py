@@ -80,6 +80,20 @@ async def test_release_and_real_spend_free_the_rest() -> None:
         await book.reserve(limited, Decimal("0.40"))
 
 
+async def test_a_refusal_tells_spent_money_from_held() -> None:
+    book = BudgetBook(nothing_spent)
+    limited = [budget("1.00")]
+    held = await book.reserve(limited, Decimal("0.70"))
+    with pytest.raises(BudgetExceededError) as busy:
+        await book.reserve(limited, Decimal("0.50"))
+    assert busy.value.held  # nothing spent yet: it fits once the request in flight is done
+    await book.spend(spent_record("0.60"))
+    await held.release()
+    with pytest.raises(BudgetExceededError) as spent:
+        await book.reserve(limited, Decimal("0.50"))
+    assert not spent.value.held
+
+
 async def test_a_customer_budget_binds_every_key_and_a_refusal_holds_nothing() -> None:
     book = BudgetBook(nothing_spent)
     shared = budget("1.00", CUSTOMER, "acme")
@@ -134,6 +148,41 @@ class TestThroughTheGateway:
         records = [r for r in state.router.recent if r.key_id == new.info.key_id]
         assert spent == sum((r.total_cost_usd for r in records), Decimal(0))
         assert spent <= budget_usd + worst
+
+    async def test_sdk_clients_spend_what_the_budget_can_pay_for(self, gateway: Gateway) -> None:
+        """Money held by requests in flight is a 429 worth retrying shortly; only spent money says
+        not to retry. So concurrent SDK clients, each retrying, finish far more than the budget's
+        worst-case reservations would admit at once, and the spend still never passes it."""
+        state = gateway.state
+        assert state.keys is not None
+        assert state.worst_case is not None
+        body = ask(SIMPLE, max_tokens=64)
+        size = len(httpx2.Request("POST", "http://x", json=body).content)
+        worst = state.worst_case.cost(body, size, RequestMeta())
+        budget_usd = (worst * Decimal("1.5")).quantize(Decimal("0.000001"))
+        new = await state.keys.create("acme", budget_usd=budget_usd, period=Period.TOTAL)
+        async with anthropic.AsyncAnthropic(base_url=gateway.url, api_key=new.key, max_retries=20) as sdk:
+
+            async def one() -> str:
+                try:
+                    await sdk.messages.create(**body)
+                except anthropic.RateLimitError as exc:
+                    return f"429 x-should-retry: {exc.response.headers['x-should-retry']}"
+                return "200"
+
+            outcomes = await asyncio.gather(*(one() for _ in range(40)))
+        statuses = [outcome[:3] for outcome in outcomes]
+        # Only a spent budget ends an SDK's retries.
+        assert set(outcomes) == {"200", "429 x-should-retry: false"}
+        # One worst case fits at a time; the answers cost less, and the retries spend the rest.
+        assert statuses.count("200") >= 5
+
+        ledger = state.ledger
+        assert ledger is not None
+        await ledger.flush()  # type: ignore[attr-defined]
+        spent = await ledger_spend(state.keys.engine)(KEY, new.info.key_id, None)
+        assert spent <= budget_usd
+        assert spent + worst > budget_usd  # what is left would not pay for one more request
 
     async def test_a_customer_budget_is_shared_by_its_keys(self, gateway: Gateway) -> None:
         keys = gateway.state.keys
@@ -227,7 +276,12 @@ class TestBudgetAwareRouting:
             await state.budgets.reserve(cap, 5 - committed - Decimal("0.0001"))
             refused = await http.post("/v1/messages", json=ask(COMPLEX))
             assert refused.status_code == 429
-            assert "this key's budget of $5 per day would be exceeded" in refused.json()["error"]["message"]
+            # Held, not spent: the SDKs are asked to retry shortly.
+            assert (
+                "this key's budget of $5 per day is held by requests in flight"
+                in refused.json()["error"]["message"]
+            )
+            assert refused.headers["x-should-retry"] == "true"
 
     async def test_a_request_that_would_not_fit_tries_the_lower_tier_first(self, gateway: Gateway) -> None:
         state = gateway.state

@@ -42,6 +42,45 @@ async def test_models_lists_real_models_then_router_names(gateway: Gateway) -> N
     assert real.id == ids[0]
 
 
+async def test_models_page_like_the_api(gateway: Gateway) -> None:
+    async with gateway.client() as client:
+        everything = [model.id async for model in client.models.list(limit=1000)]
+        first = await client.models.list(limit=3)
+        ids, page = [m.id for m in first.data], first
+        while page.has_next_page():
+            page = await page.get_next_page()
+            ids += [m.id for m in page.data]
+        before = await client.models.list(limit=2, before_id=everything[4])
+        router_entries = [m async for m in client.models.list(limit=1000) if not m.id.startswith("claude-")]
+    assert len(first.data) == 3
+    assert first.has_more is True
+    assert (first.first_id, first.last_id) == (everything[0], everything[2])
+    assert ids == everything  # every model once, in order, over pages of three
+    assert [m.id for m in before.data] == everything[2:4]
+    assert {m.lifecycle for m in router_entries} == {"active"}  # valid `ModelInfo` items
+    async with httpx2.AsyncClient(base_url=gateway.url) as http:
+        too_many = await http.get("/v1/models", params={"limit": "1001"})
+        unknown = await http.get("/v1/models", params={"after_id": "claude-nope"})
+    assert too_many.status_code == 400
+    assert unknown.status_code == 404
+
+
+async def test_system_turns_travel_as_sent(gateway: Gateway) -> None:
+    """A mid-conversation `role: "system"` message (Claude Code sends them) is the upstream's to judge."""
+    turns = [
+        {"role": "user", "content": "Hello"},
+        {"role": "assistant", "content": "Hi."},
+        {"role": "system", "content": "Answer in one word."},
+        {"role": "user", "content": "Is 'Great blender.' positive?"},
+    ]
+    async with httpx2.AsyncClient(base_url=gateway.url, timeout=30) as http:
+        taken = await http.post("/v1/messages", json={"model": OPUS, "max_tokens": 64, "messages": turns})
+        older = await http.post("/v1/messages", json={"model": HAIKU, "max_tokens": 64, "messages": turns})
+    assert taken.status_code == 200, taken.text
+    assert older.status_code == 400  # the upstream's own refusal, relayed
+    assert older.json()["type"] == "error"
+
+
 async def test_health_and_readiness(gateway: Gateway) -> None:
     async with httpx2.AsyncClient(base_url=gateway.url) as http:
         health = await http.get("/healthz")

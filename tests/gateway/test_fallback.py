@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator
 
 import anthropic
 import pytest
-from anthropic import APIRequest, APIResponse, AsyncAPIResponse, AsyncCallNext, CallNext, Middleware
 
 from claude_router.config import OPUS, SONNET, Settings
 from claude_router.gateway import create_app
@@ -19,32 +16,12 @@ from claude_router.upstream import Upstream
 from .conftest import COMPLEX, UPSTREAM_KEY, Gateway, ask
 
 
-class OverloadModel(Middleware):
-    """Asks the emulator for a 529 on every attempt at one model."""
-
-    def __init__(self, model: str) -> None:
-        self.model = model
-
-    def _prepare(self, request: APIRequest) -> APIRequest:
-        body = request.json
-        content = request.options.content
-        if body is None and isinstance(content, bytes):  # the raw relay sends its body as bytes
-            body = json.loads(content)
-        if str(body.get("model", "") if isinstance(body, Mapping) else "").startswith(self.model):
-            return request.copy(headers={**dict(request.headers), "x-emulator-fault": "529"})
-        return request
-
-    async def handle_async(self, request: APIRequest, call_next: AsyncCallNext) -> AsyncAPIResponse[Any]:
-        return await call_next(self._prepare(request))
-
-    def handle(self, request: APIRequest, call_next: CallNext) -> APIResponse[Any]:
-        return call_next(self._prepare(request))
-
-
 @pytest.fixture
 async def gateway(settings: Settings, emulator_url: str) -> AsyncIterator[Gateway]:
+    # The emulator answers 529 to every attempt at Opus (and only Opus), whichever way it is sent.
+    overload = {"x-emulator-fault": "529", "x-emulator-fault-model": OPUS}
     client = anthropic.AsyncAnthropic(
-        base_url=emulator_url, api_key=UPSTREAM_KEY, max_retries=0, middleware=[OverloadModel(OPUS)]
+        base_url=emulator_url, api_key=UPSTREAM_KEY, max_retries=0, default_headers=overload
     )
     router = Router(settings, upstream=Upstream(settings.upstream, client=client))
     app = create_app(settings, router=router)

@@ -98,6 +98,23 @@ async def test_budget_reservations_hold_across_replicas(replicas: list[SharedSta
     assert await books[1].pressure(cap) == Decimal("0.9")
 
 
+async def test_a_refusal_tells_spent_money_from_held(replicas: list[SharedState]) -> None:
+    first, second = (RedisBudgetBook(shared, nothing_spent) for shared in replicas)
+    cap = [Budget(KEY, "vk_h", Decimal("1.00"), Period.TOTAL)]
+    held = await first.reserve(cap, Decimal("0.70"))
+    with pytest.raises(BudgetExceededError) as busy:
+        await second.reserve(cap, Decimal("0.50"))
+    assert busy.value.held  # nothing spent yet: it fits once the request in flight is done
+    await second.spend(
+        UsageRecord("req_h", datetime.now(UTC), "auto", key_id="vk_h", cost_usd=Decimal("0.60"))
+    )
+    await held.release()
+    with pytest.raises(BudgetExceededError) as spent:
+        await first.reserve(cap, Decimal("0.50"))
+    assert not spent.value.held
+    assert "spent" in str(spent.value)
+
+
 async def test_release_spend_and_the_ledger_seed(replicas: list[SharedState]) -> None:
     async def spent_before(kind: str, ident: str, since: datetime | None) -> Decimal:
         return Decimal("0.50") if kind == CUSTOMER else Decimal(0)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import anthropic
 import httpx2
 import pytest
 
@@ -49,6 +50,67 @@ async def test_refusals_are_recorded_without_cost(gateway: Gateway) -> None:
     refused = [r for r in rows if not r.ok]
     assert all(r.model_used is None and r.total_cost_usd == Decimal(0) for r in refused)
     assert len({r.request_id for r in rows}) == 5
+
+
+async def test_each_refusal_tells_the_sdks_whether_to_retry(gateway: Gateway) -> None:
+    """A wrong request or key fails the same way again (`x-should-retry: false`, which the SDKs
+    obey first); a rate limit passes (true, with when)."""
+    keys = gateway.state.keys
+    assert keys is not None
+    key = {"x-api-key": (await keys.create("acme")).key}
+    once = {"x-api-key": (await keys.create("acme", rpm=1)).key}
+    async with httpx2.AsyncClient(base_url=gateway.url, timeout=30) as http:
+        unknown = await http.post("/v1/messages", json=ask(SIMPLE), headers={"x-api-key": "sk-wrong"})
+        missing = await http.post("/v1/messages", json=ask(SIMPLE))
+        bad_body = await http.post("/v1/messages", json={"model": "auto"}, headers=key)
+        await http.post("/v1/messages", json=ask(SIMPLE), headers=once)
+        limited = await http.post("/v1/messages", json=ask(SIMPLE), headers=once)
+    assert (unknown.status_code, missing.status_code, bad_body.status_code) == (401, 401, 400)
+    assert unknown.headers["x-should-retry"] == missing.headers["x-should-retry"] == "false"
+    assert bad_body.headers["x-should-retry"] == "false"
+    assert limited.status_code == 429
+    assert limited.headers["x-should-retry"] == "true"
+    assert int(limited.headers["retry-after"]) >= 1
+
+
+async def test_a_bad_key_fails_at_once_in_the_sdk(gateway: Gateway) -> None:
+    sent = 0
+
+    async def count(request: httpx2.Request) -> None:
+        nonlocal sent
+        sent += 1
+
+    http = httpx2.AsyncClient(event_hooks={"request": [count]})
+    async with anthropic.AsyncAnthropic(
+        base_url=gateway.url, api_key="sk-wrong", max_retries=5, http_client=http
+    ) as sdk:
+        with pytest.raises(anthropic.AuthenticationError):
+            await sdk.messages.create(**ask(SIMPLE))
+    assert sent == 1
+
+
+def auth(x_api_key: str | None = None, bearer: str | None = None) -> dict[str, str]:
+    headers = {"x-api-key": x_api_key} if x_api_key else {}
+    return {**headers, "authorization": f"Bearer {bearer}"} if bearer else headers
+
+
+async def test_x_api_key_wins_over_bearer(gateway: Gateway) -> None:
+    keys = gateway.state.keys
+    assert keys is not None
+    good = (await keys.create("acme")).key
+    async with httpx2.AsyncClient(base_url=gateway.url, timeout=30) as http:
+        bearer = await http.post(
+            "/v1/messages", json=ask(SIMPLE), headers={"authorization": f"Bearer {good}"}
+        )
+        both_good = await http.post(
+            "/v1/messages", json=ask(SIMPLE), headers={"x-api-key": good, "authorization": "Bearer sk-wrong"}
+        )
+        both_bad = await http.post(
+            "/v1/messages",
+            json=ask(SIMPLE),
+            headers={"x-api-key": "sk-wrong", "authorization": f"Bearer {good}"},
+        )
+    assert (bearer.status_code, both_good.status_code, both_bad.status_code) == (200, 200, 401)
 
 
 class TestMaxTokens:

@@ -1,4 +1,4 @@
-"""Upstream.stream / stream_sse on the emulator: relay, usage, fallback before the first event,
+"""Upstream.stream and relay_stream on the emulator: relay, usage, fallback before the first event,
 errors after it, early stops and cancellation."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from anthropic.types import RawMessageStreamEvent
 
 from claude_router.emulator.config import EmulatorConfig, TierLatency
-from claude_router.upstream import Upstream, failure_of
+from claude_router.upstream import Upstream, WireError, failure_of
 
 from .conftest import HAIKU, OPUS, SONNET, UpstreamFactory, ask, fault_on
 
@@ -166,12 +166,17 @@ def parse_sse(wire: bytes) -> list[tuple[str, dict[str, Any]]]:
     return frames
 
 
-async def test_wire_events_relay_as_bytes_with_the_same_accounting(make_upstream: UpstreamFactory) -> None:
+async def test_the_relay_stream_passes_bytes_with_the_same_accounting(make_upstream: UpstreamFactory) -> None:
     upstream = make_upstream(max_retries=0)
-    params = ask(LONG, max_tokens=300, extra_headers=fault_on(OPUS, "529"))
-    async with upstream.stream_sse(params, model=OPUS, fallbacks=(SONNET,)) as stream:
-        chunks = [chunk async for chunk in stream]
-    assert all(chunk.endswith(b"\n\n") for chunk in chunks)
+    overload = {"x-emulator-fault": "529", "x-emulator-fault-model": OPUS}
+    stream = upstream.relay_stream(
+        ask(LONG, max_tokens=300), model=OPUS, fallbacks=(SONNET,), headers=overload
+    )
+    await stream.open()
+    try:
+        chunks = [chunk async for chunk in stream.chunks()]
+    finally:
+        await stream.aclose()
     frames = parse_sse(b"".join(chunks))
     names = [name for name, _ in frames]
     assert names[0] == "message_start"
@@ -185,3 +190,28 @@ async def test_wire_events_relay_as_bytes_with_the_same_accounting(make_upstream
     plain = await upstream.create(ask(LONG, max_tokens=300), model=SONNET)
     assert result.usage == plain.usage
     assert result.completed
+
+
+async def test_a_relay_stream_broken_midway_keeps_what_it_used(make_upstream: UpstreamFactory) -> None:
+    upstream = make_upstream(max_retries=0)
+    stream = upstream.relay_stream(
+        ask(LONG, max_tokens=300), model=SONNET, headers={"x-emulator-fault": "drop"}
+    )
+    await stream.open()
+    chunks: list[bytes] = []
+
+    async def read_all() -> None:
+        async for chunk in stream.chunks():
+            chunks.append(chunk)
+
+    with pytest.raises(WireError) as broken:
+        await read_all()
+    await stream.aclose()
+    assert chunks  # the first events went through before the connection dropped
+    result = stream.result()
+    assert not result.completed
+    assert result.error is broken.value
+    assert result.usage.input_tokens > 0  # message_start's count, accounted
+    failure = failure_of(broken.value)
+    assert failure is not None
+    assert failure.usage == result.usage

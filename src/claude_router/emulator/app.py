@@ -142,7 +142,7 @@ class _Handlers:
         headers: dict[str, str] = {}
         if self.limiter is not None:
             headers = self.limiter.admit(key, prompt.input_tokens - plan.read_tokens)
-        fault = self.faults.draw(request.headers)
+        fault = self.faults.draw(request.headers, prompt.model.id)
         stop = forced_stop(request.headers)
         if fault.delay_s:
             await asyncio.sleep(fault.delay_s)

@@ -7,6 +7,8 @@ Headers on a POST /v1/messages request:
     x-emulator-delay-ms: 300                    hold the answer this long first
     x-emulator-fault-attempts: 1                fault only the first N attempts (as counted by the
                                                 SDK's x-stainless-retry-count), so a retry succeeds
+    x-emulator-fault-model: claude-opus-4-8     fault only requests for models whose id starts so
+                                                (a fallback to another model then succeeds)
     x-emulator-stop: refusal | pause_turn | model_context_window_exceeded
                                                 answer (200) with that stop_reason: the reply stops
                                                 halfway, without a tool call; a refusal carries
@@ -29,6 +31,7 @@ FaultKind = Literal["529", "500", "429", "drop"]
 FAULT_HEADER = "x-emulator-fault"
 DELAY_HEADER = "x-emulator-delay-ms"
 ATTEMPTS_HEADER = "x-emulator-fault-attempts"
+MODEL_HEADER = "x-emulator-fault-model"
 RETRY_COUNT_HEADER = "x-stainless-retry-count"
 STOP_HEADER = "x-emulator-stop"
 STOPS = ("refusal", "pause_turn", "model_context_window_exceeded")
@@ -50,12 +53,14 @@ class FaultInjector:
         self.config = config
         self._rng = random.Random(config.seed)
 
-    def draw(self, headers: Mapping[str, str]) -> Fault:
-        """The fault for one request: the headers' if any, else a seeded draw. 400 on a bad header."""
+    def draw(self, headers: Mapping[str, str], model: str = "") -> Fault:
+        """The fault for one request (for `model`): the headers' if any, else a seeded draw. 400 on
+        a bad header."""
         kind, delay_s = self._random() if self.config.enabled else (None, 0.0)
         header_kind = headers.get(FAULT_HEADER)
         if header_kind is not None:
-            kind = _kind(header_kind) if _attempt_faulted(headers) else None
+            faulted = _attempt_faulted(headers) and model.startswith(headers.get(MODEL_HEADER, ""))
+            kind = _kind(header_kind) if faulted else None
         header_delay = headers.get(DELAY_HEADER)
         if header_delay is not None:
             delay_s = _delay_ms(header_delay) / 1000.0

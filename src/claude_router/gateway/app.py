@@ -19,7 +19,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import anthropic
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -35,13 +34,14 @@ from ..ledger.verdicts import VerdictStore
 from ..monitor import attach_monitor
 from ..routing.router import RecordSink, Router
 from ..types import UsageRecord
+from ..upstream import UPSTREAM_ERRORS
 from ..upstream.emulated import upstream_settings
 from .auth import authenticate
 from .batches import batch_results, cancel_batch, create_batch, delete_batch, list_batches, retrieve_batch
 from .errors import JSON, GatewayError, error_body, error_response, json_error, scrub
 from .keys import KeyStore
 from .messages import MESSAGES, count_tokens, messages, new_request_id
-from .meta import header_session
+from .meta import header_session, refused_task_id
 from .metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from .models import get_model, list_models
 from .readiness import check_dependencies
@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
 UNREAD_MODEL = "unknown"  # a refusal's `model_requested` when the body was never read (or named none)
+# Failures answered in the Anthropic error shape: the gateway's own, the router's, the upstream's.
+ANSWERED_ERRORS: tuple[type[Exception], ...] = (GatewayError, RouterError, *UPSTREAM_ERRORS)
 _HTTP_ERROR_TYPES = {404: "not_found_error", 405: "invalid_request_error", 413: "request_too_large"}
 
 
@@ -204,9 +206,13 @@ def guarded(handler: Handler, endpoint: str) -> Handler:
                 key = await authenticate(request.headers, state.keys)
                 request.state.key = key
             response = await handler(request)
-        except (GatewayError, RouterError, anthropic.APIError) as exc:
+        except ANSWERED_ERRORS as exc:
             response = error_response(exc, state.secrets)
-            if refusals_recorded and not isinstance(exc, anthropic.APIError | LedgerError):
+            if (
+                refusals_recorded
+                and isinstance(exc, GatewayError | RouterError)
+                and not isinstance(exc, LedgerError)
+            ):
                 await _record_refusal(state, request, exc)  # upstream failures: the router recorded them
         except BaseException:
             seen.finish(500)  # answered by the app's last-resort handler
@@ -229,6 +235,7 @@ async def _record_refusal(state: GatewayState, request: Request, exc: GatewayErr
     record = UsageRecord(
         request_id=request.state.request_id,
         created_at=datetime.now(UTC),
+        task_id=refused_task_id(request.headers),
         model_requested=model if isinstance(model, str) and model else UNREAD_MODEL,
         customer=key.customer if key is not None else None,
         key_id=key.key_id if key is not None else None,

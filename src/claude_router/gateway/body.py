@@ -21,7 +21,7 @@ class _Loose(BaseModel):
 
 
 class _Turn(_Loose):
-    role: Literal["user", "assistant"]
+    role: Literal["user", "assistant", "system"]  # system turns: Opus 4.8 and later take them
     content: str | list[dict[str, Any]]
 
 

@@ -125,13 +125,21 @@ def ledger_spend(engine: AsyncEngine) -> SpentSince:
 
 
 def refusal(
-    budget: Budget, committed: Decimal, amount: Decimal, now: datetime | None = None
+    budget: Budget, committed: Decimal, amount: Decimal, spent: Decimal, now: datetime | None = None
 ) -> BudgetExceededError:
-    """The 429 for `budget`; its retry-after is the time left in the budget's period."""
+    """The 429 for `budget`. When what was spent leaves room for this request and only requests
+    in flight hold the rest, it is `held` (worth retrying shortly); otherwise its retry-after is
+    the time left in the budget's period."""
+    if spent + amount <= budget.limit:
+        return BudgetExceededError(
+            f"{budget.describe()} is held by requests in flight: ${committed.quantize(CENTS)} spent "
+            f"or reserved, and this request may cost up to ${amount.quantize(CENTS)}; retry shortly",
+            held=True,
+        )
     now = now or datetime.now(UTC)
     end = period_end(budget.period, now)
     return BudgetExceededError(
-        f"{budget.describe()} would be exceeded: ${committed.quantize(CENTS)} spent or reserved, "
+        f"{budget.describe()} would be exceeded: ${spent.quantize(CENTS)} spent, "
         f"and this request may cost up to ${amount.quantize(CENTS)}",
         retry_after_s=(end - now).total_seconds() if end is not None else None,
     )
@@ -198,7 +206,7 @@ class BudgetBook:
         for budget, account in zip(budgets, accounts, strict=True):
             committed = account.spent + account.reserved
             if committed + amount > budget.limit:
-                raise refusal(budget, committed, amount)
+                raise refusal(budget, committed, amount, account.spent)
         for account in accounts:
             account.reserved += amount
         return _Held(amount, tuple(accounts))

@@ -15,14 +15,28 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import anthropic
+import httpx2
 from starlette.responses import Response
 
 from ..errors import BudgetExceededError, RateLimitedError, RouterError
+from ..upstream import WireError
 from .refusals import GatewayError, invalid_request
 
-__all__ = ["JSON", "GatewayError", "error_body", "error_response", "invalid_request", "json_error", "scrub"]
+__all__ = [
+    "JSON",
+    "GatewayError",
+    "error_body",
+    "error_response",
+    "invalid_request",
+    "json_error",
+    "relayed_headers",
+    "scrub",
+]
 
 JSON = "application/json"
+SHOULD_RETRY = "x-should-retry"
+# A budget only held by requests in flight frees up as they finish: ask for a retry soon.
+HELD_RETRY_AFTER_MS = 500
 REDACTED = "[redacted]"
 
 
@@ -53,9 +67,12 @@ def error_response(exc: BaseException, secrets: Iterable[str] = ()) -> Response:
     """The response for an error a handler raised; anything unknown is a clean 500 api_error."""
     secrets = tuple(secrets)
     if isinstance(exc, GatewayError):
-        return json_error(exc.status_code, exc.error_type, exc.message, secrets=secrets)
+        hint = {SHOULD_RETRY: "true" if exc.should_retry else "false"}
+        return json_error(exc.status_code, exc.error_type, exc.message, secrets=secrets, headers=hint)
     if isinstance(exc, RouterError):
         return json_error(exc.status_code, exc.error_type, exc.message, secrets=secrets, headers=_hints(exc))
+    if isinstance(exc, WireError):
+        return _relayed_wire(exc, secrets)
     if isinstance(exc, anthropic.APIStatusError):
         return _relayed(exc, secrets)
     if isinstance(exc, anthropic.APITimeoutError):
@@ -67,7 +84,9 @@ def error_response(exc: BaseException, secrets: Iterable[str] = ()) -> Response:
 
 def upstream_error_event(exc: BaseException, secrets: Iterable[str] = ()) -> bytes:
     """An SSE `error` event for a failure after the stream's first byte (the status is already sent)."""
-    if isinstance(exc, anthropic.APIStatusError) and _is_error_body(exc.body):
+    if isinstance(exc, WireError):
+        payload = json.dumps(error_body("api_error" if exc.status is None else exc.type, exc.message))
+    elif isinstance(exc, anthropic.APIStatusError) and _is_error_body(exc.body):
         payload = json.dumps(exc.body)
     elif isinstance(exc, anthropic.APIStatusError):
         payload = json.dumps(error_body(exc.type or "api_error", exc.message))
@@ -77,16 +96,41 @@ def upstream_error_event(exc: BaseException, secrets: Iterable[str] = ()) -> byt
 
 
 def _relayed(exc: anthropic.APIStatusError, secrets: tuple[str, ...]) -> Response:
-    """The upstream's own status and body (wrapped in the error shape when it was not one)."""
-    body = exc.body if _is_error_body(exc.body) else error_body(exc.type or "api_error", exc.message)
-    headers = {}
-    for name in ("request-id", "retry-after", "retry-after-ms", "x-should-retry"):
-        value = exc.response.headers.get(name)
-        if value is not None:
-            headers[name] = value
-    return Response(
-        scrub(json.dumps(body), secrets), status_code=exc.status_code, media_type=JSON, headers=headers
-    )
+    """The upstream's own status, body and headers (the body wrapped in the error shape when it
+    was not one)."""
+    headers = relayed_headers(exc.response.headers)
+    if _is_error_body(exc.body):
+        try:
+            raw = exc.response.content.decode("utf-8", errors="replace")
+        except httpx2.ResponseNotRead:
+            raw = json.dumps(exc.body)
+        return Response(scrub(raw, secrets), status_code=exc.status_code, headers=headers)
+    headers.pop("content-type", None)
+    body = json.dumps(error_body(exc.type or "api_error", exc.message))
+    return Response(scrub(body, secrets), status_code=exc.status_code, media_type=JSON, headers=headers)
+
+
+# Headers that describe the upstream connection, not the answer: never relayed.
+_HOP_HEADERS = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "date", "server"}
+)
+
+
+def relayed_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """An upstream answer's headers for the client (`request-id`, `anthropic-ratelimit-*`, ...):
+    all of them but the upstream connection's own."""
+    return {k: v for k, v in headers.items() if k.lower() not in _HOP_HEADERS}
+
+
+def _relayed_wire(exc: WireError, secrets: tuple[str, ...]) -> Response:
+    """The upstream's error as it sent it: status, body and headers (bar the connection's own)."""
+    if exc.status_code == 504:
+        return json_error(504, "timeout_error", "the upstream API timed out", secrets=secrets)
+    if exc.status is None or not exc.body:
+        return json_error(exc.status_code, "api_error", "could not reach the upstream API", secrets=secrets)
+    headers = relayed_headers(exc.headers)
+    body = scrub(exc.body.decode("utf-8", errors="replace"), secrets)
+    return Response(body, status_code=exc.status_code, headers=headers)
 
 
 def _is_error_body(body: object) -> bool:
@@ -94,17 +138,20 @@ def _is_error_body(body: object) -> bool:
 
 
 def _hints(exc: RouterError) -> dict[str, str] | None:
-    """When a client may try again. A spent budget is not lifted by the SDK's quick retries, so
-    it says not to retry (`x-should-retry`, which the official SDKs obey before anything else) and,
-    for a daily or monthly budget, when the period starts again."""
+    """When a client may try again (`x-should-retry`, which the official SDKs obey before anything
+    else). A spent budget is not lifted by the SDK's quick retries, so it says not to retry and,
+    for a daily or monthly budget, when the period starts again. Money only held by requests in
+    flight frees up when they finish, so that refusal asks for a retry shortly."""
     if isinstance(exc, RateLimitedError):
-        return _retry_after(exc.retry_after_s)
+        return {SHOULD_RETRY: "true", **_retry_after(exc.retry_after_s)}
     if isinstance(exc, BudgetExceededError):
-        hints = {"x-should-retry": "false"}
+        if exc.held:
+            return {SHOULD_RETRY: "true", "retry-after-ms": str(HELD_RETRY_AFTER_MS), "retry-after": "1"}
+        hints = {SHOULD_RETRY: "false"}
         if exc.retry_after_s is not None:
             hints.update(_retry_after(exc.retry_after_s))
         return hints
-    return None
+    return {SHOULD_RETRY: "true" if exc.status_code >= 500 else "false"}
 
 
 def _retry_after(seconds: float) -> dict[str, str]:

@@ -15,10 +15,10 @@ from ..types import Decision, RequestMeta, Route, UsageRecord
 from .admission import admit
 from .body import CountTokensBody, MessagesBody, check, read_json, read_sized_json
 from .budgets import Reservation
-from .errors import JSON, invalid_request
+from .errors import JSON, invalid_request, relayed_headers
 from .meta import request_meta
 from .metrics import Observation
-from .relay import PlainRelay, relays_raw
+from .relay import Forward, PlainRelay, relays_raw
 from .state import GatewayState, RequestScope, request_scope
 from .streaming import SSERelay, SSEResponse
 
@@ -49,12 +49,13 @@ async def _answer(request: Request, scope: RequestScope, body: dict[str, Any], s
     state, seen = scope.state, scope.seen
     meta, reservation = await admit(state, scope.key, body, size, with_session(_meta(request, scope), body))
     params = {k: v for k, v in body.items() if k != "stream"}
+    forward = Forward.of(request.headers, request.url.query)
     if body.get("stream"):
-        return await _stream(state, params, meta, seen, reservation)
+        return await _stream(state, params, meta, seen, reservation, forward)
     try:  # the record (and its cost) is kept before either returns or raises
         if relays_raw(state.router, params, meta):
-            return await _relay(state, params, meta, seen)
-        routed = await state.router.create(**params, meta=meta)
+            return await _relay(state, params, meta, seen, forward)
+        routed = await state.router.create(**params, **forward.sdk_options(), meta=meta)
     finally:
         if reservation is not None:
             await reservation.release()
@@ -68,10 +69,11 @@ async def _answer(request: Request, scope: RequestScope, body: dict[str, Any], s
 
 
 async def _relay(
-    state: GatewayState, params: dict[str, Any], meta: RequestMeta, seen: Observation | None
+    state: GatewayState, params: dict[str, Any], meta: RequestMeta, seen: Observation | None, forward: Forward
 ) -> Response:
     """The upstream's answer relayed byte for byte, routed and accounted like `Router.create`."""
-    relay = PlainRelay(state.router, params, meta, meta.request_id or new_request_id(), state.tracing)
+    request_id = meta.request_id or new_request_id()
+    relay = PlainRelay(state.router, params, meta, request_id, state.tracing, forward)
     try:
         result = await relay.run()
     finally:
@@ -79,9 +81,8 @@ async def _relay(
             seen.record, seen.decision = relay.record, relay.decision
     assert relay.record is not None
     assert relay.route is not None
-    headers = _routing_headers(relay.record, relay.route, result.model_used, seen)
-    if result.request_id is not None:
-        headers["request-id"] = result.request_id
+    headers = relayed_headers(result.headers)  # the upstream's, then the router's own
+    headers.update(_routing_headers(relay.record, relay.route, result.model_used, seen))
     return Response(result.body, media_type=JSON, headers=headers)
 
 
@@ -99,8 +100,9 @@ async def count_tokens(request: Request) -> Response:
     else:
         decision = await router.classify(body)
         model = router.route(body, decision, _meta(request, scope)).model
+    forward = Forward.of(request.headers, request.url.query)  # betas change what is counted
     raw = await router.upstream.client.messages.with_raw_response.count_tokens(
-        **_sdk_kwargs(body, state.count_tokens_args), model=model
+        **_sdk_kwargs(body, state.count_tokens_args), **forward.sdk_options(), model=model
     )
     headers = {"x-router-model": model}
     if decision is not None:
@@ -116,8 +118,10 @@ async def _stream(
     meta: RequestMeta,
     seen: Observation | None,
     reservation: Reservation | None,
+    forward: Forward,
 ) -> Response:
-    relay = SSERelay(state.router, params, meta, meta.request_id or new_request_id(), state.tracing)
+    request_id = meta.request_id or new_request_id()
+    relay = SSERelay(state.router, params, meta, request_id, state.tracing, forward)
     try:
         await relay.open()
     except BaseException:
@@ -127,7 +131,9 @@ async def _stream(
     finally:
         if seen is not None:
             seen.record, seen.decision = relay.record, relay.decision
-    headers = {"x-router-request-id": meta.request_id or ""}
+    stream = relay.stream
+    headers = relayed_headers(stream.headers) if stream is not None else {}
+    headers["x-router-request-id"] = meta.request_id or ""
     if relay.route is not None:
         headers["x-router-model"] = relay.model_used or relay.route.model
         headers["x-router-reason"] = relay.route.reason
@@ -137,8 +143,6 @@ async def _stream(
             headers["x-router-label"] = relay.route.label.value
     if relay.decision is not None:
         headers["x-router-confidence"] = f"{relay.decision.confidence:.3f}"
-    if (upstream_id := relay.upstream_request_id) is not None:
-        headers["request-id"] = upstream_id
 
     async def done(finished: SSERelay) -> None:
         if reservation is not None:

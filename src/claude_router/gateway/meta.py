@@ -80,3 +80,9 @@ def _get(found: dict[str, str], name: str) -> str:
     if len(value) > MAX_HEADER_CHARS:
         raise invalid_request(f"{name} is longer than {MAX_HEADER_CHARS} characters")
     return value
+
+
+def refused_task_id(headers: Headers) -> str | None:
+    """The task id of a request refused before its meta was read (a bad key, say), when usable."""
+    value = headers.get("x-router-task-id")
+    return value if value and len(value) <= MAX_HEADER_CHARS else None

@@ -129,14 +129,15 @@ class RedisBudgetBook:
         ident = uuid.uuid4().hex
         args = [ident, to_nano(amount), rk.HOLD_TTL_MS, *(to_nano(b.limit) for b in budgets)]
         for _ in range(len(budgets) + 1):  # at most one seeding per budget
-            index, committed = await self._shared.run("budget_reserve", keys, args)
+            index, committed, spent = await self._shared.run("budget_reserve", keys, args)
             if index >= 0:
                 break
             await self._seed(budgets[-int(index) - 1], now)
         else:
             raise GatewayError(503, "api_error", UNAVAILABLE)
         if index:
-            raise refusal(budgets[int(index) - 1], from_nano(int(committed)), amount)
+            budget = budgets[int(index) - 1]
+            raise refusal(budget, from_nano(int(committed)), amount, from_nano(int(spent)))
         return _Hold(self._shared, ident, tuple((keys[i + 1], keys[i + 2]) for i in range(0, len(keys), 3)))
 
     async def pressure(self, budgets: Sequence[Budget]) -> Decimal:

@@ -2,28 +2,62 @@
 go back as the upstream sent them.
 
 `Relay` holds what both relays share (routing and exactly one record per request, answered or
-failed); `PlainRelay` is the non-streaming one, `streaming.SSERelay` the streamed one. The plain
-relay serves a request when nothing needs the parsed `Message` (`relays_raw`): no quality
-cascade, cache-aware routing, response observers or speculation; otherwise `Router.create` does.
-Streams heed cache-aware routing as `Router.stream` does.
+failed); `PlainRelay` is the non-streaming one, `streaming.SSERelay` the streamed one. Both send
+through the upstream's own byte client (`Upstream.relay`, `Upstream.relay_stream`: aiohttp, the
+SDK's retry contract, no SDK objects), with the client's `anthropic-beta`, `anthropic-version`
+and query string (`Forward`). The plain relay serves a request when nothing needs the parsed
+`Message` (`relays_raw`): no quality cascade, cache-aware routing, response observers or
+speculation; otherwise `Router.create` does. Streams heed cache-aware routing as `Router.stream`
+does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import perf_counter
 from typing import Any
+from urllib.parse import parse_qsl
 
-import anthropic
+from starlette.datastructures import Headers
 
 from ..routing.accounting import Outcome
 from ..routing.policy import ModelArgKind
 from ..routing.router import Router, failure_outcome
 from ..types import Decision, RequestMeta, Route, UsageRecord
-from ..upstream import RawUpstreamResult, routed_params
+from ..upstream import UPSTREAM_ERRORS, RawUpstreamResult, routed_params
 from .tracing import NO_TRACING, Span, Tracing
+
+FORWARDED_HEADERS = ("anthropic-beta", "anthropic-version")
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """What of the client's request goes upstream besides its body: the API's own headers, and
+    the query string (Claude Code's `?beta=true`), as the client sent them."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    query: str = ""
+
+    @classmethod
+    def of(cls, headers: Headers, query: str) -> Forward:
+        # Repeated headers are joined as HTTP allows (`anthropic-beta` takes a comma-separated list).
+        found = {name: ",".join(headers.getlist(name)) for name in FORWARDED_HEADERS if name in headers}
+        return cls(found, query)
+
+    def sdk_options(self) -> dict[str, Any]:
+        """The same for a call through the SDK's client (`Router.create`): its request options."""
+        options: dict[str, Any] = {}
+        if self.headers:
+            options["extra_headers"] = dict(self.headers)
+        if self.query:
+            options["extra_query"] = dict(parse_qsl(self.query, keep_blank_values=True))
+        return options
+
+
+NO_FORWARD = Forward()
 
 
 def relays_raw(router: Router, params: Mapping[str, Any], meta: RequestMeta) -> bool:
@@ -42,8 +76,10 @@ class Relay:
         meta: RequestMeta,
         request_id: str,
         tracing: Tracing | None = None,
+        forward: Forward = NO_FORWARD,
     ) -> None:
         self._router = router
+        self._forward = forward
         self._tracing = tracing or Tracing(NO_TRACING)
         self._params = params
         self._meta = meta
@@ -67,7 +103,7 @@ class Relay:
         """The child span of the routed upstream call (the SDK's own spans nest under it)."""
         return self._tracing.child(f"upstream {route.model}", **{"gen_ai.request.model": route.model})
 
-    async def _record_failure(self, exc: anthropic.APIError) -> None:
+    async def _record_failure(self, exc: BaseException) -> None:
         await self._keep(failure_outcome(exc, self._started))
 
     async def _keep(self, outcome: Outcome, *, answered: bool = False) -> None:
@@ -90,13 +126,18 @@ class PlainRelay(Relay):
     """One non-streamed request: `await relay.run()` gives the upstream's bytes, already accounted."""
 
     async def run(self) -> RawUpstreamResult:
+        forward = self._forward
         try:
             route = await self._routed()
             with self._upstream_span(route):
-                result = await self._router.upstream.create_raw(
-                    self._body(route), model=route.model, fallbacks=route.fallbacks
+                result = await self._router.upstream.relay(
+                    self._body(route),
+                    model=route.model,
+                    fallbacks=route.fallbacks,
+                    headers=forward.headers,
+                    query=forward.query,
                 )
-        except anthropic.APIError as exc:
+        except UPSTREAM_ERRORS as exc:
             await self._record_failure(exc)
             raise
         outcome = Outcome(

@@ -1,10 +1,11 @@
-"""SSE relay: classify, route, open the upstream stream, then pass each event's wire bytes on.
+"""SSE relay: classify, route, open the upstream stream, then pass its bytes on as they arrive.
 
-The events are never re-parsed or buffered (`Upstream.stream_sse` gives each server-sent event's
-bytes as they arrive). A failure before the first event is an ordinary HTTP error (and falls back
-like a non-streaming call, inside `UpstreamStream`); after it, an SSE `error` event ends the
-stream. A client that goes away cancels the upstream call, and the usage its events reported so
-far is still accounted: exactly one record per request, whatever happens.
+The bytes are never re-framed or buffered (`Upstream.relay_stream`: usage is read from them as they
+pass). A failure before the first event is an ordinary HTTP error (and falls back like a
+non-streaming call, inside `WireStream`); after it, an upstream `error` event goes through as the
+upstream sent it, and a broken upstream connection ends the stream with an SSE `error` event of
+the gateway's. A client that goes away cancels the upstream call, and the usage its events
+reported so far is still accounted: exactly one record per request, whatever happens.
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-import anthropic
 import anyio
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ..routing.router import stream_outcome
 from ..types import Decision, UsageRecord
-from ..upstream import UpstreamStream
+from ..upstream import UPSTREAM_ERRORS, WireStream
 from .errors import upstream_error_event
 from .relay import Relay
 
@@ -32,7 +32,7 @@ RecordHook = Callable[[UsageRecord, Decision | None], Awaitable[None]]
 class SSERelay(Relay):
     """One streamed request: `await relay.open()` (routing, first event), then `SSEResponse(relay)`."""
 
-    _stream: UpstreamStream[bytes] | None = None  # set by `open`
+    _stream: WireStream | None = None  # set by `open`
     _closed = False
 
     @property
@@ -40,31 +40,37 @@ class SSERelay(Relay):
         return self._stream.model_used if self._stream is not None else None
 
     @property
-    def upstream_request_id(self) -> str | None:
-        return self._stream.result().request_id if self._stream is not None else None
+    def stream(self) -> WireStream | None:
+        """The upstream stream, once `open` succeeded."""
+        return self._stream
 
     async def open(self) -> None:
         """Classify, route and wait for the first event; an upstream failure is recorded, then raised."""
+        forward = self._forward
         try:
             route = await self._routed()
-            stream = self._router.upstream.stream_sse(
-                self._body(route), model=route.model, fallbacks=route.fallbacks
+            stream = self._router.upstream.relay_stream(
+                self._body(route),
+                model=route.model,
+                fallbacks=route.fallbacks,
+                headers=forward.headers,
+                query=forward.query,
             )
             with self._upstream_span(route):  # until the first event
-                await stream.__aenter__()
-        except anthropic.APIError as exc:
+                await stream.open()
+        except UPSTREAM_ERRORS as exc:
             self._closed = True
             await self._record_failure(exc)
             raise
         self._stream = stream
 
     async def relay(self, send: Callable[[bytes], Awaitable[None]], secrets: tuple[str, ...]) -> None:
-        """Send every event; an upstream failure mid-stream becomes an SSE `error` event."""
+        """Send the upstream's bytes; a broken upstream mid-stream ends with an SSE `error` event."""
         assert self._stream is not None, "open() first"
         try:
-            async for chunk in self._stream:
+            async for chunk in self._stream.chunks():
                 await send(chunk)
-        except anthropic.APIError as exc:
+        except UPSTREAM_ERRORS as exc:
             await send(upstream_error_event(exc, secrets))
 
     async def close(self, exc: BaseException | None = None) -> None:
@@ -74,7 +80,7 @@ class SSERelay(Relay):
         self._closed = True
         with anyio.CancelScope(shield=True):
             try:
-                await self._stream.__aexit__(type(exc) if exc else None, exc, None)
+                await self._stream.aclose(exc)
             finally:
                 await self._account()
 

@@ -36,7 +36,15 @@ from ..config import Settings
 from ..errors import RouterError
 from ..otel import NO_SPANS, Spans
 from ..types import NO_USAGE, ClassifierSource, Decision, Label, RequestMeta, Route, UsageRecord
-from ..upstream import StreamResult, Upstream, UpstreamResult, UpstreamStream, failure_of, routed_params
+from ..upstream import (
+    StreamResult,
+    Upstream,
+    UpstreamResult,
+    UpstreamStream,
+    WireError,
+    failure_of,
+    routed_params,
+)
 from .accounting import Leg, Outcome, new_record
 from .agent_traffic import SIDE_CALL_DECISION, AgentTraffic
 from .cache_affinity import CacheAffinity
@@ -494,7 +502,7 @@ class RoutedStream:
         )
 
 
-def failure_outcome(exc: anthropic.APIError, started: float) -> Outcome:
+def failure_outcome(exc: BaseException, started: float) -> Outcome:
     """The outcome of a call that failed: no answer, but the tokens any attempt spent."""
     failure = failure_of(exc)
     legs = (Leg(failure.usage_model, failure.usage),) if failure and failure.usage_model else ()
@@ -525,6 +533,8 @@ def stream_outcome(result: StreamResult, started: float) -> Outcome:
 
 def error_type(exc: BaseException) -> str:
     """The Anthropic error type of an upstream failure (`overloaded_error`, `timeout_error`, ...)."""
+    if isinstance(exc, WireError):
+        return exc.type
     if isinstance(exc, anthropic.APIStatusError):
         return exc.type or f"http_{exc.status_code}"
     if isinstance(exc, anthropic.APITimeoutError):

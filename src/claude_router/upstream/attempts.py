@@ -25,6 +25,7 @@ import httpx2
 from anthropic import APIRequest, AsyncAPIResponse, AsyncCallNext, Middleware
 
 from ..types import NO_USAGE, TokenUsage
+from .wire_error import WireError
 
 T = TypeVar("T")
 
@@ -37,6 +38,8 @@ SPEND_LIMIT_CODES = frozenset({"enforced_spend_limit_reached", "contract_spend_l
 SPEND_LIMIT_PHRASES = ("spend limit", "usage limit", "billing")
 # `error.type` values, as a stream's error event carries them, that another model may not share.
 FALLBACK_ERROR_TYPES = frozenset({"overloaded_error", "rate_limit_error", "api_error"})
+# What an upstream call raises: the SDK's errors (library face), the relay's (gateway face).
+UPSTREAM_ERRORS: tuple[type[Exception], ...] = (anthropic.APIError, WireError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +68,14 @@ class RateLimits:
 
     @classmethod
     def from_response(cls, response: httpx2.Response, model: str | None) -> RateLimits | None:
-        found = {k.lower(): v for k, v in response.headers.items() if k.lower().startswith(RATE_LIMIT_PREFIX)}
+        return cls.from_headers(response.headers, model)
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str], model: str | None) -> RateLimits | None:
+        found = {k.lower(): v for k, v in headers.items() if k.lower().startswith(RATE_LIMIT_PREFIX)}
         if not found:
             return None
-        return cls(headers=found, model=model, retry_after_s=_float(response.headers.get("retry-after")))
+        return cls(headers=found, model=model, retry_after_s=_float(headers.get("retry-after")))
 
     def limit(self, kind: str = "requests") -> int | None:
         return _int(self.headers.get(f"{RATE_LIMIT_PREFIX}{kind}-limit"))
@@ -235,24 +242,35 @@ async def is_spend_limit(response: httpx2.Response) -> bool:
     """Whether a response is a 429 that says a spend limit, not a rate limit, was reached."""
     if response.status_code != 429:
         return False
-    error = await _error_object(response)
+    try:
+        body = await response.aread()  # read here when the response is streamed
+    except httpx2.HTTPError:
+        body = b""
+    return spend_limited(429, response.headers, body)
+
+
+def spend_limited(status: int, headers: Mapping[str, str], body: bytes) -> bool:
+    """Whether an answer is a 429 that says a spend limit, not a rate limit, was reached."""
+    if status != 429:
+        return False
+    error = _error_object(body)
     details = error.get("details")
     code = details.get("error_code") if isinstance(details, Mapping) else None
     if code is not None:
         return code in SPEND_LIMIT_CODES
-    if "retry-after" in response.headers or "retry-after-ms" in response.headers:
+    if "retry-after" in headers or "retry-after-ms" in headers:
         return False
     message = str(error.get("message", "")).lower()
     return any(phrase in message for phrase in SPEND_LIMIT_PHRASES)
 
 
-async def _error_object(response: httpx2.Response) -> Mapping[str, Any]:
-    """The `error` object of an error body (read here when the response is streamed)."""
+def _error_object(body: bytes) -> Mapping[str, Any]:
+    """The `error` object of an error body."""
     try:
-        body = json.loads(await response.aread())
-    except (ValueError, httpx2.HTTPError):
+        parsed = json.loads(body)
+    except ValueError:
         return {}
-    error = body.get("error") if isinstance(body, Mapping) else None
+    error = parsed.get("error") if isinstance(parsed, Mapping) else None
     return error if isinstance(error, Mapping) else {}
 
 
@@ -264,6 +282,12 @@ def may_fall_back(exc: BaseException, *, spend_limited: bool) -> bool:
     """
     if spend_limited:
         return False
+    if isinstance(exc, WireError):  # the gateway's relay: judged as the SDK's errors are
+        if exc.status is None:
+            return True
+        if exc.status < 400:  # an error event inside a 200 stream
+            return exc.type in FALLBACK_ERROR_TYPES
+        return exc.status == 429 or exc.status >= 500
     if isinstance(exc, anthropic.APIConnectionError):
         return True
     if not isinstance(exc, anthropic.APIStatusError):
@@ -286,7 +310,7 @@ async def call_with_fallback(
         trace.models_tried.append(model)
         try:
             return model, await call(model)
-        except anthropic.APIError as exc:
+        except UPSTREAM_ERRORS as exc:
             if index < last and may_fall_back(exc, spend_limited=trace.spend_limited):
                 continue
             attach_failure(exc, trace.failure())

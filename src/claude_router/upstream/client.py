@@ -35,7 +35,7 @@ from typing import Any
 
 import anthropic
 import httpx2
-from anthropic import AsyncAPIResponse, AsyncStream
+from anthropic import AsyncStream
 from anthropic.types import Message, RawMessageStreamEvent
 
 from ..config import UpstreamSettings
@@ -54,6 +54,7 @@ from .attempts import (
     may_fall_back,
 )
 from .cooldown import Cooldowns
+from .retry import DEFAULT_MAX_RETRIES
 from .speculation import SpeculativeLeg
 from .streaming import (
     EventSource,
@@ -62,8 +63,9 @@ from .streaming import (
     StreamResult,
     StreamUsage,
     UpstreamStream,
-    WireSource,
 )
+from .wire import WireClient, WireConfig
+from .wire_stream import WireStream
 
 __all__ = [
     "Attempt",
@@ -106,7 +108,7 @@ class UpstreamResult:
 
 @dataclass(frozen=True, slots=True)
 class RawUpstreamResult:
-    """A call answered with the upstream's own JSON bytes, for relaying as is (`Upstream.create_raw`)."""
+    """A call answered with the upstream's own JSON bytes, for relaying as is (`Upstream.relay`)."""
 
     body: bytes
     model_used: str
@@ -115,6 +117,7 @@ class RawUpstreamResult:
     fallback: bool = False
     latency_s: float = 0.0
     request_id: str | None = None
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)  # the answer's, as sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +163,13 @@ def routed_params(params: Mapping[str, Any], route: Route) -> dict[str, Any]:
     return with_cached_system(body) if route.cache_system else body
 
 
-_JSON_BODY: anthropic.RequestOptions = {"headers": {"content-type": "application/json"}}
+def attempt_body(params: Mapping[str, Any], model: str, *, stream: bool = False) -> bytes:
+    """The JSON bytes the relay sends to `model`: every field as the caller sent it, `model` and
+    `stream` set. The one place the relay builds an attempt's body."""
+    fields = {k: v for k, v in params.items() if k not in ("model", "stream")}
+    if stream:
+        fields["stream"] = True
+    return json.dumps({**fields, "model": model}, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _http_client(kind: str) -> httpx2.AsyncClient | None:
@@ -185,6 +194,7 @@ class Upstream:
         self._latest_limits: RateLimits | None = None
         observer = AttemptObserver(self._on_attempt)
         self._owns_client = client is None
+        self._wire: WireClient | None = None
         if client is None:
             self.client = anthropic.AsyncAnthropic(
                 api_key=settings.api_key.get_secret_value() if settings.api_key else None,
@@ -200,6 +210,76 @@ class Upstream:
         # The keyword arguments the SDK's methods take; other body fields travel in `extra_body`.
         self._create_args = frozenset(inspect.signature(self.client.messages.create).parameters)
         self._stream_args = frozenset(inspect.signature(self.client.messages.stream).parameters)
+
+    @property
+    def wire(self) -> WireClient:
+        """The relay's HTTP client (`relay`, `relay_stream`): the SDK client's address, key, retries
+        and default headers, without the SDK on the way."""
+        if self._wire is None:
+            client = self.client
+            self._wire = WireClient(
+                WireConfig(
+                    base_url=str(client.base_url),
+                    api_key=client.api_key,
+                    max_retries=client.max_retries if client.max_retries is not None else DEFAULT_MAX_RETRIES,
+                    timeout_s=self.settings.timeout_s,
+                    headers={k: v for k, v in client._custom_headers.items() if isinstance(v, str)},
+                ),
+                on_attempt=self._on_attempt,
+            )
+        return self._wire
+
+    async def relay(
+        self,
+        params: Mapping[str, Any],
+        *,
+        model: str,
+        fallbacks: Sequence[str] = (),
+        headers: Mapping[str, str] | None = None,
+        query: str = "",
+    ) -> RawUpstreamResult:
+        """As `create`, for a proxy that relays the answer: the body goes out as JSON bytes over the
+        relay's own client (`wire.py`: the SDK's retry contract, none of its per-field handling of
+        either side, which costs more CPU than the rest of the call), with the client's `headers`
+        (`anthropic-beta`, `anthropic-version`) and `query` as it sent them; the answer's bytes come
+        back as the upstream sent them, read only for their `usage`."""
+        wire, sent = self.wire, headers or {}
+        trace = CallTrace()
+
+        async def call(candidate: str) -> tuple[bytes, Mapping[str, str]]:
+            return await wire.fetch(trace, candidate, attempt_body(params, candidate), sent, query)
+
+        used, (content, got) = await call_with_fallback(trace, self.candidates(model, fallbacks), call)
+        return RawUpstreamResult(
+            body=content,
+            headers=got,
+            model_used=used,
+            usage=usage_of(content),
+            retries=trace.retries,
+            fallback=used != model,
+            latency_s=trace.elapsed_s(),
+            request_id=trace.request_id,
+        )
+
+    def relay_stream(
+        self,
+        params: Mapping[str, Any],
+        *,
+        model: str,
+        fallbacks: Sequence[str] = (),
+        headers: Mapping[str, str] | None = None,
+        query: str = "",
+    ) -> WireStream:
+        """A streamed `relay`: the upstream's bytes as they come (see `WireStream`)."""
+        return WireStream(
+            self.wire,
+            lambda candidate: attempt_body(params, candidate, stream=True),
+            self.candidates(model, fallbacks),
+            requested=model,
+            headers=headers or {},
+            query=query,
+            on_overload=self.cooldowns.overloaded,
+        )
 
     def rate_limits(self, model: str | None = None) -> RateLimits | None:
         """The latest `anthropic-ratelimit-*` headers seen (for `model`, or from any model)."""
@@ -223,37 +303,6 @@ class Upstream:
             used, message = await call_with_fallback(trace, self.candidates(model, fallbacks), call)
         return _result(message, used, model, trace)
 
-    async def create_raw(
-        self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
-    ) -> RawUpstreamResult:
-        """As `create`, for a proxy that relays the answer: the body goes out as JSON bytes and the
-        answer comes back as the upstream's bytes, through the client's own request path (its
-        retries, headers and middleware) but without the SDK's per-field handling of either side,
-        which costs more CPU than the rest of the call. Only the answer's `usage` is read."""
-        fields = {k: v for k, v in params.items() if k not in ("model", "stream")}
-
-        async def call(candidate: str) -> bytes:
-            body = json.dumps({**fields, "model": candidate}, ensure_ascii=False).encode()
-            # A response class as `cast_to` is the SDK's raw-response mode (as `with_raw_response`).
-            raw = await self.client.post(
-                "/v1/messages", content=body, options=_JSON_BODY, cast_to=AsyncAPIResponse[bytes]
-            )
-            return raw.http_response.content
-
-        trace = CallTrace()
-        with trace.active():
-            used, content = await call_with_fallback(trace, self.candidates(model, fallbacks), call)
-        payload = json.loads(content)
-        return RawUpstreamResult(
-            body=content,
-            model_used=used,
-            usage=TokenUsage.from_api(payload.get("usage") if isinstance(payload, dict) else None),
-            retries=trace.retries,
-            fallback=used != model,
-            latency_s=trace.elapsed_s(),
-            request_id=trace.request_id,
-        )
-
     def stream(
         self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
     ) -> UpstreamStream[RawMessageStreamEvent]:
@@ -267,20 +316,6 @@ class Upstream:
             return EventSource(raw, accounting)
 
         return self._stream(open_events, model, fallbacks)
-
-    def stream_sse(
-        self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
-    ) -> UpstreamStream[bytes]:
-        """As `stream`, but the items are each server-sent event's wire bytes, for relaying as is."""
-        body = _sdk_kwargs(params, self._create_args)
-
-        async def open_wire(candidate: str, accounting: StreamUsage) -> WireSource:
-            response = await self.client.messages.with_raw_response.create(
-                **body, model=candidate, stream=True
-            )
-            return WireSource(response.http_response, accounting)
-
-        return self._stream(open_wire, model, fallbacks)
 
     def _stream(
         self, open_source: OpenSource[ItemT], model: str, fallbacks: Sequence[str]
@@ -370,6 +405,8 @@ class Upstream:
 
     async def aclose(self) -> None:
         """Close the client's connections (a client passed in is left to its owner)."""
+        if self._wire is not None:
+            await self._wire.aclose()
         if self._owns_client:
             await self.client.close()
 
@@ -379,7 +416,7 @@ class Upstream:
             return
         if attempt.status == 529:
             self.cooldowns.overloaded(model)
-        elif attempt.status is not None and 200 <= attempt.status < 300:
+        elif attempt.error is None and attempt.status is not None and 200 <= attempt.status < 300:
             self.cooldowns.succeeded(model)
         if limits is not None:
             self._limits[model] = limits
@@ -401,6 +438,12 @@ def _sdk_kwargs(params: Mapping[str, Any], accepted: frozenset[str]) -> dict[str
     if extra:
         kwargs["extra_body"] = {**extra, **(kwargs.get("extra_body") or {})}
     return kwargs
+
+
+def usage_of(content: bytes) -> TokenUsage:
+    """The `usage` of an answer's JSON bytes."""
+    payload = json.loads(content)
+    return TokenUsage.from_api(payload.get("usage") if isinstance(payload, dict) else None)
 
 
 def _result(message: Message, used: str, requested: str, trace: CallTrace) -> UpstreamResult:

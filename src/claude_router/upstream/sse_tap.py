@@ -31,6 +31,8 @@ class SSETap:
         self._decoder = SSEDecoder()
         self._partial = b""
         self.error_type: str | None = None  # an `error` event's type, or a broken connection
+        self.error_data: bytes = b""  # the `error` event's data, as it came
+        self.events = 0  # whole events decoded so far
 
     def feed(self, chunk: bytes) -> None:
         lines = (self._partial + chunk).splitlines(keepends=True)
@@ -52,8 +54,10 @@ class SSETap:
         sse = self._decoder.decode(raw.rstrip(b"\r\n").decode("utf-8", errors="replace"))
         if sse is None:
             return
+        self.events += 1
         try:
             if sse.event == "error":
+                self.error_data = sse.data.encode()
                 self.error_type = _error_type(sse.json())
             else:
                 self._usage.observe_wire(sse)
@@ -63,6 +67,15 @@ class SSETap:
     @property
     def usage(self) -> TokenUsage:
         return self._usage.usage
+
+    @property
+    def accounting(self) -> StreamUsage:
+        return self._usage
+
+    @property
+    def started(self) -> bool:
+        """Whether `message_start` came: output reached the client, so no other model may answer."""
+        return self._usage.started
 
     @property
     def ttft_s(self) -> float | None:

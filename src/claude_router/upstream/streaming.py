@@ -100,6 +100,11 @@ class StreamUsage:
     def usage(self) -> TokenUsage:
         return TokenUsage.from_api(self._fields) if self._fields else NO_USAGE
 
+    @property
+    def started(self) -> bool:
+        """Whether `message_start` arrived."""
+        return bool(self._fields)
+
 
 class EventSource:
     """The SDK's typed events of one response."""
@@ -128,46 +133,12 @@ class EventSource:
         await self._raw.close()
 
 
-class WireSource:
-    """The undecoded server-sent events of one response, as bytes to relay unchanged.
-
-    Pings pass through; an `error` event raises the SDK's `APIStatusError`, as the SDK's own
-    stream does.
-    """
-
-    def __init__(self, response: httpx2.Response, accounting: StreamUsage) -> None:
-        self._response = response
-        self._events = AsyncStream.raw_events(response)
-        self._accounting = accounting
-        self.request = response.request
-
-    async def next(self) -> bytes | None:
-        try:
-            sse = await self._events.__anext__()
-        except StopAsyncIteration:
-            return None
-        except httpx2.TransportError as err:
-            raise anthropic.APIConnectionError(request=self.request) from err
-        if sse.event == "error":
-            body = sse.json()
-            raise anthropic.APIStatusError(f"{body}", response=self._response, body=body)
-        self._accounting.observe_wire(sse)
-        return ("\n".join(sse.raw) + "\n\n").encode()
-
-    @property
-    def closed(self) -> bool:
-        return self._response.is_closed
-
-    async def close(self) -> None:
-        await self._response.aclose()
-
-
 ItemT = TypeVar("ItemT")
 ItemT_co = TypeVar("ItemT_co", covariant=True)
 
 
 class Source(Protocol[ItemT_co]):
-    """Where a stream's items come from: typed events or wire bytes."""
+    """Where a stream's items come from."""
 
     @property
     def request(self) -> httpx2.Request: ...
@@ -187,10 +158,9 @@ class UpstreamStream(Generic[ItemT]):
     """`async with upstream.stream(...) as stream: async for event in stream: ...`
 
     Entering opens the stream (with retries and fallback) and waits for the first event. The
-    items are the SDK's `RawMessageStreamEvent`s (`Upstream.stream`) or the wire bytes of each
-    server-sent event (`Upstream.stream_sse`). Leaving closes the HTTP response, whether the
-    stream ended, failed, or the consumer stopped early or was cancelled; `result()` then holds
-    the accounting.
+    items are the SDK's `RawMessageStreamEvent`s (`Upstream.stream`). Leaving closes the HTTP
+    response, whether the stream ended, failed, or the consumer stopped early or was cancelled;
+    `result()` then holds the accounting.
     """
 
     def __init__(

@@ -100,6 +100,15 @@ async def served(
             await process.communicate()
 
 
+def answered(metrics: str) -> int:
+    """The Messages requests `/metrics` counts, whatever their model, label and status."""
+    counted = 0.0
+    for line in metrics.splitlines():
+        if line.startswith("claude_router_requests_total{") and 'endpoint="messages"' in line:
+            counted += float(line.rsplit(" ", 1)[1])
+    return int(counted)
+
+
 def running(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
@@ -142,7 +151,9 @@ async def test_both_workers_answer_and_sigterm_stops_them_all(served: Served) ->
         )
         assert [r.status_code for r in answers] == [200] * 48
         held = [served.connections_held(pid) for pid in workers]  # the client's connections, still open
+        metrics = [(await http.get("/metrics")).text for _ in range(4)]
     assert all(n > 0 for n in held), held
+    assert [answered(text) for text in metrics] == [48] * 4  # whichever worker answers, it sums both
 
     text = await stop(served)
     assert served.process.returncode == 0

@@ -8,8 +8,10 @@ import asyncio
 import gc
 import logging
 import multiprocessing
+import os
 import signal
 import socket
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -18,8 +20,11 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
+from prometheus_client.multiprocess import mark_process_dead
 from starlette.types import ASGIApp
 from uvicorn.config import STARTUP_FAILURE
+
+from .metrics import MULTIPROCESS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +83,22 @@ def serve_workers(
     """
     sockets = _reuse_port_sockets(host, port, workers)
     config = uvicorn_config(partial(_frozen, factory), log_level=log_level, factory=True)
+    try:
+        # Each worker's metrics go to files here (the workers inherit the variable), and /metrics
+        # in any worker sums them all.
+        with tempfile.TemporaryDirectory(prefix="claude-router-metrics-") as shared_metrics:
+            os.environ[MULTIPROCESS_DIR] = shared_metrics
+            try:
+                _supervise(config, sockets, shared_metrics)
+            finally:
+                del os.environ[MULTIPROCESS_DIR]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _supervise(config: uvicorn.Config, sockets: list[socket.socket], shared_metrics: str) -> None:
+    """One worker per socket, kept running until a signal (see `serve_workers`)."""
     spawn = multiprocessing.get_context("spawn")
     stopping = threading.Event()
     procs: list[multiprocessing.process.BaseProcess] = []
@@ -105,6 +126,8 @@ def serve_workers(
                     stopping.set()
                     break
                 log.error("gateway worker %s exited (%s); starting another", proc.pid, proc.exitcode)
+                if proc.pid is not None:  # its in-flight count went with it
+                    mark_process_dead(proc.pid, shared_metrics)  # type: ignore[no-untyped-call]
                 procs[i] = start(sockets[i])
         for proc in procs:
             if proc.is_alive():
@@ -114,8 +137,6 @@ def serve_workers(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        for sock in sockets:
-            sock.close()
 
 
 def _reuse_port_sockets(host: str, port: int, count: int) -> list[socket.socket]:

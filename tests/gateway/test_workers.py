@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -45,6 +46,14 @@ class Served:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
+    async def ready(self) -> bool:
+        """Both workers serving (each of 4 fresh connections answered, whichever worker took it)."""
+        statuses = []
+        for _ in range(4):
+            async with httpx2.AsyncClient(base_url=self.url, timeout=30) as fresh:
+                statuses.append((await fresh.get("/readyz")).status_code)
+        return statuses == [200] * 4 and len(self.workers()) == 2
+
     def connections_held(self, pid: int) -> int:
         """Established connections to the gateway's port among `pid`'s open sockets."""
         fds = Path(f"/proc/{pid}/fd")
@@ -77,22 +86,20 @@ async def served(
     port = free_port()
     command = ["-m", "claude_router.cli", "serve", "--port", str(port), "--workers", "2"]
     process = await asyncio.create_subprocess_exec(
-        sys.executable, *command, env=env, stdout=PIPE, stderr=PIPE
-    )
+        sys.executable, *command, env=env, stdout=PIPE, stderr=PIPE, start_new_session=True
+    )  # a session of its own: Ctrl-C is a SIGINT to its whole process group, as a terminal sends it
     url = f"http://127.0.0.1:{port}"
     served = Served(url, port, process, ledger)
     try:
-        async with httpx2.AsyncClient(base_url=url) as http:
-            for _ in range(int(STARTUP_S / 0.1)):
-                if process.returncode is not None:
+        for _ in range(int(STARTUP_S / 0.1)):
+            if process.returncode is not None:
+                break
+            try:
+                if await served.ready():
                     break
-                try:
-                    ready = [(await http.get("/readyz")).status_code for _ in range(4)]
-                    if ready == [200] * 4 and len(served.workers()) == 2:
-                        break
-                except httpx2.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+            except httpx2.TransportError:
+                pass
+            await asyncio.sleep(0.1)
         yield served
     finally:
         if process.returncode is None:
@@ -199,3 +206,27 @@ def test_more_than_one_worker_without_redis_is_refused_in_one_line(tmp_path: Pat
     )
     assert "Traceback" not in ran.stderr
     assert not (tmp_path / "ledger.db").exists()  # refused before opening anything
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+async def test_a_worker_that_dies_is_replaced_and_ctrl_c_stops_them_all(served: Served) -> None:
+    first, second = served.workers()
+    os.kill(first, signal.SIGKILL)
+    for _ in range(int(STARTUP_S / 0.2)):
+        workers = served.workers()
+        if first not in workers and len(workers) == 2 and await served.ready():
+            break
+        await asyncio.sleep(0.2)
+    workers = served.workers()
+    assert first not in workers
+    assert second in workers
+    assert len(workers) == 2
+
+    os.killpg(served.process.pid, signal.SIGINT)  # Ctrl-C: the supervisor and both workers get it
+    _, stderr = await asyncio.wait_for(served.process.communicate(), 30)
+    text = stderr.decode()
+    assert served.process.returncode == 130
+    assert text.splitlines()[-1] == "interrupted"
+    assert "Traceback" not in text
+    assert not any(running(pid) for pid in workers)

@@ -78,7 +78,8 @@ def serve_workers(
     socket do not: whichever wakes first accepts a whole burst). Each builds its app with `factory`
     (pickled to it) and runs the app's lifespan. A worker that dies after starting is replaced on
     its socket; one that fails to start stops them all. SIGINT or SIGTERM stops every worker as
-    uvicorn stops (requests and lifespans finished); a second one kills them. Runs in the main
+    uvicorn stops (requests and lifespans finished; then `KeyboardInterrupt` for SIGINT); a second
+    one kills them. Runs in the main
     thread (it sets the signal handlers), outside any event loop; `OSError` when the port is taken.
     """
     sockets = _reuse_port_sockets(host, port, workers)
@@ -102,11 +103,13 @@ def _supervise(config: uvicorn.Config, sockets: list[socket.socket], shared_metr
     spawn = multiprocessing.get_context("spawn")
     stopping = threading.Event()
     procs: list[multiprocessing.process.BaseProcess] = []
+    received: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         if stopping.is_set():  # asked twice: no more waiting
             for proc in procs:
                 proc.kill()
+        received.append(signum)
         stopping.set()
 
     def start(sock: socket.socket) -> multiprocessing.process.BaseProcess:
@@ -137,6 +140,8 @@ def _supervise(config: uvicorn.Config, sockets: list[socket.socket], shared_metr
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if received[:1] == [signal.SIGINT]:
+        raise KeyboardInterrupt  # stopped cleanly; the command line says so as for one worker
 
 
 def _reuse_port_sockets(host: str, port: int, count: int) -> list[socket.socket]:

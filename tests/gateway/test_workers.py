@@ -20,6 +20,7 @@ import pytest
 
 from claude_router.config import Settings
 from claude_router.gateway.budgets import KEY, ledger_spend
+from claude_router.gateway.commands import shared_by_workers
 from claude_router.gateway.keys import KeyStore, NewKey, Period
 from claude_router.gateway.worst_case import WorstCase
 from claude_router.routing.router import Router
@@ -230,3 +231,18 @@ async def test_a_worker_that_dies_is_replaced_and_ctrl_c_stops_them_all(served: 
     assert text.splitlines()[-1] == "interrupted"
     assert "Traceback" not in text
     assert not any(running(pid) for pid in workers)
+
+
+def test_workers_share_cache_affinity_at_the_gateways_redis_unless_told_otherwise() -> None:
+    redis = "redis://127.0.0.1:6379/15"
+    one = Settings(gateway={"redis_url": redis})
+    assert shared_by_workers(one) == one
+    two = shared_by_workers(Settings(gateway={"workers": 2, "redis_url": redis, "redis_prefix": "acme:gw"}))
+    assert two.cache_affinity.redis_url == redis
+    assert two.cache_affinity.redis_prefix == "acme:gw:affinity:"
+    unprefixed = shared_by_workers(Settings(gateway={"workers": 2, "redis_url": redis}))
+    assert unprefixed.cache_affinity.redis_prefix is None  # the component's own default prefix
+    elsewhere = Settings(
+        gateway={"workers": 2, "redis_url": redis}, cache_affinity={"redis_url": "redis://other/0"}
+    )
+    assert shared_by_workers(elsewhere) == elsewhere

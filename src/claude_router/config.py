@@ -266,6 +266,9 @@ class GatewaySettings(_Section):
     port: int = 8080
     auth: bool = True
     max_body_bytes: int = 32 * 1024 * 1024
+    # Processes `serve` runs on the one port. More than one needs `redis_url`: each process would
+    # otherwise keep its own rate limits and budget holds, and together they could pass them.
+    workers: int = Field(default=1, ge=1)
     redis_url: str | None = None
     redis_prefix: str | None = None  # every shared-state key starts with this (None: `claude-router:gw`)
     # Budget-aware routing (opt-in): past this share of a budget, route one tier lower.

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # the key store (and the database drivers) load when a comman
 
     from ..config import Settings
     from .keys import KeyStore
+    from .state import GatewayState
 
 T = TypeVar("T")
 
@@ -39,6 +41,14 @@ def serve(
         typer.Option("--no-auth", help="Accept requests without a virtual key (local development only)."),
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes serving the one port (else the gateway.workers setting); more than one "
+            "needs gateway.redis_url, where they share rate limits, budgets and cache affinity.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the Anthropic-compatible gateway: point any Anthropic SDK's base URL at it.
 
@@ -53,9 +63,10 @@ def serve(
             "host": host or settings.gateway.host,
             "port": port if port is not None else settings.gateway.port,
             "auth": settings.gateway.auth and not no_auth,
+            "workers": workers or settings.gateway.workers,
         }
     )
-    settings = settings.model_copy(update={"gateway": gateway})
+    settings = shared_by_workers(settings.model_copy(update={"gateway": gateway}))
     err = Console(stderr=True)
     if settings.upstream.api_key is None and settings.upstream.base_url is None:
         err.print(
@@ -67,29 +78,105 @@ def serve(
             "[bold red]WARNING: client authentication is OFF (--no-auth): anyone who can reach "
             f"{gateway.host}:{gateway.port} can spend on the upstream account.[/]"
         )
-    run(_serve(settings, log_level))
+    if gateway.workers == 1:
+        run(_serve(settings, log_level))
+    else:
+        _serve_workers(settings, log_level)
 
 
-async def _serve(settings: Settings, log_level: str) -> None:
+def shared_by_workers(settings: Settings) -> Settings:
+    """`settings` for `gateway.workers` processes: with more than one, what they must agree on
+    lives in Redis (rate limits and budgets at `gateway.redis_url`, and cache affinity there too
+    unless `cache_affinity.redis_url` names another); without a Redis URL, a `ConfigError`.
+    Per-process caches (keys, classifier labels) stay: each expires or is only a shortcut."""
     from ..errors import ConfigError
-    from .app import create_app, open_gateway_state
-    from .readiness import require_ready
-    from .server import listen, serve
+
+    gateway = settings.gateway
+    if gateway.workers == 1:
+        return settings
+    if not gateway.redis_url:
+        raise ConfigError(
+            f"--workers {gateway.workers} needs gateway.redis_url (CLAUDE_ROUTER_GATEWAY__REDIS_URL): "
+            "the workers share their rate limits and budgets there"
+        )
+    if settings.cache_affinity.redis_url:
+        return settings
+    prefix = f"{gateway.redis_prefix}:affinity:" if gateway.redis_prefix else None
+    affinity = settings.cache_affinity.model_copy(
+        update={"redis_url": gateway.redis_url, "redis_prefix": prefix}
+    )
+    return settings.model_copy(update={"cache_affinity": affinity})
+
+
+def _listen(settings: Settings) -> socket.socket:
+    from ..errors import ConfigError
+    from .server import listen
 
     host, port = settings.gateway.host, settings.gateway.port
     try:
-        sock = listen(host, port)
+        return listen(host, port)
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
+
+
+def _listening(settings: Settings, upstream: str) -> None:
+    gateway = settings.gateway
+    workers = f", {gateway.workers} workers" if gateway.workers > 1 else ""
+    typer.echo(
+        f"gateway listening on http://{gateway.host}:{gateway.port} (upstream: {upstream}{workers})", err=True
+    )
+
+
+def _upstream(state: GatewayState, *, workers: int = 1) -> str:
+    base_url = state.router.settings.upstream.base_url or "https://api.anthropic.com"
+    if not state.emulated:
+        return base_url
+    return "the built-in emulator, one per worker" if workers > 1 else f"the built-in emulator at {base_url}"
+
+
+async def _serve(settings: Settings, log_level: str) -> None:
+    from .app import create_app, open_gateway_state
+    from .readiness import require_ready
+    from .server import serve
+
+    sock = _listen(settings)
     try:
         async with open_gateway_state(settings) as state:
             await require_ready(state)
-            upstream = state.router.settings.upstream.base_url or "https://api.anthropic.com"
-            source = f"the built-in emulator at {upstream}" if state.emulated else upstream
-            typer.echo(f"gateway listening on http://{host}:{port} (upstream: {source})", err=True)
+            _listening(settings, _upstream(state))
             await serve(create_app(settings, state=state), sock, log_level=log_level)
     finally:
         sock.close()
+
+
+def _serve_workers(settings: Settings, log_level: str) -> None:
+    """Check every dependency once (and migrate the ledger) here, then let the workers each open
+    their own: connections and event loops do not cross processes."""
+    from functools import partial
+
+    from ..errors import ConfigError
+    from .app import create_app
+    from .server import serve_workers
+
+    _listen(settings).close()  # a port taken is one line before anything is opened
+    upstream = run(_checked(settings))
+    gateway = settings.gateway
+    app = partial(create_app, settings)
+    try:
+        _listening(settings, upstream)
+        serve_workers(app, gateway.host, gateway.port, workers=gateway.workers, log_level=log_level)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {gateway.host}:{gateway.port}: {exc.strerror}") from None
+
+
+async def _checked(settings: Settings) -> str:
+    """The upstream the workers will use, once every dependency has answered."""
+    from .app import open_gateway_state
+    from .readiness import require_ready
+
+    async with open_gateway_state(settings) as state:
+        await require_ready(state)
+        return _upstream(state, workers=settings.gateway.workers)
 
 
 keys_app = typer.Typer(help="Virtual keys: what clients present to the gateway.", no_args_is_help=True)

@@ -11,19 +11,27 @@ claude_router_classifier_duration_seconds
 claude_router_upstream_duration_seconds          the routed call(s), without the classifier
 claude_router_time_to_first_token_seconds        streams only
 claude_router_in_flight_requests
+
+Under `serve --workers N` each worker's values go to files in a directory the workers share
+(prometheus-client's multiprocess mode, `PROMETHEUS_MULTIPROC_DIR`), and `/metrics`, whichever
+worker answers it, sums them all.
 """
 
 from __future__ import annotations
 
+import os
 from time import perf_counter
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from ..types import Decision, UsageRecord
 from .tracing import Span, end_span
 
-__all__ = ["CONTENT_TYPE_LATEST", "GatewayMetrics", "Observation"]
+__all__ = ["CONTENT_TYPE_LATEST", "MULTIPROCESS_DIR", "GatewayMetrics", "Observation"]
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client when it is imported
 
 PREFIX = "claude_router"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -78,13 +86,23 @@ class GatewayMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
-        self.in_flight = Gauge(f"{PREFIX}_in_flight_requests", "Requests being handled.", registry=registry)
+        self.in_flight = Gauge(
+            f"{PREFIX}_in_flight_requests",
+            "Requests being handled.",
+            registry=registry,
+            multiprocess_mode="livesum",  # several workers: the live ones' values, summed
+        )
 
     def start(self, endpoint: str) -> Observation:
         return Observation(self, endpoint)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        shared = os.environ.get(MULTIPROCESS_DIR)
+        if shared is None:
+            return generate_latest(self.registry)
+        every_worker = CollectorRegistry()
+        MultiProcessCollector(every_worker, shared)  # type: ignore[no-untyped-call]
+        return generate_latest(every_worker)
 
 
 class Observation:

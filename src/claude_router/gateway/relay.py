@@ -106,7 +106,10 @@ class PlainRelay(Relay):
             route = await self._routed()
             with self._upstream_span(route):
                 result = await self._router.upstream.create_raw(
-                    self._body(route), model=route.model, fallbacks=route.fallbacks
+                    self._body(route),
+                    model=route.model,
+                    fallbacks=route.fallbacks,
+                    as_written=route.as_written,
                 )
         except anthropic.APIError as exc:
             await self._record_failure(exc)
@@ -117,6 +120,8 @@ class PlainRelay(Relay):
             retries=result.retries,
             fallback=result.fallback,
             latency_s=perf_counter() - self._started,
+            adapted=result.adapted,
+            effort=result.effort,
         )
         await self._keep(outcome)
         return result

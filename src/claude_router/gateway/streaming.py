@@ -40,6 +40,11 @@ class SSERelay(Relay):
         return self._stream.model_used if self._stream is not None else None
 
     @property
+    def adapted(self) -> tuple[str, ...]:
+        """What was changed in the body for the model that answered."""
+        return self._stream.result().adapted if self._stream is not None else ()
+
+    @property
     def upstream_request_id(self) -> str | None:
         return self._stream.result().request_id if self._stream is not None else None
 
@@ -48,7 +53,7 @@ class SSERelay(Relay):
         try:
             route = await self._routed()
             stream = self._router.upstream.stream_sse(
-                self._body(route), model=route.model, fallbacks=route.fallbacks
+                self._body(route), model=route.model, fallbacks=route.fallbacks, as_written=route.as_written
             )
             with self._upstream_span(route):  # until the first event
                 await stream.__aenter__()

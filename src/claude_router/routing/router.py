@@ -235,6 +235,8 @@ class Router:
             latency_s=perf_counter() - started,
             ttft_s=result.ttft_s,
             speculative=bool(extra) or route.speculative,
+            adapted=result.adapted,
+            effort=result.effort,
         )
         record = await self.settle(
             outcome,
@@ -346,7 +348,10 @@ class Router:
     async def _send(self, params: Mapping[str, Any], route: Route) -> UpstreamResult:
         with self.spans.child(f"upstream {route.model}", **{"gen_ai.request.model": route.model}):
             return await self.upstream.create(
-                routed_params(params, route), model=route.model, fallbacks=route.fallbacks
+                routed_params(params, route),
+                model=route.model,
+                fallbacks=route.fallbacks,
+                as_written=route.as_written,
             )
 
     async def _speculate(
@@ -436,7 +441,10 @@ class RoutedStream:
             if router.cache_affinity is not None:
                 self.route = route = await router.cache_affinity.adjust(route, params, self._meta)
             self._upstream = router.upstream.stream(
-                routed_params(params, route), model=route.model, fallbacks=route.fallbacks
+                routed_params(params, route),
+                model=route.model,
+                fallbacks=route.fallbacks,
+                as_written=route.as_written,
             )
             await self._upstream.__aenter__()
         except anthropic.APIError as exc:
@@ -509,6 +517,8 @@ def stream_outcome(result: StreamResult, started: float) -> Outcome:
         latency_s=perf_counter() - started,
         ttft_s=result.ttft_s,
         error_type=error_type(error) if error is not None else ("cancelled" if result.cancelled else None),
+        adapted=result.adapted,
+        effort=result.effort,
     )
 
 

@@ -18,9 +18,11 @@ overloads, and no retry of a 429 that says a spend limit was reached. Every othe
 401, 403, 404, 413, ...) is raised at once. Upstream errors are always the SDK's own exceptions,
 unchanged; `failure_of(exc)` gives the attempts they took.
 
-Everything in `params` other than `model` and `stream` is sent as given: tools, tool_choice,
-stop_sequences, temperature, thinking, metadata, and the SDK's `extra_headers` / `extra_body` /
-`timeout`.
+Each model a call tries gets `params` adapted to it (`catalog/adapt.py`: thinking modes, effort,
+sampling, forced tool choice, `max_tokens` ceilings, ...), and the result says what was changed for
+the model that answered. With `as_written=True` (a caller that named the model) everything other
+than `model` and `stream` is sent as given, the SDK's `extra_headers` / `extra_body` / `timeout`
+included.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ import httpx2
 from anthropic import AsyncAPIResponse, AsyncStream
 from anthropic.types import Message, RawMessageStreamEvent
 
+from ..catalog.adapt import NO_SAMPLING_VERSION, Adapter
+from ..catalog.models import Catalogue
 from ..config import UpstreamSettings
 from ..errors import ConfigError
 from ..otel import tracing_configured
@@ -54,6 +58,7 @@ from .attempts import (
     may_fall_back,
 )
 from .cooldown import Cooldowns
+from .outgoing import Outgoing
 from .speculation import SpeculativeLeg
 from .streaming import (
     EventSource,
@@ -102,6 +107,8 @@ class UpstreamResult:
     ttft_s: float | None = None  # known for streamed calls only
     rate_limits: RateLimits | None = None
     attempts: tuple[Attempt, ...] = ()
+    adapted: tuple[str, ...] = ()  # what was changed in the body for `model_used`
+    effort: str | None = None  # the effort `model_used` was sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +122,8 @@ class RawUpstreamResult:
     fallback: bool = False
     latency_s: float = 0.0
     request_id: str | None = None
+    adapted: tuple[str, ...] = ()
+    effort: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +162,14 @@ def with_cached_system(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def routed_params(params: Mapping[str, Any], route: Route) -> dict[str, Any]:
-    """The body to send for `route`: its max_tokens (set only when the caller gave none) and caching."""
+    """The body to send for `route`: its max_tokens (set only when the caller gave none), its
+    effort (the caller's own, else the ladder step's) and caching."""
     body = dict(params)
     if route.max_tokens is not None:
         body["max_tokens"] = route.max_tokens
+    if route.effort is not None:
+        config = body.get("output_config")
+        body["output_config"] = {**(config if isinstance(config, Mapping) else {}), "effort": route.effort}
     return with_cached_system(body) if route.cache_system else body
 
 
@@ -178,7 +191,13 @@ def _http_client(kind: str) -> httpx2.AsyncClient | None:
 class Upstream:
     """The official async client plus fallback, cooldown, streaming and speculation."""
 
-    def __init__(self, settings: UpstreamSettings, *, client: anthropic.AsyncAnthropic | None = None) -> None:
+    def __init__(
+        self,
+        settings: UpstreamSettings,
+        *,
+        client: anthropic.AsyncAnthropic | None = None,
+        adapter: Adapter | None = None,
+    ) -> None:
         self.settings = settings
         self.cooldowns = Cooldowns(settings.cooldown_after, settings.cooldown_s)
         self._limits: dict[str, RateLimits] = {}
@@ -197,6 +216,11 @@ class Upstream:
             )
         else:  # a copy that shares the caller's connection pool and adds the observer
             self.client = client.with_options(middleware=[*client.middleware, observer])
+        version = self.client.default_headers.get("anthropic-version")
+        # Bodies are adapted for the API version this client sends (a request's own header wins).
+        self.adapter = adapter or Adapter(
+            Catalogue.default(), version=version if isinstance(version, str) else NO_SAMPLING_VERSION
+        )
         # The keyword arguments the SDK's methods take; other body fields travel in `extra_body`.
         self._create_args = frozenset(inspect.signature(self.client.messages.create).parameters)
         self._stream_args = frozenset(inspect.signature(self.client.messages.stream).parameters)
@@ -209,30 +233,46 @@ class Upstream:
         """The models a call would try, in order: cooling models skipped unless all are cooling."""
         return self.cooldowns.usable(tuple(dict.fromkeys((model, *fallbacks))))
 
+    def outgoing(self, params: Mapping[str, Any], *, as_written: bool = False) -> Outgoing:
+        """The bodies one call sends, each adapted to its model unless `as_written`."""
+        return Outgoing(params, None if as_written else self.adapter)
+
     async def create(
-        self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
+        self,
+        params: Mapping[str, Any],
+        *,
+        model: str,
+        fallbacks: Sequence[str] = (),
+        as_written: bool = False,
     ) -> UpstreamResult:
-        body = _sdk_kwargs(params, self._create_args)
+        outgoing = self.outgoing(params, as_written=as_written)
 
         async def call(candidate: str) -> Message:
+            body = _sdk_kwargs(outgoing.body(candidate), self._create_args)
             message: Message = await self.client.messages.create(**body, model=candidate, stream=False)
             return message
 
         trace = CallTrace()
         with trace.active():
             used, message = await call_with_fallback(trace, self.candidates(model, fallbacks), call)
-        return _result(message, used, model, trace)
+        return _result(message, used, model, trace, outgoing)
 
     async def create_raw(
-        self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
+        self,
+        params: Mapping[str, Any],
+        *,
+        model: str,
+        fallbacks: Sequence[str] = (),
+        as_written: bool = False,
     ) -> RawUpstreamResult:
         """As `create`, for a proxy that relays the answer: the body goes out as JSON bytes and the
         answer comes back as the upstream's bytes, through the client's own request path (its
         retries, headers and middleware) but without the SDK's per-field handling of either side,
         which costs more CPU than the rest of the call. Only the answer's `usage` is read."""
-        fields = {k: v for k, v in params.items() if k not in ("model", "stream")}
+        outgoing = self.outgoing(params, as_written=as_written)
 
         async def call(candidate: str) -> bytes:
+            fields = {k: v for k, v in outgoing.body(candidate).items() if k not in ("model", "stream")}
             body = json.dumps({**fields, "model": candidate}, ensure_ascii=False).encode()
             # A response class as `cast_to` is the SDK's raw-response mode (as `with_raw_response`).
             raw = await self.client.post(
@@ -252,44 +292,59 @@ class Upstream:
             fallback=used != model,
             latency_s=trace.elapsed_s(),
             request_id=trace.request_id,
+            adapted=outgoing.changes(used),
+            effort=outgoing.effort(used),
         )
 
     def stream(
-        self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
+        self,
+        params: Mapping[str, Any],
+        *,
+        model: str,
+        fallbacks: Sequence[str] = (),
+        as_written: bool = False,
     ) -> UpstreamStream[RawMessageStreamEvent]:
         """An async context manager over the SDK's raw stream events (see `UpstreamStream`)."""
-        body = _sdk_kwargs(params, self._create_args)
+        outgoing = self.outgoing(params, as_written=as_written)
 
         async def open_events(candidate: str, accounting: StreamUsage) -> EventSource:
+            body = _sdk_kwargs(outgoing.body(candidate), self._create_args)
             raw: AsyncStream[RawMessageStreamEvent] = await self.client.messages.create(
                 **body, model=candidate, stream=True
             )
             return EventSource(raw, accounting)
 
-        return self._stream(open_events, model, fallbacks)
+        return self._stream(open_events, model, fallbacks, outgoing)
 
     def stream_sse(
-        self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
+        self,
+        params: Mapping[str, Any],
+        *,
+        model: str,
+        fallbacks: Sequence[str] = (),
+        as_written: bool = False,
     ) -> UpstreamStream[bytes]:
         """As `stream`, but the items are each server-sent event's wire bytes, for relaying as is."""
-        body = _sdk_kwargs(params, self._create_args)
+        outgoing = self.outgoing(params, as_written=as_written)
 
         async def open_wire(candidate: str, accounting: StreamUsage) -> WireSource:
+            body = _sdk_kwargs(outgoing.body(candidate), self._create_args)
             response = await self.client.messages.with_raw_response.create(
                 **body, model=candidate, stream=True
             )
             return WireSource(response.http_response, accounting)
 
-        return self._stream(open_wire, model, fallbacks)
+        return self._stream(open_wire, model, fallbacks, outgoing)
 
     def _stream(
-        self, open_source: OpenSource[ItemT], model: str, fallbacks: Sequence[str]
+        self, open_source: OpenSource[ItemT], model: str, fallbacks: Sequence[str], outgoing: Outgoing
     ) -> UpstreamStream[ItemT]:
         return UpstreamStream(
             open_source,
             self.candidates(model, fallbacks),
             requested=model,
             on_overload=self.cooldowns.overloaded,
+            outgoing=outgoing,
         )
 
     async def speculate(
@@ -306,7 +361,8 @@ class Upstream:
         route for the decision is `cheap_model`, its answer is kept; otherwise the cheap call is
         cancelled (its tokens so far are in `discarded`) and the routed model answers.
         """
-        leg = SpeculativeLeg(self.client, _sdk_kwargs(params, self._stream_args), cheap_model)
+        cheap = self.adapter.body_for(params, cheap_model)
+        leg = SpeculativeLeg(self.client, _sdk_kwargs(cheap.body, self._stream_args), cheap_model)
         task = asyncio.create_task(leg.run(), name=f"speculative {cheap_model}")
         try:
             decision = await classify
@@ -315,7 +371,11 @@ class Upstream:
             raise
         route = route_for(decision)
         if route.model == cheap_model:
-            return await self._keep(task, leg, decision, route, params)
+            kept = await self._keep(task, leg, decision, route, params)
+            if kept.kept:
+                answer = dataclasses.replace(kept.answer, adapted=cheap.changes, effort=cheap.effort)
+                kept = dataclasses.replace(kept, answer=answer)
+            return kept
         await _cancel(task)
         answer = await self._routed(params, route, route.model, route.fallbacks, leg)
         return Speculation(decision, route, answer, kept=False, discarded=leg.result())
@@ -403,7 +463,9 @@ def _sdk_kwargs(params: Mapping[str, Any], accepted: frozenset[str]) -> dict[str
     return kwargs
 
 
-def _result(message: Message, used: str, requested: str, trace: CallTrace) -> UpstreamResult:
+def _result(
+    message: Message, used: str, requested: str, trace: CallTrace, outgoing: Outgoing
+) -> UpstreamResult:
     fell_back = used != requested
     return UpstreamResult(
         message=message,
@@ -416,6 +478,8 @@ def _result(message: Message, used: str, requested: str, trace: CallTrace) -> Up
         fallback_from=requested if fell_back else None,
         rate_limits=trace.rate_limits,
         attempts=tuple(trace.attempts),
+        adapted=outgoing.changes(used),
+        effort=outgoing.effort(used),
     )
 
 

@@ -243,7 +243,8 @@ def _unsupported(body: dict[str, Any], spec: ModelSpec, betas: frozenset[str], c
 
 
 def _is_system(message: object) -> bool:
-    return isinstance(message, Mapping) and message.get("role") == "system"
+    # Bodies are JSON: plain dicts (an ABC check per turn would cost more than reading the turn).
+    return isinstance(message, dict) and message.get("role") == "system"
 
 
 def _text_blocks(content: object) -> list[dict[str, Any]]:

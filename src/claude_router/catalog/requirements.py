@@ -59,7 +59,7 @@ class Needs:
             max_tokens=max_tokens if isinstance(max_tokens, int) else None,
             forced_tool=isinstance(choice, Mapping) and choice.get("type") in ("any", "tool"),
             prefill=isinstance(last, Mapping) and last.get("role") == "assistant",
-            system_messages=any(isinstance(m, Mapping) and m.get("role") == "system" for m in messages),
+            system_messages=any(isinstance(m, dict) and m.get("role") == "system" for m in messages),
             thinking_from=_thinking_origin(messages),
             short_answer=short,
         )
@@ -93,20 +93,47 @@ def _str(value: object) -> str | None:
 
 
 def _size(params: Mapping[str, Any]) -> int:
-    """Characters of prompt text: the system prompt, the messages and the tools, roughly."""
-    return sum(len(str(params.get(field) or "")) for field in ("system", "messages", "tools"))
+    """Characters of prompt text: the system prompt, the messages and the tools, roughly (their
+    text, read without serialising the whole conversation, which costs milliseconds on long ones)."""
+    size = _chars(params.get("system")) + len(str(params.get("tools") or ""))
+    for message in params.get("messages") or ():
+        if isinstance(message, dict):
+            size += _chars(message.get("content"))
+    return size
+
+
+# Bodies are JSON: plain dicts (an ABC check per block would cost more than reading the block).
+def _chars(content: object) -> int:
+    if isinstance(content, str):
+        return len(content)
+    if not isinstance(content, list):
+        return 0
+    size = 0
+    for block in content:
+        if not isinstance(block, dict):
+            continue
+        text = block.get("text") or block.get("thinking")
+        if isinstance(text, str):
+            size += len(text)
+        elif "content" in block:  # a tool result
+            size += _chars(block["content"])
+        elif "input" in block:  # a tool call
+            size += len(str(block["input"]))
+        else:  # an image, a document: its source counts roughly
+            size += len(str(block.get("source") or ""))
+    return size
 
 
 def _thinking_origin(messages: Any) -> str | None:
     """The model named by the latest signed thinking block of the history (None: no such block)."""
     for message in reversed(messages):
-        if not isinstance(message, Mapping) or message.get("role") != "assistant":
+        if not isinstance(message, dict) or message.get("role") != "assistant":
             continue
         content = message.get("content")
         if not isinstance(content, list):
             continue
         for block in reversed(content):
-            if isinstance(block, Mapping) and block.get("type") in ("thinking", "redacted_thinking"):
+            if isinstance(block, dict) and block.get("type") in ("thinking", "redacted_thinking"):
                 writer = origin(str(block.get("signature", "")))
                 if writer is not None:
                     return writer

@@ -67,7 +67,7 @@ class RoutedCall:
     meta: RequestMeta
     decision: Decision | None
     route: Route
-    body: Outgoing  # the routed body, adapted per model tried; `model` is set per attempt
+    outgoing: Outgoing  # the routed body, adapted per model tried; `model` is set per attempt
     models: tuple[str, ...]  # the routed model, then its fallbacks
     created_at: datetime
     started: float
@@ -84,7 +84,7 @@ class RoutedCall:
     def next_request(self, request: APIRequest) -> APIRequest:
         """The SDK's attempt, sent to the current model with the routed body."""
         self.attempts += 1
-        body = {**self.body.body(self.model), "model": self.model}
+        body = {**self.outgoing.body(self.model), "model": self.model}
         return request.copy(body=body, headers=outgoing_headers(request))
 
     def after_response(self, http: httpx2.Response, retries_left: int, *, spend_limited: bool) -> Verdict:
@@ -141,8 +141,8 @@ class RoutedCall:
             latency_s=perf_counter() - self.started,
             ttft_s=ttft_s,
             error_type=error_type,
-            adapted=self.body.changes(answered_by),
-            effort=self.body.effort(answered_by),
+            adapted=self.outgoing.changes(answered_by),
+            effort=self.outgoing.effort(answered_by),
         )
         return new_record(
             router.prices,

@@ -287,7 +287,7 @@ class RouterMiddleware(Middleware):
             meta=meta,
             decision=decision,
             route=route,
-            body=router.upstream.outgoing(routed_params(body, route), as_written=route.as_written),
+            outgoing=router.upstream.outgoing(routed_params(body, route), as_written=route.as_written),
             models=router.upstream.candidates(route.model, route.fallbacks),
             created_at=datetime.now(UTC),
             started=started,

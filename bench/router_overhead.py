@@ -432,7 +432,8 @@ async def speculation_runs(base_url: str, pairs: Mapping[str, int], concurrency:
     gate = asyncio.Semaphore(concurrency)
 
     async def one(router: Router, kind: str, i: int, spec: bool) -> SpecRun:
-        params = ask(simple_text(i), 64) if kind == "simple" else ask(COMPLEX.format(i=i), 64)
+        # a complex request leaves room for Opus 5.5's thinking (a 64-token one would go to Sonnet)
+        params = ask(simple_text(i), 64) if kind == "simple" else ask(COMPLEX.format(i=i), 1024)
         async with gate:
             began = time.perf_counter()
             routed = await router.create(**params, meta=RequestMeta(speculative=spec))

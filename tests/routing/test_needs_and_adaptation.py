@@ -92,6 +92,16 @@ async def test_a_prefilled_request_goes_only_to_a_model_that_takes_prefill(
     assert routed.text
 
 
+async def test_a_prefilled_request_is_not_raced_on_a_model_that_refuses_prefill(
+    make_router: RouterFactory,
+) -> None:
+    router = make_router()
+    routed = await router.create(
+        model="auto", max_tokens=256, messages=PREFILL, meta=RequestMeta(speculative=True)
+    )
+    assert (routed.model_used, routed.record.speculative) == ("claude-haiku-4-5", False)
+
+
 async def test_adaptive_thinking_with_effort_skips_tiers_that_refuse_it(make_router: RouterFactory) -> None:
     router = make_router(policy={"label_models": LADDER_4})
     body = ask(SIMPLE, max_tokens=4096, thinking={"type": "adaptive"}, output_config={"effort": "xhigh"})

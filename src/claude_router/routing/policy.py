@@ -204,12 +204,18 @@ class Policy:
         )
 
     def speculative_model(
-        self, meta: RequestMeta, *, alias: str | None = None, now: datetime | None = None
+        self,
+        meta: RequestMeta,
+        *,
+        alias: str | None = None,
+        now: datetime | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> str | None:
         """The model to race against the classifier, or None when speculation is off or moot.
 
         Moot when the label cannot decide the model: a forced model, a floor above the simple
-        tier, or a matching rule.
+        tier, or a matching rule; or when the request (`params`) needs what the cheap model cannot
+        give it whatever the label (a prefill, a larger window, the thinking of another model).
         """
         profile = self._profile_for(alias)
         enabled = meta.speculative if meta.speculative is not None else profile.speculative
@@ -218,7 +224,10 @@ class Policy:
         tags = meta.tags | profile.tags if profile.tags else meta.tags
         if self._floor(meta, profile, tags)[0] > 0 or self._matching_rule(tags, now) is not None:
             return None
-        return profile.label_models[0]
+        cheap = profile.label_models[0]
+        if params is not None and self._serving(cheap, 0, Needs.of(params), profile, 0, now)[0] != cheap:
+            return None
+        return cheap
 
     # ---- per-request helpers -----------------------------------------------------------------
 

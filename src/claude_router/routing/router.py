@@ -210,7 +210,9 @@ class Router:
             if arg.kind is ModelArgKind.CONCRETE:
                 route = self.policy.route(None, meta, params, now=now)
                 result = await self._send(params, route)
-            elif (cheap := self.policy.speculative_model(meta, alias=arg.alias, now=now)) is not None:
+            elif (
+                cheap := self.policy.speculative_model(meta, alias=arg.alias, now=now, params=params)
+            ) is not None:
                 decision, route, result, extra = await self._speculate(params, meta, arg, cheap, now)
             else:
                 decision = await self.classify(params)

@@ -257,9 +257,11 @@ class Policy:
                 return profile.label_models[r], f"needs:{why}"
         if needs.unmet(spec, adaptable=False) is None:
             return model, None  # adaptation meets the rest on this model
-        for other in sorted(self._served(day, floor), key=lambda m: _nearness(m, rank)):
-            if needs.unmet(other) is None or needs.unmet(other, adaptable=False) is None:
-                return other.id, f"needs:{why}"
+        nearest = sorted(self._served(day, floor), key=lambda m: _nearness(m, rank))
+        for adaptable in (True, False):  # a model that takes it all as written, else adapted
+            for other in nearest:
+                if needs.unmet(other, adaptable=adaptable) is None:
+                    return other.id, f"needs:{why}"
         return model, None
 
     def _served(self, day: date, floor: int) -> list[ModelSpec]:

@@ -161,3 +161,21 @@ async def test_a_speculative_leg_is_adapted_to_its_model(make_router: RouterFact
     )
     assert routed.record.speculative
     assert routed.record.adapted == ("sampling:dropped",)
+
+
+def test_a_prompt_too_large_for_the_window_moves_to_a_model_whose_window_holds_it() -> None:
+    policy = Policy(Settings(policy={"label_models": LADDER_4}).policy)  # type: ignore[arg-type]
+    big = {"messages": [{"role": "user", "content": "word " * 250_000}], "max_tokens": 1024}
+    route = policy.route(Decision(Label.SIMPLE, 1.0, ClassifierSource.LOCAL), RequestMeta(), big)
+    # about 312,000 tokens: over Haiku 4.5's 200K window, inside Sonnet 4.6's 1M
+    assert (route.model, route.reason) == ("claude-sonnet-4-6", "label;needs:context")
+
+
+def test_a_need_never_moves_a_request_below_its_floor() -> None:
+    policy = Policy(Settings().policy)
+    forced = {"messages": [{"role": "user", "content": COMPLEX}], "tool_choice": {"type": "any"}}
+    meta = RequestMeta(floor=Label.MODERATE)
+    route = policy.route(Decision(Label.COMPLEX, 1.0, ClassifierSource.LOCAL), meta, forced)
+    # Haiku 5.5 would take the forced tool choice as written, but it is below the floor: Opus 5.5
+    # stays, and the upstream relaxes the tool choice for it.
+    assert (route.model, route.reason) == ("claude-opus-5-5", "label")

@@ -14,6 +14,9 @@ Three measurements in one run, each as a ratio to a baseline measured alongside 
       spent inside `Upstream.create` measured and subtracted per request.
    c. The layers against a direct SDK call on that transport: the SDK, plus the router's attempt
       observer middleware, plus `Upstream.create`, plus `Router.create`.
+   d. Adaptation (the body made fit for the model it is sent to): `Adapter.body_for` for a plain
+      body and for a Claude Code-like one that needs changes, against `Policy.route` for the same
+      request (the route without it); and `Upstream.create` with and without it.
 3. Speculative execution against plain routing under the realistic latency model (emulator in
    another process), classifier cache off so each request pays the Haiku classifier call. Every
    prompt text is sent once plainly and once speculatively, in shuffled order, at bounded
@@ -47,7 +50,7 @@ from _common import BENCH_KEY, emulator_process, fmt_ratio, instant_message, med
 from claude_router.config import HAIKU, OPUS, ClassifierSettings, Settings, UpstreamSettings
 from claude_router.emulator.config import EmulatorConfig
 from claude_router.routing.router import RoutedResponse, Router
-from claude_router.types import ClassifierSource, RequestMeta, TokenUsage
+from claude_router.types import ClassifierSource, Decision, Label, RequestMeta, TokenUsage
 from claude_router.upstream import Upstream, UpstreamResult, routed_params
 
 TARGET_US = 50.0
@@ -166,7 +169,12 @@ class InstantUpstream(Upstream):
     result = UpstreamResult(ANSWER, HAIKU, TokenUsage.from_api(ANSWER.usage))
 
     async def create(
-        self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
+        self,
+        params: Mapping[str, Any],
+        *,
+        model: str,
+        fallbacks: Sequence[str] = (),
+        as_written: bool = False,
     ) -> UpstreamResult:
         return self.result
 
@@ -177,11 +185,16 @@ class TimedUpstream(Upstream):
     inside_s = 0.0
 
     async def create(
-        self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
+        self,
+        params: Mapping[str, Any],
+        *,
+        model: str,
+        fallbacks: Sequence[str] = (),
+        as_written: bool = False,
     ) -> UpstreamResult:
         began = time.thread_time()
         try:
-            return await super().create(params, model=model, fallbacks=fallbacks)
+            return await super().create(params, model=model, fallbacks=fallbacks, as_written=as_written)
         finally:
             self.inside_s += time.thread_time() - began
 
@@ -291,6 +304,74 @@ async def layers(rounds: int, per_block: int) -> dict[str, dict[str, float]]:
     return out
 
 
+# A body as Claude Code sends it, routed to a model that takes little of it as written (Haiku 4.5).
+CLAUDE_CODE_LIKE: dict[str, Any] = {
+    "model": "auto",
+    "max_tokens": 32_000,
+    "system": [{"type": "text", "text": "You are a coding agent."}],
+    "messages": [
+        {"role": "user", "content": SIMPLE},
+        {"role": "assistant", "content": "Reading the file."},
+        {"role": "system", "content": "The user prefers short answers."},
+        {"role": "user", "content": "Go on."},
+    ],
+    "thinking": {"type": "adaptive", "display": "omitted"},
+    "output_config": {"effort": "xhigh"},
+    "context_management": {"edits": [{"type": "clear_tool_uses_20250919"}]},
+    "temperature": 1,
+}
+
+
+def adaptation_cost(rounds: int, per_block: int) -> dict[str, Any]:
+    """2d: CPU µs of adapting one body, against routing the same request (`Policy.route`)."""
+    router = Router(
+        settings_for(IN_MEMORY_URL), upstream=InstantUpstream(settings_for(IN_MEMORY_URL).upstream)
+    )
+    adapter, policy = router.upstream.adapter, router.policy
+    decision = Decision(Label.SIMPLE, 1.0, ClassifierSource.LOCAL)
+    plain, coded = ask(SIMPLE, 64), CLAUDE_CODE_LIKE
+    calls: dict[str, Callable[[], object]] = {
+        "route (baseline)": lambda: policy.route(decision, RequestMeta(), plain),
+        "adapt a plain body (Haiku 5.5)": lambda: adapter.body_for(plain, HAIKU),
+        "route a Claude Code body": lambda: policy.route(decision, RequestMeta(), coded),
+        "adapt it (Haiku 4.5)": lambda: adapter.body_for(coded, "claude-haiku-4-5"),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for r in range(-1, rounds):
+        for name, call in calls.items():
+            began = time.process_time()
+            for _ in range(per_block):
+                call()
+            if r >= 0:
+                samples[name].append((time.process_time() - began) / per_block * 1e6)
+    cpu = {name: median(values) for name, values in samples.items()}
+    changes = adapter.body_for(coded, "claude-haiku-4-5").changes
+    route_plain, route_coded = cpu["route (baseline)"], cpu["route a Claude Code body"]
+    return {
+        "cpu_us": cpu,
+        "plain_to_route": ratio(cpu["adapt a plain body (Haiku 5.5)"], route_plain),
+        "claude_code_to_route": ratio(cpu["adapt it (Haiku 4.5)"], route_coded),
+        "claude_code_changes": list(changes),
+    }
+
+
+async def upstream_with_adaptation(rounds: int, per_block: int) -> dict[str, float]:
+    """2d: Upstream.create on the in-memory transport with the body adapted, and as written."""
+    client = in_memory_client()
+    upstream = Upstream(settings_for(IN_MEMORY_URL).upstream, client=client)
+    body = {k: v for k, v in ask(SIMPLE, 64).items() if k != "model"}
+    cpu = await cpu_per_call(
+        {
+            "as written": lambda: upstream.create(body, model=HAIKU, as_written=True),
+            "adapted": lambda: upstream.create(body, model=HAIKU),
+        },
+        rounds,
+        per_block,
+    )
+    await client.close()
+    return {**cpu, "ratio": ratio(cpu["adapted"], cpu["as written"])}
+
+
 def profile_cache_hit(requests: int, top: int) -> str:
     """cProfile of cache hits on the real SDK (in-memory transport): the package's functions by own time.
 
@@ -351,7 +432,8 @@ async def speculation_runs(base_url: str, pairs: Mapping[str, int], concurrency:
     gate = asyncio.Semaphore(concurrency)
 
     async def one(router: Router, kind: str, i: int, spec: bool) -> SpecRun:
-        params = ask(simple_text(i), 64) if kind == "simple" else ask(COMPLEX.format(i=i), 64)
+        # a complex request leaves room for Opus 5.5's thinking (a 64-token one would go to Sonnet)
+        params = ask(simple_text(i), 64) if kind == "simple" else ask(COMPLEX.format(i=i), 1024)
         async with gate:
             began = time.perf_counter()
             routed = await router.create(**params, meta=RequestMeta(speculative=spec))
@@ -414,7 +496,11 @@ def http_table(http: Mapping[str, Any]) -> list[str]:
 
 
 def in_process_table(
-    core: Mapping[str, Any], sub: Mapping[str, float], layer: Mapping[str, Any]
+    core: Mapping[str, Any],
+    sub: Mapping[str, float],
+    layer: Mapping[str, Any],
+    adapting: Mapping[str, Any],
+    adapted_call: Mapping[str, float],
 ) -> list[str]:
     verdict = "meets" if core["meets_target"] else "MISSES"
     lines = [
@@ -432,6 +518,19 @@ def in_process_table(
         lines.append(
             f"      {name:<36}{row['cpu_us']:>9.1f}{row['added_us']:>10.1f}{fmt_ratio(row['ratio']):>9}"
         )
+    cpu = adapting["cpu_us"]
+    lines.append(f"   d. {'adaptation, per request':<36}{'CPU µs':>9}")
+    for name, us in cpu.items():
+        lines.append(f"      {name:<36}{us:>9.1f}")
+    lines.append(
+        f"      adapting costs {fmt_ratio(adapting['plain_to_route'])} the route for a plain body, "
+        f"{fmt_ratio(adapting['claude_code_to_route'])} for the Claude Code one "
+        f"({', '.join(adapting['claude_code_changes'])})"
+    )
+    lines.append(
+        f"      Upstream.create adapted {adapted_call['adapted']:.1f} µs vs as written "
+        f"{adapted_call['as written']:.1f} µs ({fmt_ratio(adapted_call['ratio'])})"
+    )
     return lines
 
 
@@ -476,17 +575,26 @@ def main() -> None:
     core = asyncio.run(core_overhead(rounds=15, per_block=2_000))
     sub = asyncio.run(subtracted_overhead(requests=3_000))
     layer = asyncio.run(layers(rounds=9, per_block=200))
+    adapting = adaptation_cost(rounds=9, per_block=2_000)
+    adapted_call = asyncio.run(upstream_with_adaptation(rounds=9, per_block=200))
     pairs = {"simple": args.simple_pairs, "complex": args.complex_pairs}
     with emulator_process(EmulatorConfig.realistic()) as url:
         spec = speculation_summary(asyncio.run(speculation_runs(url, pairs, args.concurrency)))
     lines = ["router overhead benchmark (ratios against baselines measured in this run)"]
-    lines += [*http_table(http), *in_process_table(core, sub, layer), *speculation_table(spec)]
+    lines += [*http_table(http), *in_process_table(core, sub, layer, adapting, adapted_call)]
+    lines += speculation_table(spec)
     if args.profile or not (core["meets_target"] and sub["p50_us"] <= TARGET_US):
         lines.append("where a cache hit's time goes (cProfile, real SDK on the in-memory transport):")
         lines.append(profile_cache_hit(3_000, 20))
     figures = {
         "http": http,
-        "in_process": {"core": core, "subtracted": sub, "layers": layer},
+        "in_process": {
+            "core": core,
+            "subtracted": sub,
+            "layers": layer,
+            "adaptation": adapting,
+            "upstream_adapted": adapted_call,
+        },
         "speculation": spec,
         "elapsed_s": time.perf_counter() - started,
     }

@@ -6,6 +6,11 @@ task is (a refund plan to Sonnet, a legal risk assessment to Opus); the steps th
 tool's result into an answer route to Haiku. The loop is ordinary Anthropic tool-use code with
 `model="auto"` and no `max_tokens`: the router fills in each label's ceiling.
 
+The 5.x models think by default, and the loop passes each turn's thinking back as tool use
+requires. By default the router keeps such a conversation on the model that wrote the thinking
+(another model would drop it unread); this loop's later steps only put a tool's result into
+words, so it lets them move (`[policy] keep_thinking_model = false`, `per_step` below).
+
     .venv/bin/python examples/agent_loop.py
 
 Without ANTHROPIC_API_KEY (and no configured base URL) it runs against the built-in emulator,
@@ -203,8 +208,14 @@ async def upstream_settings(settings: Settings) -> AsyncIterator[tuple[Settings,
         yield settings.model_copy(update={"upstream": upstream}), True
 
 
+def per_step(settings: Settings) -> Settings:
+    """`settings` that route every step on its own, even past the planner's thinking."""
+    policy = settings.policy.model_copy(update={"keep_thinking_model": False})
+    return settings.model_copy(update={"policy": policy})
+
+
 async def main() -> None:
-    async with upstream_settings(Settings.load()) as (settings, emulated):
+    async with upstream_settings(per_step(Settings.load())) as (settings, emulated):
         print(f"An agent loop, routed step by step ({'emulator' if emulated else 'Anthropic API'})\n")
         steps = await run_agent(settings)
     print(report(steps))

@@ -40,8 +40,19 @@ async def settings() -> AsyncIterator[Settings]:
         yield Settings(upstream=upstream, classifier=ClassifierSettings(kind="llm"))
 
 
-async def test_each_step_is_routed_on_its_own(example: ModuleType, settings: Settings) -> None:
+async def test_later_steps_stay_with_the_thinking_of_the_planner_by_default(
+    example: ModuleType, settings: Settings
+) -> None:
     steps = await example.run_agent(settings)
+    assert [s.routed.model_used for s in steps] == [SONNET, SONNET, OPUS, OPUS]
+    assert [s.routed.route.reason for s in steps][1::2] == [
+        f"thinking_history:{SONNET}",
+        f"thinking_history:{OPUS}",
+    ]
+
+
+async def test_each_step_is_routed_on_its_own(example: ModuleType, settings: Settings) -> None:
+    steps = await example.run_agent(example.per_step(settings))
     by_ticket = [[s for s in steps if s.ticket == t.id] for t in example.TICKETS]
     for ticket_steps in by_ticket:
         planning, *rest = ticket_steps

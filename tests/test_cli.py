@@ -81,4 +81,4 @@ def test_classify_names_the_label_and_the_model(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     decision = json.loads(done.stdout)
     assert decision["label"] == "simple"
-    assert decision["model"] == "claude-haiku-4-5"
+    assert (decision["model"], decision["effort"]) == ("claude-haiku-5-5", "low")

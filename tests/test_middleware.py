@@ -196,6 +196,19 @@ async def test_the_rest_of_the_body_is_sent_as_given(client: anthropic.AsyncAnth
     assert {k: sent[k] for k in given} == given
 
 
+async def test_a_routed_call_is_adapted_to_its_model(
+    client: anthropic.AsyncAnthropic, router: Router, wire: Wire
+) -> None:
+    raw = await client.messages.with_raw_response.create(
+        model="auto", extra_body={"temperature": 0.3}, **ask(SIMPLE)
+    )
+    assert "temperature" not in wire.sent[0].body  # refused under the SDK's API version
+    assert record_of(router, raw.headers["x-router-request-id"]).adapted[0] == "sampling:dropped"
+    with pytest.raises(anthropic.BadRequestError, match="temperature"):  # a named model: as written
+        await client.messages.create(model=SONNET, extra_body={"temperature": 0.3}, **ask(SIMPLE))
+    assert wire.sent[-1].body["temperature"] == 0.3
+
+
 async def test_a_concrete_model_passes_through_and_is_accounted(
     client: anthropic.AsyncAnthropic, router: Router, wire: Wire
 ) -> None:

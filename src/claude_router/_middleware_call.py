@@ -25,6 +25,7 @@ from anthropic import APIRequest
 from .routing.accounting import Outcome, new_record
 from .routing.router import Router
 from .types import NO_USAGE, ClassifierSource, Decision, RequestMeta, Route, TokenUsage, UsageRecord
+from .upstream.outgoing import Outgoing
 
 # What the router adds to every response it routed.
 HEADER_REQUEST_ID = "x-router-request-id"
@@ -66,7 +67,7 @@ class RoutedCall:
     meta: RequestMeta
     decision: Decision | None
     route: Route
-    body: Mapping[str, Any]  # the routed body; `model` is set per attempt
+    outgoing: Outgoing  # the routed body, adapted per model tried; `model` is set per attempt
     models: tuple[str, ...]  # the routed model, then its fallbacks
     created_at: datetime
     started: float
@@ -83,7 +84,8 @@ class RoutedCall:
     def next_request(self, request: APIRequest) -> APIRequest:
         """The SDK's attempt, sent to the current model with the routed body."""
         self.attempts += 1
-        return request.copy(body={**self.body, "model": self.model}, headers=outgoing_headers(request))
+        body = {**self.outgoing.body(self.model), "model": self.model}
+        return request.copy(body=body, headers=outgoing_headers(request))
 
     def after_response(self, http: httpx2.Response, retries_left: int, *, spend_limited: bool) -> Verdict:
         """What follows a response, given how many retries the SDK has left after this attempt."""
@@ -139,6 +141,8 @@ class RoutedCall:
             latency_s=perf_counter() - self.started,
             ttft_s=ttft_s,
             error_type=error_type,
+            adapted=self.outgoing.changes(answered_by),
+            effort=self.outgoing.effort(answered_by),
         )
         return new_record(
             router.prices,

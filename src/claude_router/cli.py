@@ -162,6 +162,7 @@ def classify(
                 "confidence": round(decision.confidence, 3),
                 "source": decision.source.value,
                 "model": route.model,
+                "effort": route.effort,
                 "reason": route.reason,
                 "classifier_tokens": decision.usage.input_tokens + decision.usage.output_tokens,
             }
@@ -172,7 +173,8 @@ def classify(
     else:
         Console().print(
             f"[bold]{result['label']}[/] (confidence {result['confidence']}, {result['source']}) "
-            f"→ {escape(result['model'])} [dim]({escape(result['reason'])})[/]"
+            f"→ {escape(result['model'])}{' at ' + result['effort'] if result['effort'] else ''} "
+            f"[dim]({escape(result['reason'])})[/]"
         )
 
 

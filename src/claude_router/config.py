@@ -14,7 +14,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,9 +34,12 @@ from .errors import ConfigError
 from .paths import CONFIG_ENV
 from .types import Label
 
-HAIKU = "claude-haiku-4-5"
-SONNET = "claude-sonnet-4-6"
-OPUS = "claude-opus-4-8"
+HAIKU = "claude-haiku-5-5"
+SONNET = "claude-sonnet-5-5"
+OPUS = "claude-opus-5-5"
+
+#: `output_config.effort` levels, lowest first.
+EffortLevel = Literal["low", "medium", "high", "xhigh", "max"]
 
 
 class _Section(BaseModel):
@@ -73,26 +84,63 @@ def _window_minutes(window: str) -> tuple[int, int]:
 _WINDOW = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 
 
+def _split_ladder(data: Any) -> Any:
+    """Accept a ladder step as a model id or as `{ model = "...", effort = "..." }`: the models go
+    to `label_models`, the efforts to `label_efforts`. A step named by its model alone has no
+    effort of its own (the model's default) unless `label_efforts` gives one."""
+    if not isinstance(data, dict) or not isinstance(data.get("label_models"), dict):
+        return data
+    models: dict[Label, Any] = {}
+    efforts: dict[Label, Any] = {}
+    for key, step in data["label_models"].items():
+        label = Label(key)
+        if isinstance(step, dict):
+            unknown = set(step) - {"model", "effort"}
+            if unknown or "model" not in step:
+                raise ValueError(f"label_models.{label}: a step is {{ model, effort }}, got {sorted(step)}")
+            models[label], efforts[label] = step["model"], step.get("effort")
+        else:
+            models[label], efforts[label] = step, None
+    given = {Label(k): v for k, v in (data.get("label_efforts") or {}).items()}
+    return {**data, "label_models": models, "label_efforts": {**efforts, **given}}
+
+
 class AliasSettings(_Section):
     """A route alias such as `router:support`: a bundle of policy overrides."""
 
     floor: Label | None = None
     force_model: str | None = None
+    # label -> model id, or { model, effort }
     label_models: dict[Label, str] = {}
+    label_efforts: dict[Label, EffortLevel | None] = {}  # for the labels of `label_models`
     speculative: bool | None = None
     cache_system: bool | None = None
     tags: list[str] = []  # added to the request's own tags (for tag floors and rules)
     max_tokens: dict[Label, Annotated[int, Field(gt=0)]] = {}  # over the policy's defaults
 
+    _ladder_steps = model_validator(mode="before")(_split_ladder)
 
+
+# The ladder: each label routes to a model at an effort (thinking is billed as output, so effort
+# moves the bill). The seed's 4.x ladder is one line away (README, "The 4.x ladder").
 DEFAULT_LABEL_MODELS: dict[Label, str] = {Label.SIMPLE: HAIKU, Label.MODERATE: SONNET, Label.COMPLEX: OPUS}
-DEFAULT_MAX_TOKENS: dict[Label, int] = {Label.SIMPLE: 256, Label.MODERATE: 1024, Label.COMPLEX: 2048}
+DEFAULT_LABEL_EFFORTS: dict[Label, EffortLevel | None] = {
+    Label.SIMPLE: "low",
+    Label.MODERATE: "medium",
+    Label.COMPLEX: "high",
+}
+# The answer ceiling when the caller gives none. The 5.x models think by default, and thinking is
+# output: each ceiling leaves its label's answer room after the thinking its effort may take (the
+# catalogue's `[thinking] room`), so an answer never ends after its thinking with no text.
+DEFAULT_MAX_TOKENS: dict[Label, int] = {Label.SIMPLE: 2048, Label.MODERATE: 4096, Label.COMPLEX: 8192}
 
 
 class PolicySettings(_Section):
     """Routing rules as data. A partial `label_models` / `max_tokens` table keeps the other defaults."""
 
+    # label -> model id, or { model, effort }; a label not named keeps its default model and effort
     label_models: dict[Label, str] = DEFAULT_LABEL_MODELS
+    label_efforts: dict[Label, EffortLevel | None] = DEFAULT_LABEL_EFFORTS
     # Used only when the caller gives no max_tokens.
     max_tokens: dict[Label, Annotated[int, Field(gt=0)]] = DEFAULT_MAX_TOKENS
     tag_floors: dict[str, Label] = {"customer_facing": Label.MODERATE}
@@ -107,11 +155,23 @@ class PolicySettings(_Section):
     # to the simple tier's model, and a session stays on the tier holding its warm prompt cache
     # (`[agent_traffic]`, docs/claude-code.md). Turns cache-aware routing on.
     agent_traffic: bool = False
+    # A conversation whose history holds thinking blocks signed by one model stays on that model
+    # (a signature is bound to its model: another model drops the earlier reasoning unread).
+    keep_thinking_model: bool = True
+
+    _ladder_steps = model_validator(mode="before")(_split_ladder)
 
     @field_validator("label_models")
     @classmethod
     def _every_label_has_a_model(cls, value: dict[Label, str]) -> dict[Label, str]:
         return {**DEFAULT_LABEL_MODELS, **value}
+
+    @field_validator("label_efforts")
+    @classmethod
+    def _every_label_has_an_effort(
+        cls, value: dict[Label, EffortLevel | None]
+    ) -> dict[Label, EffortLevel | None]:
+        return {**DEFAULT_LABEL_EFFORTS, **value}
 
     @field_validator("max_tokens")
     @classmethod
@@ -282,7 +342,9 @@ class MonitorSettings(_Section):
 
     enabled: bool = False
     sample_rate: float = Field(default=0.05, ge=0.0, le=1.0)
-    judge_model: str = SONNET
+    # The rubric's grades come back through a forced tool call, which Haiku 5.5 takes and Sonnet 5.5
+    # and Opus 5.5 refuse (a judge there would be relaxed to `auto` and might not grade).
+    judge_model: str = HAIKU
     concurrency: int = Field(default=2, ge=1)  # samples re-run and judged at once
     max_pending: int = Field(default=100, ge=1)  # samples waiting beyond this are skipped, not queued
     # The report flags a label when the cheaper tier did worse in more than this share of verdicts.

@@ -288,7 +288,7 @@ class RouterMiddleware(Middleware):
             meta=meta,
             decision=decision,
             route=route,
-            body=routed_params(body, route),
+            outgoing=router.upstream.outgoing(routed_params(body, route), as_written=route.as_written),
             models=router.upstream.candidates(route.model, route.fallbacks),
             created_at=datetime.now(UTC),
             started=started,

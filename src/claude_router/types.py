@@ -219,9 +219,11 @@ class Route:
     speculative: bool = False
     cache_system: bool = False
     alias: str | None = None
-    # label | downgrade:<n> | force_model | concrete_model | floor:<why> | rule:<name>
+    # label | downgrade:<n> | force_model | concrete_model | floor:<why> | rule:<name> |
+    # thinking_history:<model>; then ";needs:<what>" when a tier that could not serve it was skipped
     reason: str = "label"
     effort: str | None = None  # output_config.effort to send; None: the request's own or the default
+    as_written: bool = False  # the caller named the model: its body is sent unadapted
 
 
 @dataclass(slots=True)

@@ -19,7 +19,17 @@ from claude_router.forecast import PolicyForecast, candidate_policies, read_json
 from claude_router.forecast.jsonl_source import output_estimates
 from claude_router.types import Label
 
-PRICES = PriceTable.default().for_ladder(Settings().policy.label_models)  # the ladder in force
+# The cache economics below are worked on the seed's 4.x ladder (one line of config away).
+SEED = Settings(
+    policy={
+        "label_models": {
+            "simple": "claude-haiku-4-5",
+            "moderate": "claude-sonnet-4-6",
+            "complex": "claude-opus-4-8",
+        }
+    }
+)  # type: ignore[arg-type]
+PRICES = PriceTable.default().for_ladder(SEED.policy.label_models)  # the ladder in force
 SIMPLE = "Is the sentiment of this review positive or negative? 'Great blender.'"
 COMPLEX = (
     "Analyse this contract clause and state which party carries more of the risk, whether the "
@@ -86,7 +96,7 @@ async def test_the_oracle_routes_by_quality_label_and_risk_counts_requests_below
     planned = read_lines(lines, classifier, PRICES, source="t")
     workload = planned.workload
     assert workload.has_quality_labels
-    policies = candidate_policies(Settings(), [], PRICES)
+    policies = candidate_policies(SEED, [], PRICES)
     result = {r.name: r for r in (await replay_planned(planned, policies, PRICES)).policies}
     assert "recorded" not in result  # nothing was ever sent
     oracle = result["oracle"]
@@ -122,7 +132,7 @@ def conversation_lines(user: str, texts: list[str], manual: str = MANUAL) -> lis
 
 async def forecast_of(lines: list[str], **affinity: int) -> dict[str, PolicyForecast]:
     planned = read_lines(lines, LocalClassifier.from_file(), PRICES, source="t")
-    policies = candidate_policies(Settings(), [], PRICES)
+    policies = candidate_policies(SEED, [], PRICES)
     settings = CacheAffinitySettings(**affinity)
     return {r.name: r for r in (await replay_planned(planned, policies, PRICES, affinity=settings)).policies}
 
@@ -185,7 +195,7 @@ async def test_each_tier_of_a_mixed_generation_ladder_is_priced_on_its_own_token
     assert label is Label.COMPLEX
     result = {
         r.name: r
-        for r in (await replay_planned(planned, candidate_policies(Settings(), [], PRICES), PRICES)).policies
+        for r in (await replay_planned(planned, candidate_policies(SEED, [], PRICES), PRICES)).policies
     }
     ladder = {tier: PRICES.tier_model(tier) for tier in (Tier.HAIKU, Tier.SONNET, Tier.OPUS)}
     assert list(ladder.values()) == ["claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"]

@@ -28,6 +28,7 @@ PRICES = PriceTable.default()
 HAIKU, SONNET, OPUS = "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"
 MODELS = {Label.SIMPLE: HAIKU, Label.MODERATE: SONNET, Label.COMPLEX: OPUS}
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
+SEED = Settings(policy=PolicySettings(label_models=MODELS))  # the traffic below ran on the 4.x ladder
 
 
 def traffic(n: int, seed: int = 7) -> list[UsageRecord]:
@@ -97,8 +98,8 @@ async def test_each_policy_costs_what_its_requests_cost_one_by_one(ledger_url: s
         workload = await read_ledger(store, PRICES)
     finally:
         await store.close()
-    draft = PolicySettings(label_models={Label.MODERATE: HAIKU}, tag_floors={})
-    policies = candidate_policies(Settings(), [("cheap", draft)], PRICES)
+    draft = PolicySettings(label_models={**MODELS, Label.MODERATE: HAIKU}, tag_floors={})
+    policies = candidate_policies(SEED, [("cheap", draft)], PRICES)
     result = {r.name: r for r in replay(workload, policies, PRICES, days=30).policies}
     ok = [r for r in records if r.ok]
 
@@ -138,8 +139,10 @@ async def test_each_policy_costs_what_its_requests_cost_one_by_one(ledger_url: s
 async def test_timed_rules_replay_at_the_minute_each_request_was_made(ledger_url: str) -> None:
     records = traffic(48)
     store = await _ledger_with(ledger_url, records)
-    night = PolicySettings(rules=[RuleSettings(name="night", model=HAIKU, window="22:00-06:00")])
-    policies = candidate_policies(Settings(), [("night", night)], PRICES)
+    night = PolicySettings(
+        label_models=MODELS, rules=[RuleSettings(name="night", model=HAIKU, window="22:00-06:00")]
+    )
+    policies = candidate_policies(SEED, [("night", night)], PRICES)
     assert needs_minutes(policies)
     try:
         workload = await read_ledger(store, PRICES, by_minute=True)
@@ -169,7 +172,7 @@ async def test_an_empty_ledger_forecasts_nothing(tmp_path: object) -> None:
         workload = await read_ledger(store, PRICES)
     finally:
         await store.close()
-    result = replay(workload, candidate_policies(Settings(), [], PRICES), PRICES)
+    result = replay(workload, candidate_policies(SEED, [], PRICES), PRICES)
     assert all(r.cost_usd == 0 and r.requests == 0 for r in result.policies)
     assert workload.span_days == 1.0
 
@@ -186,9 +189,7 @@ async def test_a_window_replays_only_its_requests(tmp_path: object) -> None:
     assert workload.requests == sum(1 for r in inside if r.ok)
     assert workload.excluded == sum(1 for r in inside if not r.ok)
     assert workload.span_days == 29 / 24  # hours 10 to 39: the first and last request inside
-    result = {
-        r.name: r for r in replay(workload, candidate_policies(Settings(), [], PRICES), PRICES).policies
-    }
+    result = {r.name: r for r in replay(workload, candidate_policies(SEED, [], PRICES), PRICES).policies}
     expected = sum((r.cost_usd + r.classifier_cost_usd for r in inside if r.ok), Decimal(0))
     assert result["recorded"].cost_usd == expected
 

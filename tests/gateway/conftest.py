@@ -26,7 +26,7 @@ COMPLEX = (
 )
 
 
-def ask(text: str, max_tokens: int = 64, **extra: Any) -> dict[str, Any]:
+def ask(text: str, max_tokens: int = 1024, **extra: Any) -> dict[str, Any]:
     return {
         "model": "auto",
         "max_tokens": max_tokens,

@@ -8,6 +8,7 @@ import anthropic
 import httpx2
 import pytest
 
+from claude_router.config import HAIKU
 from claude_router.emulator.config import EmulatorConfig, FaultConfig
 
 from .conftest import SIMPLE, UPSTREAM_KEY, Gateway, ask
@@ -98,7 +99,8 @@ async def test_chunked_oversize_body_is_413(gateway: Gateway) -> None:
 async def test_upstream_400_is_relayed_with_its_body(gateway: Gateway) -> None:
     async with gateway.client() as client:
         with pytest.raises(anthropic.BadRequestError) as caught:
-            await client.messages.create(**ask(SIMPLE, extra_body={"temperature": "hot"}))
+            # a request naming its model goes as written (a routed one would have it adapted)
+            await client.messages.create(**ask(SIMPLE, model=HAIKU, extra_body={"temperature": "hot"}))
     assert caught.value.type == "invalid_request_error"
     assert "temperature" in caught.value.message
     assert caught.value.request_id is not None

@@ -20,7 +20,7 @@ def gateway_sections() -> dict[str, Any]:
 async def test_every_sampled_answer_gets_a_verdict_row(gateway: Gateway) -> None:
     client = gateway.client()
     message = await client.messages.create(**ask(SIMPLE))
-    assert message.model.startswith("claude-haiku-4-5")
+    assert message.model.startswith("claude-haiku-5-5")
     router = gateway.state.router
     assert router.observers, "the monitor is attached when [monitor] enabled"
     engine = router.observers[0].verdicts.engine  # type: ignore[attr-defined]
@@ -32,8 +32,8 @@ async def test_every_sampled_answer_gets_a_verdict_row(gateway: Gateway) -> None
         await asyncio.sleep(0.05)
         rows = await store.rows()
     assert len(rows) == 1
-    assert rows[0].model == "claude-haiku-4-5"
-    assert rows[0].higher_model == "claude-sonnet-4-6"
+    assert rows[0].model == "claude-haiku-5-5"
+    assert rows[0].higher_model == "claude-sonnet-5-5"
     await client.close()
 
 

@@ -27,7 +27,9 @@ async def test_no_secret_reaches_a_log_line(gateway: Gateway, caplog: pytest.Log
         await client.messages.count_tokens(model="auto", messages=[{"role": "user", "content": SIMPLE}])
         [m async for m in client.models.list()]
         with pytest.raises(anthropic.BadRequestError):
-            await client.messages.create(**ask(SIMPLE, extra_body={"temperature": "hot"}))
+            await client.messages.create(
+                **ask(SIMPLE, model="claude-haiku-5-5", extra_body={"temperature": "hot"})
+            )
         with pytest.raises(anthropic.NotFoundError):
             await client.messages.create(**ask(SIMPLE, model="router:nope"))
     async with anthropic.AsyncAnthropic(base_url=gateway.url, api_key="sk-cr-wrong", max_retries=0) as client:

@@ -19,7 +19,7 @@ from routing.conftest import COMPLEX, SIMPLE, ask, settings_for
 
 from .conftest import MonitoredRouter
 
-HAIKU, SONNET, OPUS = "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"
+HAIKU, SONNET, OPUS = "claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5"
 MODERATE = "Write a Python function that merges two sorted lists, with unit tests."
 PRICES = PriceTable.default()
 
@@ -37,12 +37,12 @@ async def test_a_haiku_answer_is_rerun_on_sonnet_and_judged(
     assert verdict.better in (Better.CHEAPER, Better.HIGHER, Better.TIE)
     assert set(verdict.cheaper_scores) == set(verdict.higher_scores) == set(Rubric.load().names)
     assert all(1 <= s <= 5 for s in (*verdict.cheaper_scores.values(), *verdict.higher_scores.values()))
-    assert (verdict.judge_model, verdict.rubric, verdict.reason) == (SONNET, Rubric.load().version, None)
+    assert (verdict.judge_model, verdict.rubric, verdict.reason) == (HAIKU, Rubric.load().version, None)
     # Costs are the price sheet's for the tokens each call reported, and are kept out of the request's record.
     assert verdict.rerun_usage.output_tokens > 0
     assert verdict.judge_usage.total_input_tokens > 0
     assert verdict.rerun_cost_usd == PRICES.cost(SONNET, verdict.rerun_usage) > 0
-    assert verdict.judge_cost_usd == PRICES.cost(SONNET, verdict.judge_usage) > 0
+    assert verdict.judge_cost_usd == PRICES.cost(HAIKU, verdict.judge_usage) > 0
     assert routed.cost_usd == routed.record.cost_usd + routed.record.classifier_cost_usd
     assert routed.record.cost_usd == PRICES.cost(HAIKU, routed.record.usage)
     assert monitor.stats.written == 1
@@ -102,7 +102,7 @@ async def test_a_garbage_judge_reply_is_an_unknown_verdict_with_its_cost(
     assert verdict.reason == "unparsed judge reply"
     assert verdict.cheaper_scores == {}
     assert verdict.higher_scores == {}
-    assert verdict.judge_cost_usd == PRICES.cost(SONNET, verdict.judge_usage) > 0
+    assert verdict.judge_cost_usd == PRICES.cost(HAIKU, verdict.judge_usage) > 0
     assert verdict.rerun_cost_usd > 0
 
 

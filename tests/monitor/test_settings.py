@@ -21,7 +21,7 @@ def test_defaults_and_file_and_environment(tmp_path: Path, monkeypatch: pytest.M
     assert (defaults.enabled, defaults.sample_rate, defaults.judge_model, defaults.concurrency) == (
         False,
         0.05,
-        "claude-sonnet-4-6",
+        "claude-haiku-5-5",
         2,
     )
     path = tmp_path / "router.toml"

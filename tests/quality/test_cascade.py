@@ -19,7 +19,7 @@ from claude_router.quality import LocalChecks
 from claude_router.routing.router import RoutedResponse, Router
 from claude_router.types import TokenUsage
 
-HAIKU, SONNET, OPUS = "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"
+HAIKU, SONNET, OPUS = "claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5"
 PRICES = PriceTable.default()
 SIMPLE = "Is the sentiment of this review positive or negative? 'Great blender.'"
 COMPLEX = (
@@ -108,7 +108,8 @@ async def test_a_sound_answer_is_returned_as_it_is(emulator_url: str) -> None:
 
 async def test_the_top_tier_has_nowhere_to_go(emulator_url: str) -> None:
     async with make_router(emulator_url) as router:
-        routed = await router.create(**ask(COMPLEX, max_tokens=3))
+        # asking for thinking keeps a 3-token answer on Opus (a short answer without it moves down)
+        routed = await router.create(**ask(COMPLEX, max_tokens=3, thinking={"type": "adaptive"}))
     assert routed.model_used == OPUS
     assert routed.message.stop_reason == "max_tokens"
     assert not routed.record.escalated

@@ -76,6 +76,7 @@ def test_effort_and_adaptations_are_copied_and_geo_and_speed_kept() -> None:
         answer=usage,
         extra_legs=(Leg("claude-haiku-5-5", TokenUsage(50, 5)),),
         adapted=("thinking: enabled → adaptive",),
+        effort="high",
     )
     route = Route("claude-opus-5-5", label=Label.COMPLEX, effort="high")
     rec = record("claude-opus-5-5", usage, outcome=outcome, route=route)

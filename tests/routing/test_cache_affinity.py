@@ -18,7 +18,9 @@ from claude_router.routing.cache_affinity import REASON, CacheAffinity
 from claude_router.routing.router import RoutedResponse, Router
 from claude_router.types import Label, RequestMeta, Route, TokenUsage
 
+# The economics below are worked on the seed's 4.x ladder, one line of config away.
 HAIKU, SONNET, OPUS = "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"
+LADDER_4 = {"simple": HAIKU, "moderate": SONNET, "complex": OPUS}
 PRICES = PriceTable.default()
 SIMPLE = "Is the sentiment of this review positive or negative? 'Great blender.'"
 COMPLEX = (
@@ -49,7 +51,7 @@ def router_for(url: str, *, aware: bool, clock: Clock | None = None) -> Router:
     settings = Settings(
         upstream={"base_url": url, "api_key": SecretStr("sk-ant-affinity-test-0123"), "max_retries": 0},
         classifier={"kind": "llm"},
-        policy={"cache_aware": aware},
+        policy={"cache_aware": aware, "label_models": LADDER_4},
     )  # type: ignore[arg-type]
     affinity = CacheAffinity(PRICES, settings.cache_affinity, clock=clock) if aware and clock else None
     return Router(settings, cache_affinity=affinity)
@@ -187,7 +189,7 @@ async def test_replicas_sharing_redis_keep_a_conversation_warm(
         settings = Settings(
             upstream={"base_url": emulator_url, "api_key": SecretStr("sk-ant-affinity-test-0123")},
             classifier={"kind": "llm"},
-            policy={"cache_aware": True},
+            policy={"cache_aware": True, "label_models": LADDER_4},
             cache_affinity={"redis_url": redis_url, "redis_prefix": f"{redis_prefix}:affinity:"},
         )  # type: ignore[arg-type]
         return Router(settings)
@@ -213,7 +215,7 @@ async def test_an_unreachable_redis_means_plain_routing(
     settings = Settings(
         upstream={"base_url": emulator_url, "api_key": SecretStr("sk-ant-affinity-test-0123")},
         classifier={"kind": "llm"},
-        policy={"cache_aware": True},
+        policy={"cache_aware": True, "label_models": LADDER_4},
         cache_affinity={"redis_url": "redis://127.0.0.1:1/0"},
     )  # type: ignore[arg-type]
     async with Router(settings) as router:

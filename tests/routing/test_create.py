@@ -16,7 +16,7 @@ from claude_router.types import ClassifierSource, Label, RequestMeta, TokenUsage
 
 from .conftest import COMPLEX, SIMPLE, TEST_KEY, RouterFactory, ask
 
-HAIKU, SONNET, OPUS = "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"
+HAIKU, SONNET, OPUS = "claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5"
 PRICES = PriceTable.default()
 
 
@@ -41,6 +41,12 @@ async def test_demo_requests_route_by_label_and_are_accounted(make_router: Route
         assert rec.classifier_cost_usd == PRICES.cost(HAIKU, rec.classifier_usage)
         assert rec.cost_if_opus_usd == PRICES.cost(OPUS, rec.usage)
         assert result.cost_usd == rec.cost_usd + rec.classifier_cost_usd
+        # each tier thinks at its step's effort and still answers: no answer is thinking alone
+        assert (
+            rec.effort == {Label.SIMPLE: "low", Label.MODERATE: "medium", Label.COMPLEX: "high"}[result.label]
+        )
+        assert result.text.strip(), request.task_id
+        assert result.message.stop_reason == "end_turn", request.task_id
     labels = [r.label for r in results if isinstance(r, RoutedResponse)]
     assert (labels.count(Label.SIMPLE), labels.count(Label.MODERATE), labels.count(Label.COMPLEX)) == (
         4,
@@ -142,7 +148,7 @@ async def test_map_keeps_order_and_one_failure_does_not_sink_the_others(make_rou
         RouterRequest(ask(SIMPLE), RequestMeta(task_id="ok-1")),
         RouterRequest({**ask(SIMPLE), "model": "claude-imaginary-9"}, RequestMeta(task_id="bad-model")),
         RouterRequest({**ask(""), "messages": []}, RequestMeta(task_id="bad-body")),
-        RouterRequest(ask(COMPLEX), RequestMeta(task_id="ok-2")),
+        RouterRequest(ask(COMPLEX, max_tokens=1024), RequestMeta(task_id="ok-2")),
     ]
     results = await router.map(items, concurrency=2)
     assert [r.task_id for r in results] == ["ok-1", "bad-model", "bad-body", "ok-2"]

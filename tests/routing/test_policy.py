@@ -14,7 +14,7 @@ from claude_router.errors import ConfigError, UnknownModelError
 from claude_router.routing.policy import ModelArgKind, Policy
 from claude_router.types import ClassifierSource, Decision, Label, RequestMeta
 
-HAIKU, SONNET, OPUS = "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"
+HAIKU, SONNET, OPUS = "claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5"
 CHAIN = (OPUS, SONNET, HAIKU)
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 AUTO: dict[str, Any] = {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
@@ -43,9 +43,9 @@ NIGHT_BATCH = RuleSettings(name="night-batch", model=HAIKU, tags=["background"],
 @pytest.mark.parametrize(
     ("label", "model", "fallbacks", "max_tokens"),
     [
-        (Label.SIMPLE, HAIKU, (), 256),
-        (Label.MODERATE, SONNET, (HAIKU,), 1024),
-        (Label.COMPLEX, OPUS, (SONNET, HAIKU), 2048),
+        (Label.SIMPLE, HAIKU, (), 2048),
+        (Label.MODERATE, SONNET, (HAIKU,), 4096),
+        (Label.COMPLEX, OPUS, (SONNET, HAIKU), 8192),
     ],
 )
 def test_label_map(label: Label, model: str, fallbacks: tuple[str, ...], max_tokens: int) -> None:
@@ -61,7 +61,7 @@ def test_max_tokens_default_only_when_the_caller_gives_none() -> None:
     assert route.max_tokens is None
     custom = policy(max_tokens={Label.SIMPLE: 32})  # a partial table keeps the other ceilings
     assert custom.route(decided(Label.SIMPLE), meta(), AUTO, now=NOON).max_tokens == 32
-    assert custom.route(decided(Label.MODERATE), meta(), AUTO, now=NOON).max_tokens == 1024
+    assert custom.route(decided(Label.MODERATE), meta(), AUTO, now=NOON).max_tokens == 4096
 
 
 def test_fallbacks_for_a_model_outside_the_chain_stay_at_or_below_its_tier() -> None:
@@ -72,7 +72,7 @@ def test_fallbacks_for_a_model_outside_the_chain_stay_at_or_below_its_tier() -> 
 
 
 def test_fallbacks_exclude_the_routed_family_under_another_id() -> None:
-    p = Policy(PolicySettings(), fallback_chain=(OPUS, "claude-haiku-4-5-20251001", SONNET, HAIKU))
+    p = Policy(PolicySettings(), fallback_chain=(OPUS, "claude-haiku-5-5-20261007", SONNET, HAIKU))
     route = p.route(decided(Label.SIMPLE), meta(), AUTO, now=NOON)
     assert route.fallbacks == (SONNET,)
 
@@ -86,7 +86,7 @@ def test_force_model_beats_floor_rules_and_label() -> None:
     route = p.route(decided(Label.SIMPLE), forced, AUTO, now=NOON)
     assert (route.model, route.reason, route.fallbacks) == (OPUS, "force_model", ())
     cheap = p.route(decided(Label.COMPLEX), meta(force_model=HAIKU, floor=Label.COMPLEX), AUTO, now=NOON)
-    assert (cheap.model, cheap.max_tokens) == (HAIKU, 256)  # the ceiling of the model's tier
+    assert (cheap.model, cheap.max_tokens) == (HAIKU, 2048)  # the ceiling of the model's tier
 
 
 def test_request_force_beats_alias_force() -> None:
@@ -112,7 +112,7 @@ def test_concrete_model_bypasses_routing() -> None:
         None,
     )
     assert route.max_tokens is None
-    assert p.route(None, meta(), {"model": SONNET}, now=NOON).max_tokens == 1024
+    assert p.route(None, meta(), {"model": SONNET}, now=NOON).max_tokens == 4096
 
 
 def test_no_decision_for_auto_is_a_programming_error() -> None:
@@ -126,7 +126,7 @@ def test_no_decision_for_auto_is_a_programming_error() -> None:
 def test_request_floor_raises_the_route() -> None:
     route = policy().route(decided(Label.SIMPLE), meta(floor=Label.MODERATE), AUTO, now=NOON)
     assert (route.model, route.reason, route.label) == (SONNET, "floor:request", Label.SIMPLE)
-    assert route.max_tokens == 256  # ceilings follow the label
+    assert route.max_tokens == 2048  # ceilings follow the label
     above = policy().route(decided(Label.COMPLEX), meta(floor=Label.MODERATE), AUTO, now=NOON)
     assert (above.model, above.reason) == (OPUS, "label")
 
@@ -165,7 +165,7 @@ def test_floor_is_met_by_tier_not_by_label_name() -> None:
 def test_tag_rule_forces_a_model() -> None:
     p = policy(rules=[RuleSettings(name="bg", model=HAIKU, tags=["background", "nightly"])])
     route = p.route(decided(Label.COMPLEX), meta(tags={"nightly"}), AUTO, now=NOON)
-    assert (route.model, route.reason, route.max_tokens) == (HAIKU, "rule:bg", 2048)
+    assert (route.model, route.reason, route.max_tokens) == (HAIKU, "rule:bg", 8192)
     assert p.route(decided(Label.COMPLEX), meta(tags={"other"}), AUTO, now=NOON).model == OPUS
 
 
@@ -243,7 +243,7 @@ def test_a_rule_never_breaks_a_floor() -> None:
 def test_downgrade_steps_down_tiers() -> None:
     p = policy()
     route = p.route(decided(Label.COMPLEX), meta(), AUTO, now=NOON, downgrade=1)
-    assert (route.model, route.reason, route.max_tokens) == (SONNET, "downgrade:1", 2048)
+    assert (route.model, route.reason, route.max_tokens) == (SONNET, "downgrade:1", 8192)
     assert p.route(decided(Label.COMPLEX), meta(), AUTO, now=NOON, downgrade=5).model == HAIKU
     assert p.route(decided(Label.SIMPLE), meta(), AUTO, now=NOON, downgrade=1).reason == "label"
 
@@ -265,8 +265,8 @@ def test_resolve_model_arg() -> None:
     assert p.resolve_model_arg("auto").kind is ModelArgKind.AUTO
     arg = p.resolve_model_arg("router:support")
     assert (arg.kind, arg.alias) == (ModelArgKind.ALIAS, "support")
-    arg = p.resolve_model_arg("claude-haiku-4-5-20251001")
-    assert (arg.kind, arg.model, arg.family) == (ModelArgKind.CONCRETE, "claude-haiku-4-5-20251001", HAIKU)
+    arg = p.resolve_model_arg("claude-haiku-5-5-20261007")
+    assert (arg.kind, arg.model, arg.family) == (ModelArgKind.CONCRETE, "claude-haiku-5-5-20261007", HAIKU)
 
 
 @pytest.mark.parametrize("model", ["router:nope", "router:", "support", "claude-3-opus", "AUTO", None, 42])
@@ -377,7 +377,7 @@ tag_floors = { customer_facing = "moderate", legal = "complex" }
 
 [[policy.rules]]
 name = "nightly-batch"
-model = "claude-haiku-4-5"
+model = "claude-haiku-5-5"
 tags = ["background"]
 window = "22:00-06:00"
 
@@ -387,7 +387,7 @@ cache_system = true
 tags = ["customer_facing"]
 
 [upstream]
-fallback_chain = ["claude-opus-4-8", "claude-sonnet-4-5", "claude-haiku-4-5"]
+fallback_chain = ["claude-opus-5-5", "claude-sonnet-4-5", "claude-haiku-5-5"]
 """
 
 

@@ -26,12 +26,12 @@ async def test_a_stream_relays_events_and_accounts_their_usage(make_router: Rout
     assert record.ok
     assert record.task_id == "s-1"
     assert record.label is Label.COMPLEX
-    assert record.model_used == "claude-opus-4-8"
+    assert record.model_used == "claude-opus-5-5"
     assert record.usage.input_tokens > 0
     assert record.usage.output_tokens > 0
     assert record.ttft_s is not None
     assert record.ttft_s <= record.latency_s
-    assert record.cost_usd == PRICES.cost("claude-opus-4-8", record.usage)
+    assert record.cost_usd == PRICES.cost("claude-opus-5-5", record.usage)
 
     plain = await router.create(**ask(COMPLEX, max_tokens=200))
     assert plain.record.usage == record.usage  # same request, same tokens, streamed or not
@@ -67,7 +67,7 @@ async def test_speculation_keeps_haikus_answer_for_a_simple_request(make_router:
     router = make_router(classifier={"kind": "llm", "cache": "none"})
     result = await router.create(**ask(SIMPLE, max_tokens=8), meta=RequestMeta(speculative=True))
     assert result.label is Label.SIMPLE
-    assert result.model_used == "claude-haiku-4-5"
+    assert result.model_used == "claude-haiku-5-5"
     assert result.record.speculative
     assert result.record.usage == TokenUsage.from_api(result.message.usage)  # nothing discarded
 
@@ -78,13 +78,13 @@ async def test_speculation_cancels_haiku_for_a_complex_request_and_accounts_it(
     router = make_router(classifier={"kind": "llm", "cache": "none"})
     result = await router.create(**ask(COMPLEX, max_tokens=300), meta=RequestMeta(speculative=True))
     assert result.label is Label.COMPLEX
-    assert result.model_used == "claude-opus-4-8"
+    assert result.model_used == "claude-opus-5-5"
     answer = TokenUsage.from_api(result.message.usage)
     discarded_input = result.record.usage.input_tokens - answer.input_tokens
     assert discarded_input > 0  # the cancelled Haiku call had already been billed its prompt
     spent_on_haiku = TokenUsage(
         input_tokens=discarded_input, output_tokens=result.record.usage.output_tokens - answer.output_tokens
     )
-    assert result.record.cost_usd == PRICES.cost("claude-opus-4-8", answer) + PRICES.cost(
-        "claude-haiku-4-5", spent_on_haiku
+    assert result.record.cost_usd == PRICES.cost("claude-opus-5-5", answer) + PRICES.cost(
+        "claude-haiku-5-5", spent_on_haiku
     )

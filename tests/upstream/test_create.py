@@ -90,13 +90,14 @@ async def test_everything_else_passes_through_unchanged(emulator_url: str) -> No
         extra_headers={"x-trace": "abc", "anthropic-version": "2023-06-01"},
     )
     try:
-        await upstream.create(params, model=SONNET)
+        # as a caller that named the model sends it; Sonnet 4.6 still takes sampling parameters
+        await upstream.create(params, model="claude-sonnet-4-6", as_written=True)
     finally:
         await client.close()
     sent = recorder.bodies[0]
     expected = {k: v for k, v in params.items() if k != "extra_headers"}
     assert {k: sent[k] for k in expected} == expected
-    assert sent["model"] == SONNET
+    assert sent["model"] == "claude-sonnet-4-6"
     assert recorder.headers[0]["x-trace"] == "abc"
 
 

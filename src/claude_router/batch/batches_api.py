@@ -152,7 +152,10 @@ class BatchesApiRunner:
         except (RouterError, anthropic.APIError) as exc:
             error, _ = classify_failure(exc)
             return BatchOutcome(job, self._record(job, None, None, None, error=error), error=error)
-        body = {k: v for k, v in routed_params(job.params, route).items() if k not in SDK_ONLY}
+        outgoing = self.router.upstream.outgoing(
+            routed_params(job.params, route), as_written=route.as_written
+        )
+        body = {k: v for k, v in outgoing.body(route.model).items() if k not in SDK_ONLY}
         body.update(body.pop("extra_body", None) or {})
         body["model"] = route.model
         size = len(json.dumps(body, separators=(",", ":")).encode()) + ENVELOPE_BYTES

@@ -26,7 +26,7 @@ from decimal import Decimal
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -218,6 +218,8 @@ class Catalogue:
         batch_share: Decimal,
         geo: Mapping[str, Decimal],
         checked: date | None = None,
+        thinking_room: Mapping[str, int] | None = None,
+        short_answer_tokens: int = 0,
     ) -> None:
         self.models: tuple[ModelSpec, ...] = tuple(sorted(models, key=lambda m: m.released, reverse=True))
         by_id: dict[str, ModelSpec] = {}
@@ -230,6 +232,9 @@ class Catalogue:
         self.batch_share = batch_share
         self.geo = dict(geo)
         self.checked = checked
+        # effort -> output tokens thinking may take at it (empty: no room is reserved)
+        self.thinking_room: dict[str, int] = dict(thinking_room or {})
+        self.short_answer_tokens = short_answer_tokens  # see models.toml
         self.tier_models: dict[Tier, str] = {}
         for tier, model in tiers.items():
             named = by_id.get(model)
@@ -273,6 +278,8 @@ class Catalogue:
             batch_share=sheet.defaults.batch,
             geo=sheet.defaults.geo,
             checked=sheet.checked,
+            thinking_room=dict(sheet.thinking_room.items()),
+            short_answer_tokens=sheet.short_answer_tokens,
         )
 
     # ---- lookups -------------------------------------------------------------------------------
@@ -451,6 +458,8 @@ class _Sheet(_Schema):
     checked: date | None = None
     defaults: _Defaults
     tokenizers: dict[str, Decimal]
+    thinking_room: dict[_EffortLevel, Annotated[int, Field(gt=0)]] = {}
+    short_answer_tokens: int = Field(default=0, ge=0)
     tiers: dict[Tier, str]
     profiles: dict[str, _Rules]
     models: dict[str, _Model]

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from ..catalog.signatures import signature
 from ..types import Label
 from .agent import Agent, Turn, is_agent_turn
 from .compose import Composer
@@ -37,7 +38,7 @@ from .config import Labeler
 from .ids import IdFactory
 from .labeler import RuleLabeler, apply_labeler, is_classifier_request
 from .prompt import Prompt
-from .thinking import signature, summary
+from .thinking import summary
 from .tokens import chars_within, scaled, text_tokens
 from .tool_input import json_instance, tool_input
 

@@ -16,16 +16,14 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..catalog.models import ModelSpec
+from ..catalog.signatures import origin
 from ..types import Label
 
 Display = Literal["summarized", "omitted"]
-_SIGNATURE_PREFIX = "EmuSig"
 _NO_EFFORT = "high"  # how hard a model without an effort parameter thinks
 
 #: Thinking tokens per label and effort level.
@@ -63,24 +61,6 @@ def plan(body: dict[str, Any], spec: ModelSpec) -> ThinkingPlan:
     effort = requested or spec.effort.default or _NO_EFFORT
     budget = int(thinking["budget_tokens"]) if thinking is not None and mode == "enabled" else None
     return ThinkingPlan(on, display, effort, budget, "between_tools" in spec.thinking.modes)
-
-
-def signature(model_id: str, material: str) -> str:
-    """An opaque signature that names the model which wrote the block."""
-    digest = hashlib.blake2b(f"{model_id}\n{material}".encode(), digest_size=24).digest()
-    named = base64.urlsafe_b64encode(model_id.encode()).decode().rstrip("=")
-    return f"{_SIGNATURE_PREFIX}.{named}.{base64.b64encode(digest).decode()}"
-
-
-def origin(sig: str) -> str | None:
-    """The model a signature of ours names; None for any other signature."""
-    parts = sig.split(".")
-    if len(parts) != 3 or parts[0] != _SIGNATURE_PREFIX:
-        return None
-    try:
-        return base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
 
 
 def readable(block: dict[str, Any], spec: ModelSpec) -> bool:

@@ -24,6 +24,7 @@ from .streaming import SSERelay, SSEResponse
 
 MESSAGES = "messages"  # the endpoint's name in metrics
 RESERVED_FIELDS = ("meta",)  # `Router.create` keyword arguments that are not API body fields
+ADAPTED_HEADER = "x-router-adapted"  # what was changed in the body for the model that answered
 
 
 async def messages(request: Request) -> Response:
@@ -100,6 +101,7 @@ async def count_tokens(request: Request) -> Response:
     else:
         decision = await router.classify(body)
         model = router.route(body, decision, _meta(request, scope)).model
+        body = dict(router.upstream.adapter.body_for(body, model).body)  # as it would be sent
     forward = Forward.of(request.headers, request.url.query)  # betas change what is counted
     raw = await router.upstream.client.messages.with_raw_response.count_tokens(
         **_sdk_kwargs(body, state.count_tokens_args), **forward.sdk_options(), model=model
@@ -143,6 +145,8 @@ async def _stream(
             headers["x-router-label"] = relay.route.label.value
     if relay.decision is not None:
         headers["x-router-confidence"] = f"{relay.decision.confidence:.3f}"
+    if relay.adapted:
+        headers[ADAPTED_HEADER] = ",".join(relay.adapted)
 
     async def done(finished: SSERelay) -> None:
         if reservation is not None:
@@ -182,6 +186,8 @@ def _routing_headers(
         headers["x-router-label"] = record.label.value
     if record.confidence is not None:
         headers["x-router-confidence"] = f"{record.confidence:.3f}"
+    if record.adapted:
+        headers[ADAPTED_HEADER] = ",".join(record.adapted)
     return headers
 
 

@@ -136,6 +136,7 @@ class PlainRelay(Relay):
                     fallbacks=route.fallbacks,
                     headers=forward.headers,
                     query=forward.query,
+                    as_written=route.as_written,
                 )
         except UPSTREAM_ERRORS as exc:
             await self._record_failure(exc)
@@ -146,6 +147,8 @@ class PlainRelay(Relay):
             retries=result.retries,
             fallback=result.fallback,
             latency_s=perf_counter() - self._started,
+            adapted=result.adapted,
+            effort=result.effort,
         )
         await self._keep(outcome)
         return result

@@ -44,6 +44,11 @@ class SSERelay(Relay):
         """The upstream stream, once `open` succeeded."""
         return self._stream
 
+    @property
+    def adapted(self) -> tuple[str, ...]:
+        """What was changed in the body for the model that answered."""
+        return self._stream.result().adapted if self._stream is not None else ()
+
     async def open(self) -> None:
         """Classify, route and wait for the first event; an upstream failure is recorded, then raised."""
         forward = self._forward
@@ -55,6 +60,7 @@ class SSERelay(Relay):
                 fallbacks=route.fallbacks,
                 headers=forward.headers,
                 query=forward.query,
+                as_written=route.as_written,
             )
             with self._upstream_span(route):  # until the first event
                 await stream.open()

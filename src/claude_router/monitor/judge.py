@@ -23,7 +23,7 @@ from anthropic.types import Message
 
 from ..catalog.pricing import PriceTable
 from ..classify.llm import describe_error
-from ..config import SONNET
+from ..config import HAIKU
 from ..errors import RouterError
 from ..ledger.verdicts import Better
 from ..types import ZERO, TokenUsage
@@ -134,7 +134,7 @@ class Judge:
         upstream: Upstream,
         prices: PriceTable,
         *,
-        model: str = SONNET,
+        model: str = HAIKU,
         rubric: Rubric | None = None,
         timeout_s: float | None = 120.0,
     ) -> None:

@@ -47,6 +47,7 @@ class Outcome:
     error_type: str | None = None  # None: success
     speculative: bool = False
     adapted: tuple[str, ...] = ()  # what was changed in the body for the model it was sent to
+    effort: str | None = None  # the effort the answering model was sent (after adaptation)
 
 
 def new_record(
@@ -90,7 +91,8 @@ def new_record(
         latency_s=outcome.latency_s,
         ttft_s=outcome.ttft_s,
         speculative=outcome.speculative,
-        effort=route.effort if route is not None else None,
+        # the effort the answering call was sent (else the route's; `adapted` says if it was dropped)
+        effort=outcome.effort or (route.effort if route is not None else None),
         adapted=outcome.adapted,
         priced=priced is not None,
         session=meta.session,

@@ -19,6 +19,15 @@ What decides the model, strongest first:
 5. The label → model map (the alias's entries over the policy's), stepped down `downgrade`
    tiers under budget pressure, never below the floor.
 
+Then what the request needs (`catalog/requirements.Needs`): a conversation whose history holds
+thinking blocks signed by one model stays on that model (`keep_thinking_model`); otherwise a
+model that cannot serve the request as written gives way to the nearest ladder model that can
+(one tier up before one down, never below the floor), and, for a prefill or a prompt too large
+for its window (which no adaptation fixes), to the nearest served model of the catalogue. The
+reason gains `;needs:<what>`. Where nothing can, the model stays and the upstream adapts the body.
+
+Each label's step has an effort (`label_efforts`); the caller's own `output_config.effort` wins.
+
 `max_tokens` is filled only when the caller gave none: the label's ceiling, or for a forced or
 concrete model the ceiling of the label matching the model's tier. Fallbacks are the configured
 chain after the routed model (or, for a model not in the chain, its members of the same or a
@@ -29,12 +38,14 @@ policy; speculation only applies where the label decides the model (no force, fl
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
+from ..catalog.models import ModelSpec, Tier
 from ..catalog.pricing import TIERS, PriceTable
+from ..catalog.requirements import Needs
 from ..config import AliasSettings, PolicySettings, RuleSettings
 from ..errors import ConfigError, UnknownModelError
 from ..types import LABELS, Decision, Label, RequestMeta, Route
@@ -83,6 +94,7 @@ class _Profile:
     alias: str | None
     label_models: tuple[str, ...]  # by label rank
     label_ranks: tuple[int, ...]  # tier rank of each label's model
+    label_efforts: tuple[str | None, ...]  # by label rank
     floor_models: tuple[str, ...]  # the model a floor of each rank raises a route to
     max_tokens: tuple[int, ...]  # by label rank
     floor: Label | None
@@ -157,7 +169,8 @@ class Policy:
             arg = self.resolve_model_arg(model)
             if arg.kind is not ModelArgKind.CONCRETE:
                 raise ValueError(f"routing model={model!r} needs a classifier Decision")
-            return self._exact(arg.model, "concrete_model", profile, caller_max, cache_system)
+            route = self._exact(arg.model, "concrete_model", profile, caller_max, cache_system)
+            return replace(route, as_written=True)
 
         tags = meta.tags | profile.tags if profile.tags else meta.tags
         floor, why = self._floor(meta, profile, tags)
@@ -165,31 +178,44 @@ class Policy:
         # A downgrade steps down from the label, never below the floor (which only lifts, below).
         rank = max(label_rank - downgrade, min(floor, label_rank), 0) if downgrade > 0 else label_rank
         model, model_rank = profile.label_models[rank], profile.label_ranks[rank]
+        effort = profile.label_efforts[rank]
         reason = "label" if rank == label_rank else f"downgrade:{label_rank - rank}"
         rule = self._matching_rule(tags, now)
         if rule is not None:
-            model, model_rank, reason = rule.model, rule.rank, f"rule:{rule.name}"
+            model, model_rank, reason, effort = rule.model, rule.rank, f"rule:{rule.name}", None
         if model_rank < floor:
             model, reason = profile.floor_models[floor], f"floor:{why}"
+            effort = _effort_of(profile, model)
+        needs = Needs.of(params, short_answer_tokens=self.prices.catalogue.short_answer_tokens)
+        model, moved = self._serving(model, model_rank, needs, profile, floor, now)
+        if moved is not None:
+            reason = moved if moved.startswith("thinking_history:") else f"{reason};{moved}"
         speculative = meta.speculative if meta.speculative is not None else profile.speculative
         return Route(
             model=model,
             fallbacks=self._fallbacks_of(model),
             label=decision.label,
             max_tokens=None if caller_max is not None else profile.max_tokens[label_rank],
-            speculative=speculative and floor <= 0 and rule is None,
+            speculative=speculative and floor <= 0 and rule is None and moved is None,
             cache_system=cache_system,
             alias=profile.alias,
             reason=reason,
+            effort=needs.effort or effort,
         )
 
     def speculative_model(
-        self, meta: RequestMeta, *, alias: str | None = None, now: datetime | None = None
+        self,
+        meta: RequestMeta,
+        *,
+        alias: str | None = None,
+        now: datetime | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> str | None:
         """The model to race against the classifier, or None when speculation is off or moot.
 
         Moot when the label cannot decide the model: a forced model, a floor above the simple
-        tier, or a matching rule.
+        tier, or a matching rule; or when the request (`params`) needs what the cheap model cannot
+        give it whatever the label (a prefill, a larger window, the thinking of another model).
         """
         profile = self._profile_for(alias)
         enabled = meta.speculative if meta.speculative is not None else profile.speculative
@@ -198,9 +224,53 @@ class Policy:
         tags = meta.tags | profile.tags if profile.tags else meta.tags
         if self._floor(meta, profile, tags)[0] > 0 or self._matching_rule(tags, now) is not None:
             return None
-        return profile.label_models[0]
+        cheap = profile.label_models[0]
+        if params is not None and self._serving(cheap, 0, Needs.of(params), profile, 0, now)[0] != cheap:
+            return None
+        return cheap
 
     # ---- per-request helpers -----------------------------------------------------------------
+
+    def _serving(
+        self, model: str, rank: int, needs: Needs, profile: _Profile, floor: int, now: datetime | None
+    ) -> tuple[str, str | None]:
+        """The model that serves `needs` in place of `model`, and why it moved (None: it did not)."""
+        catalogue = self.prices.catalogue
+        spec = catalogue.get(model)
+        if spec is None:
+            return model, None
+        day = (now or datetime.now(UTC)).date()
+        if self.settings.keep_thinking_model and needs.thinking_from is not None:
+            writer = catalogue.get(needs.thinking_from)
+            served = writer is not None and writer.lifecycle(day) != "retired"
+            if writer is not None and served and writer.id != spec.id and writer.tier.rank >= floor:
+                return writer.id, f"thinking_history:{writer.id}"
+            if writer is not None and writer.id == spec.id:
+                return model, None
+        why = needs.unmet(spec)
+        if why is None:
+            return model, None
+        by_distance = sorted(range(len(LABELS)), key=lambda r: (abs(r - rank), r < rank))
+        for r in by_distance:
+            step = catalogue.get(profile.label_models[r])
+            if profile.label_ranks[r] >= floor and step is not None and needs.unmet(step) is None:
+                return profile.label_models[r], f"needs:{why}"
+        if needs.unmet(spec, adaptable=False) is None:
+            return model, None  # adaptation meets the rest on this model
+        nearest = sorted(self._served(day, floor), key=lambda m: _nearness(m, rank))
+        for adaptable in (True, False):  # a model that takes it all as written, else adapted
+            for other in nearest:
+                if needs.unmet(other, adaptable=adaptable) is None:
+                    return other.id, f"needs:{why}"
+        return model, None
+
+    def _served(self, day: date, floor: int) -> list[ModelSpec]:
+        """The catalogue's ladder-tier models still served on `day`, at or above the floor."""
+        return [
+            spec
+            for spec in self.prices.catalogue
+            if spec.tier is not Tier.FRONTIER and spec.tier.rank >= floor and spec.lifecycle(day) != "retired"
+        ]
 
     def _profile_for(self, alias: str | None) -> _Profile:
         if alias is None:
@@ -268,10 +338,12 @@ class Policy:
         if alias.force_model is not None:
             self._known_model(alias.force_model, f"{where}.force_model")
         max_tokens = {**policy.max_tokens, **alias.max_tokens}
+        efforts = {**policy.label_efforts, **{lb: alias.label_efforts.get(lb) for lb in alias.label_models}}
         return _Profile(
             alias=name,
             label_models=models,
             label_ranks=ranks,
+            label_efforts=tuple(efforts[label] for label in LABELS),
             floor_models=tuple(self._floor_model(models, ranks, floor) for floor in range(len(LABELS))),
             max_tokens=tuple(max_tokens[label] for label in LABELS),
             floor=alias.floor,
@@ -290,6 +362,19 @@ class Policy:
 
 
 _AUTO_ARG = ModelArg(ModelArgKind.AUTO, AUTO)
+
+
+def _effort_of(profile: _Profile, model: str) -> str | None:
+    """The effort of the ladder step that routes to `model` (None: no step does)."""
+    for step_model, effort in zip(profile.label_models, profile.label_efforts, strict=True):
+        if step_model == model:
+            return effort
+    return None
+
+
+def _nearness(spec: ModelSpec, rank: int) -> tuple[int, bool, float]:
+    """Sort key: the nearest tier first, one up before one down, the newest model first."""
+    return (abs(spec.tier.rank - rank), spec.tier.rank < rank, -spec.released.toordinal())
 
 
 def _minute_utc(now: datetime | None) -> int:

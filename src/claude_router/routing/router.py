@@ -222,7 +222,8 @@ class Router:
         try:
             if (
                 arg.kind is not ModelArgKind.CONCRETE
-                and (cheap := self.policy.speculative_model(meta, alias=arg.alias, now=now)) is not None
+                and (cheap := self.policy.speculative_model(meta, alias=arg.alias, now=now, params=params))
+                is not None
                 and not (self.agent is not None and self.agent.side_call(params, meta))
             ):
                 decision, route, result, extra = await self._speculate(params, meta, arg, cheap, now)
@@ -244,6 +245,8 @@ class Router:
             latency_s=perf_counter() - started,
             ttft_s=result.ttft_s,
             speculative=bool(extra) or route.speculative,
+            adapted=result.adapted,
+            effort=result.effort,
         )
         record = await self.settle(
             outcome,
@@ -275,6 +278,8 @@ class Router:
             return None, held
         decision = await self.classify(params)
         route = self.policy.route(decision, meta, params, alias=arg.alias, now=now, downgrade=meta.downgrade)
+        if "thinking_history:" in route.reason:  # kept with the model that wrote its thinking
+            return decision, route
         if self.cache_affinity is not None:  # stay on a tier whose prompt cache is warm
             route = await self.cache_affinity.adjust(route, params, meta)
         if self.agent is not None:
@@ -375,7 +380,10 @@ class Router:
     async def _send(self, params: Mapping[str, Any], route: Route) -> UpstreamResult:
         with self.spans.child(f"upstream {route.model}", **{"gen_ai.request.model": route.model}):
             return await self.upstream.create(
-                routed_params(params, route), model=route.model, fallbacks=route.fallbacks
+                routed_params(params, route),
+                model=route.model,
+                fallbacks=route.fallbacks,
+                as_written=route.as_written,
             )
 
     async def _speculate(
@@ -455,7 +463,10 @@ class RoutedStream:
             self.decision, self.route = await router.plan(params, self._meta, self._arg, self._now)
             route = self.route
             self._upstream = router.upstream.stream(
-                routed_params(params, route), model=route.model, fallbacks=route.fallbacks
+                routed_params(params, route),
+                model=route.model,
+                fallbacks=route.fallbacks,
+                as_written=route.as_written,
             )
             await self._upstream.__aenter__()
         except anthropic.APIError as exc:
@@ -528,6 +539,8 @@ def stream_outcome(result: StreamResult, started: float) -> Outcome:
         latency_s=perf_counter() - started,
         ttft_s=result.ttft_s,
         error_type=error_type(error) if error is not None else ("cancelled" if result.cancelled else None),
+        adapted=result.adapted,
+        effort=result.effort,
     )
 
 

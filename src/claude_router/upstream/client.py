@@ -18,9 +18,11 @@ overloads, and no retry of a 429 that says a spend limit was reached. Every othe
 401, 403, 404, 413, ...) is raised at once. Upstream errors are always the SDK's own exceptions,
 unchanged; `failure_of(exc)` gives the attempts they took.
 
-Everything in `params` other than `model` and `stream` is sent as given: tools, tool_choice,
-stop_sequences, temperature, thinking, metadata, and the SDK's `extra_headers` / `extra_body` /
-`timeout`.
+Each model a call tries gets `params` adapted to it (`catalog/adapt.py`: thinking modes, effort,
+sampling, forced tool choice, `max_tokens` ceilings, ...), and the result says what was changed for
+the model that answered. With `as_written=True` (a caller that named the model) everything other
+than `model` and `stream` is sent as given, the SDK's `extra_headers` / `extra_body` / `timeout`
+included.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ import httpx2
 from anthropic import AsyncStream
 from anthropic.types import Message, RawMessageStreamEvent
 
+from ..catalog.adapt import NO_SAMPLING_VERSION, Adapter
+from ..catalog.models import Catalogue
 from ..config import UpstreamSettings
 from ..errors import ConfigError
 from ..otel import tracing_configured
@@ -54,6 +58,7 @@ from .attempts import (
     may_fall_back,
 )
 from .cooldown import Cooldowns
+from .outgoing import Outgoing
 from .retry import DEFAULT_MAX_RETRIES
 from .speculation import SpeculativeLeg
 from .streaming import (
@@ -104,6 +109,8 @@ class UpstreamResult:
     ttft_s: float | None = None  # known for streamed calls only
     rate_limits: RateLimits | None = None
     attempts: tuple[Attempt, ...] = ()
+    adapted: tuple[str, ...] = ()  # what was changed in the body for `model_used`
+    effort: str | None = None  # the effort `model_used` was sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +125,8 @@ class RawUpstreamResult:
     latency_s: float = 0.0
     request_id: str | None = None
     headers: Mapping[str, str] = dataclasses.field(default_factory=dict)  # the answer's, as sent
+    adapted: tuple[str, ...] = ()
+    effort: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +165,14 @@ def with_cached_system(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def routed_params(params: Mapping[str, Any], route: Route) -> dict[str, Any]:
-    """The body to send for `route`: its max_tokens (set only when the caller gave none) and caching."""
+    """The body to send for `route`: its max_tokens (set only when the caller gave none), its
+    effort (the caller's own, else the ladder step's) and caching."""
     body = dict(params)
     if route.max_tokens is not None:
         body["max_tokens"] = route.max_tokens
+    if route.effort is not None:
+        config = body.get("output_config")
+        body["output_config"] = {**(config if isinstance(config, Mapping) else {}), "effort": route.effort}
     return with_cached_system(body) if route.cache_system else body
 
 
@@ -187,7 +200,13 @@ def _http_client(kind: str) -> httpx2.AsyncClient | None:
 class Upstream:
     """The official async client plus fallback, cooldown, streaming and speculation."""
 
-    def __init__(self, settings: UpstreamSettings, *, client: anthropic.AsyncAnthropic | None = None) -> None:
+    def __init__(
+        self,
+        settings: UpstreamSettings,
+        *,
+        client: anthropic.AsyncAnthropic | None = None,
+        adapter: Adapter | None = None,
+    ) -> None:
         self.settings = settings
         self.cooldowns = Cooldowns(settings.cooldown_after, settings.cooldown_s)
         self._limits: dict[str, RateLimits] = {}
@@ -207,6 +226,11 @@ class Upstream:
             )
         else:  # a copy that shares the caller's connection pool and adds the observer
             self.client = client.with_options(middleware=[*client.middleware, observer])
+        version = self.client.default_headers.get("anthropic-version")
+        # Bodies are adapted for the API version this client sends (a request's own header wins).
+        self.adapter = adapter or Adapter(
+            Catalogue.default(), version=version if isinstance(version, str) else NO_SAMPLING_VERSION
+        )
         # The keyword arguments the SDK's methods take; other body fields travel in `extra_body`.
         self._create_args = frozenset(inspect.signature(self.client.messages.create).parameters)
         self._stream_args = frozenset(inspect.signature(self.client.messages.stream).parameters)
@@ -237,6 +261,7 @@ class Upstream:
         fallbacks: Sequence[str] = (),
         headers: Mapping[str, str] | None = None,
         query: str = "",
+        as_written: bool = False,
     ) -> RawUpstreamResult:
         """As `create`, for a proxy that relays the answer: the body goes out as JSON bytes over the
         relay's own client (`wire.py`: the SDK's retry contract, none of its per-field handling of
@@ -244,10 +269,12 @@ class Upstream:
         (`anthropic-beta`, `anthropic-version`) and `query` as it sent them; the answer's bytes come
         back as the upstream sent them, read only for their `usage`."""
         wire, sent = self.wire, headers or {}
+        outgoing = self.outgoing(params, as_written=as_written)
         trace = CallTrace()
 
         async def call(candidate: str) -> tuple[bytes, Mapping[str, str]]:
-            return await wire.fetch(trace, candidate, attempt_body(params, candidate), sent, query)
+            body = attempt_body(outgoing.body(candidate), candidate)
+            return await wire.fetch(trace, candidate, body, sent, query)
 
         used, (content, got) = await call_with_fallback(trace, self.candidates(model, fallbacks), call)
         return RawUpstreamResult(
@@ -259,6 +286,8 @@ class Upstream:
             fallback=used != model,
             latency_s=trace.elapsed_s(),
             request_id=trace.request_id,
+            adapted=outgoing.changes(used),
+            effort=outgoing.effort(used),
         )
 
     def relay_stream(
@@ -269,16 +298,19 @@ class Upstream:
         fallbacks: Sequence[str] = (),
         headers: Mapping[str, str] | None = None,
         query: str = "",
+        as_written: bool = False,
     ) -> WireStream:
         """A streamed `relay`: the upstream's bytes as they come (see `WireStream`)."""
+        outgoing = self.outgoing(params, as_written=as_written)
         return WireStream(
             self.wire,
-            lambda candidate: attempt_body(params, candidate, stream=True),
+            lambda candidate: attempt_body(outgoing.body(candidate), candidate, stream=True),
             self.candidates(model, fallbacks),
             requested=model,
             headers=headers or {},
             query=query,
             on_overload=self.cooldowns.overloaded,
+            outgoing=outgoing,
         )
 
     def rate_limits(self, model: str | None = None) -> RateLimits | None:
@@ -289,42 +321,59 @@ class Upstream:
         """The models a call would try, in order: cooling models skipped unless all are cooling."""
         return self.cooldowns.usable(tuple(dict.fromkeys((model, *fallbacks))))
 
+    def outgoing(self, params: Mapping[str, Any], *, as_written: bool = False) -> Outgoing:
+        """The bodies one call sends, each adapted to its model unless `as_written`."""
+        return Outgoing(params, None if as_written else self.adapter)
+
     async def create(
-        self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
+        self,
+        params: Mapping[str, Any],
+        *,
+        model: str,
+        fallbacks: Sequence[str] = (),
+        as_written: bool = False,
     ) -> UpstreamResult:
-        body = _sdk_kwargs(params, self._create_args)
+        outgoing = self.outgoing(params, as_written=as_written)
 
         async def call(candidate: str) -> Message:
+            body = _sdk_kwargs(outgoing.body(candidate), self._create_args)
             message: Message = await self.client.messages.create(**body, model=candidate, stream=False)
             return message
 
         trace = CallTrace()
         with trace.active():
             used, message = await call_with_fallback(trace, self.candidates(model, fallbacks), call)
-        return _result(message, used, model, trace)
+        return _result(message, used, model, trace, outgoing)
 
     def stream(
-        self, params: Mapping[str, Any], *, model: str, fallbacks: Sequence[str] = ()
+        self,
+        params: Mapping[str, Any],
+        *,
+        model: str,
+        fallbacks: Sequence[str] = (),
+        as_written: bool = False,
     ) -> UpstreamStream[RawMessageStreamEvent]:
         """An async context manager over the SDK's raw stream events (see `UpstreamStream`)."""
-        body = _sdk_kwargs(params, self._create_args)
+        outgoing = self.outgoing(params, as_written=as_written)
 
         async def open_events(candidate: str, accounting: StreamUsage) -> EventSource:
+            body = _sdk_kwargs(outgoing.body(candidate), self._create_args)
             raw: AsyncStream[RawMessageStreamEvent] = await self.client.messages.create(
                 **body, model=candidate, stream=True
             )
             return EventSource(raw, accounting)
 
-        return self._stream(open_events, model, fallbacks)
+        return self._stream(open_events, model, fallbacks, outgoing)
 
     def _stream(
-        self, open_source: OpenSource[ItemT], model: str, fallbacks: Sequence[str]
+        self, open_source: OpenSource[ItemT], model: str, fallbacks: Sequence[str], outgoing: Outgoing
     ) -> UpstreamStream[ItemT]:
         return UpstreamStream(
             open_source,
             self.candidates(model, fallbacks),
             requested=model,
             on_overload=self.cooldowns.overloaded,
+            outgoing=outgoing,
         )
 
     async def speculate(
@@ -341,7 +390,8 @@ class Upstream:
         route for the decision is `cheap_model`, its answer is kept; otherwise the cheap call is
         cancelled (its tokens so far are in `discarded`) and the routed model answers.
         """
-        leg = SpeculativeLeg(self.client, _sdk_kwargs(params, self._stream_args), cheap_model)
+        cheap = self.adapter.body_for(params, cheap_model)
+        leg = SpeculativeLeg(self.client, _sdk_kwargs(cheap.body, self._stream_args), cheap_model)
         task = asyncio.create_task(leg.run(), name=f"speculative {cheap_model}")
         try:
             decision = await classify
@@ -350,7 +400,11 @@ class Upstream:
             raise
         route = route_for(decision)
         if route.model == cheap_model:
-            return await self._keep(task, leg, decision, route, params)
+            kept = await self._keep(task, leg, decision, route, params)
+            if kept.kept:
+                answer = dataclasses.replace(kept.answer, adapted=cheap.changes, effort=cheap.effort)
+                kept = dataclasses.replace(kept, answer=answer)
+            return kept
         await _cancel(task)
         answer = await self._routed(params, route, route.model, route.fallbacks, leg)
         return Speculation(decision, route, answer, kept=False, discarded=leg.result())
@@ -446,7 +500,9 @@ def usage_of(content: bytes) -> TokenUsage:
     return TokenUsage.from_api(payload.get("usage") if isinstance(payload, dict) else None)
 
 
-def _result(message: Message, used: str, requested: str, trace: CallTrace) -> UpstreamResult:
+def _result(
+    message: Message, used: str, requested: str, trace: CallTrace, outgoing: Outgoing
+) -> UpstreamResult:
     fell_back = used != requested
     return UpstreamResult(
         message=message,
@@ -459,6 +515,8 @@ def _result(message: Message, used: str, requested: str, trace: CallTrace) -> Up
         fallback_from=requested if fell_back else None,
         rate_limits=trace.rate_limits,
         attempts=tuple(trace.attempts),
+        adapted=outgoing.changes(used),
+        effort=outgoing.effort(used),
     )
 
 

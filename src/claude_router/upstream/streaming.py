@@ -10,6 +10,7 @@ error, and the usage seen so far (input tokens from `message_start`, output toke
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from anthropic.types import RawMessageStreamEvent
 
 from ..types import NO_USAGE, TokenUsage
 from .attempts import Attempt, CallTrace, RateLimits, attach_failure, call_with_fallback
+from .outgoing import Outgoing
 
 if TYPE_CHECKING:  # the type `AsyncStream.raw_events` yields
     from anthropic._streaming import ServerSentEvent
@@ -52,6 +54,8 @@ class StreamResult:
     stop_reason: str | None = None
     rate_limits: RateLimits | None = None
     attempts: tuple[Attempt, ...] = ()
+    adapted: tuple[str, ...] = ()  # what was changed in the body for `model_used`
+    effort: str | None = None  # the effort `model_used` was sent
 
 
 class StreamUsage:
@@ -170,8 +174,10 @@ class UpstreamStream(Generic[ItemT]):
         *,
         requested: str,
         on_overload: Callable[[str], None],
+        outgoing: Outgoing | None = None,
     ) -> None:
         self._open_source = open_source
+        self._outgoing = outgoing
         self._models = tuple(models)
         self._requested = requested
         self._on_overload = on_overload
@@ -262,7 +268,7 @@ class UpstreamStream(Generic[ItemT]):
         return self._accounting.usage
 
     def result(self) -> StreamResult:
-        return stream_result(
+        result = stream_result(
             self._trace,
             self._accounting,
             model_used=self._model_used,
@@ -270,6 +276,12 @@ class UpstreamStream(Generic[ItemT]):
             ended_at=self._ended_at,
             cancelled=self._cancelled,
             error=self._error,
+        )
+        if self._outgoing is None or self._model_used is None:
+            return result
+        used = self._model_used
+        return dataclasses.replace(
+            result, adapted=self._outgoing.changes(used), effort=self._outgoing.effort(used)
         )
 
 

@@ -17,12 +17,14 @@ either way the usage the events reported so far stays on `result()` and on the e
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 import aiohttp
 
 from .attempts import CallTrace, attach_failure, call_with_fallback
+from .outgoing import Outgoing
 from .sse_tap import SSETap
 from .streaming import StreamResult, stream_result
 from .wire import WireClient
@@ -43,8 +45,10 @@ class WireStream:
         headers: Mapping[str, str],
         query: str = "",
         on_overload: Callable[[str], None] = lambda model: None,
+        outgoing: Outgoing | None = None,
     ) -> None:
         self._wire = wire
+        self._outgoing = outgoing  # what was changed in each model's body, for the result
         self._body_for = body_for
         self._models = tuple(models)
         self._requested = requested
@@ -145,7 +149,7 @@ class WireStream:
                 self._response.close()
 
     def result(self) -> StreamResult:
-        return stream_result(
+        result = stream_result(
             self._trace,
             self._tap.accounting,
             model_used=self._model_used,
@@ -153,4 +157,10 @@ class WireStream:
             ended_at=self._ended_at,
             cancelled=self._cancelled,
             error=self._error,
+        )
+        used = self._model_used
+        if self._outgoing is None or used is None:
+            return result
+        return dataclasses.replace(
+            result, adapted=self._outgoing.changes(used), effort=self._outgoing.effort(used)
         )

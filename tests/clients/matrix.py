@@ -51,13 +51,7 @@ NOT_SERVED: dict[tuple[str, str], str] = {
 SDK_CLIENTS = ("python-sdk", "typescript-sdk", "langchain", "pydantic-ai")
 GATEWAYS = (KEYED, OPEN)
 #: (reason, clients, scenarios, targets): each combination is expected to fail today, for that reason.
-AUTO_TO_HAIKU = (
-    "auto routes Claude Code's turn (adaptive thinking, an effort, context_management) to Haiku 4.5, "
-    "which refuses all three; the refused request is sent again"
-)
-GAPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
-    (AUTO_TO_HAIKU, ("claude-code",), ("auto",), GATEWAYS),
-)
+GAPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = ()
 
 
 def gap(client: str, scenario: str, target: str) -> str:

@@ -13,6 +13,7 @@ import anthropic
 import httpx2
 import pytest
 
+from claude_router.config import HAIKU
 from claude_router.errors import BudgetExceededError
 from claude_router.gateway.budgets import (
     CUSTOMER,
@@ -156,7 +157,7 @@ class TestThroughTheGateway:
         state = gateway.state
         assert state.keys is not None
         assert state.worst_case is not None
-        body = ask(SIMPLE, max_tokens=64)
+        body = ask(SIMPLE, max_tokens=1024, model=HAIKU)  # a short answer uses little of its ceiling
         size = len(httpx2.Request("POST", "http://x", json=body).content)
         worst = state.worst_case.cost(body, size, RequestMeta())
         budget_usd = (worst * Decimal("1.5")).quantize(Decimal("0.000001"))

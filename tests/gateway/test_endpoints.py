@@ -8,6 +8,8 @@ from claude_router.config import HAIKU, OPUS
 
 from .conftest import COMPLEX, SIMPLE, Gateway, ask
 
+OLD_HAIKU = "claude-haiku-4-5"  # takes no system turns
+
 
 async def test_count_tokens_resolves_auto_to_the_routed_model(gateway: Gateway) -> None:
     body = ask(COMPLEX)
@@ -75,7 +77,9 @@ async def test_system_turns_travel_as_sent(gateway: Gateway) -> None:
     ]
     async with httpx2.AsyncClient(base_url=gateway.url, timeout=30) as http:
         taken = await http.post("/v1/messages", json={"model": OPUS, "max_tokens": 64, "messages": turns})
-        older = await http.post("/v1/messages", json={"model": HAIKU, "max_tokens": 64, "messages": turns})
+        older = await http.post(
+            "/v1/messages", json={"model": OLD_HAIKU, "max_tokens": 64, "messages": turns}
+        )
     assert taken.status_code == 200, taken.text
     assert older.status_code == 400  # the upstream's own refusal, relayed
     assert older.json()["type"] == "error"

@@ -38,9 +38,15 @@ async def test_a_fallback_from_opus_5_5_to_haiku_4_5_is_adapted_again(make_upstr
 
 async def test_a_streamed_fallback_is_adapted_too(make_upstream: UpstreamFactory) -> None:
     upstream = make_upstream(max_retries=0)
-    body = ask(max_tokens=8192, extra_headers=fault_on(OPUS, "529"), **FOR_OPUS)
-    async with upstream.stream_sse(body, model=OPUS, fallbacks=(OLD_HAIKU,)) as stream:
-        chunks = [chunk async for chunk in stream]
+    overload = {"x-emulator-fault": "529", "x-emulator-fault-model": OPUS}
+    stream = upstream.relay_stream(
+        ask(max_tokens=8192, **FOR_OPUS), model=OPUS, fallbacks=(OLD_HAIKU,), headers=overload
+    )
+    await stream.open()
+    try:
+        chunks = [chunk async for chunk in stream.chunks()]
+    finally:
+        await stream.aclose()
     result = stream.result()
     assert chunks
     assert (result.model_used, result.adapted) == (OLD_HAIKU, TO_OLD_HAIKU)

@@ -115,6 +115,9 @@ def emulate(
             "(x-api-key wins when both are sent)."
         ),
     ] = False,
+    opaque_signatures: Annotated[
+        bool, typer.Option(help="Sign thinking blocks as the API does, naming no model.")
+    ] = False,
 ) -> None:
     """Serve the offline Anthropic API emulator (point any Anthropic SDK's base URL at it).
 
@@ -124,8 +127,9 @@ def emulate(
     from .emulator.server import serve
 
     config = EmulatorConfig.realistic() if realistic else EmulatorConfig()
-    if require_key:
-        config = config.model_copy(update={"require_api_key": True})
+    config = config.model_copy(
+        update={"require_api_key": require_key, "opaque_signatures": opaque_signatures}
+    )
     serve(config, host=host, port=port)
 
 

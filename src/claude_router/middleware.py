@@ -62,6 +62,7 @@ from ._middleware_call import (
     request_id_for,
     request_meta,
 )
+from .catalog.signatures import in_answer
 from .routing.accounting import Outcome, new_record
 from .routing.policy import ALIAS_PREFIX, AUTO, ModelArgKind
 from .routing.router import Router, error_type
@@ -164,19 +165,22 @@ class RouterMiddleware(Middleware):
             _CURRENT.set(None)
 
             async def on_close(tap: SSETap) -> None:
-                await self._run_async(self.router.keep_record(_stream_record(self.router, call, tap)))
+                signed = tuple(tap.accounting.signatures)
+                await self._run_async(
+                    self.router.keep_record(_stream_record(self.router, call, tap), signatures=signed)
+                )
 
             assert isinstance(http.stream, httpx2.AsyncByteStream)
             http.stream = AsyncTee(http.stream, SSETap(call.started), on_close)
         else:
-            usage = answer_usage(await http.aread())
-            record = call.record(self.router, answered_by=call.model, usage=usage)
+            content = await http.aread()
+            record = call.record(self.router, answered_by=call.model, usage=answer_usage(content))
             call.stamp(http.headers, record.total_cost_usd if record.priced else None)
-            await self._finish_async(record)
+            await self._finish_async(record, in_answer(content))
 
-    async def _finish_async(self, record: UsageRecord) -> None:
+    async def _finish_async(self, record: UsageRecord, signatures: tuple[str, ...] = ()) -> None:
         _CURRENT.set(None)
-        await self._run_async(self.router.keep_record(record))
+        await self._run_async(self.router.keep_record(record, signatures=signatures))
 
     async def _run_async(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await the router's work: here, or on the `SyncRouter`'s loop when it lives there."""
@@ -239,19 +243,22 @@ class RouterMiddleware(Middleware):
             _CURRENT.set(None)
 
             def on_close(tap: SSETap) -> None:
-                thread.run(self.router.keep_record(_stream_record(self.router, call, tap)))
+                signed = tuple(tap.accounting.signatures)
+                thread.run(self.router.keep_record(_stream_record(self.router, call, tap), signatures=signed))
 
             assert isinstance(http.stream, httpx2.SyncByteStream)
             http.stream = SyncTee(http.stream, SSETap(call.started), on_close)
         else:
-            usage = answer_usage(http.read())
-            record = call.record(self.router, answered_by=call.model, usage=usage)
+            content = http.read()
+            record = call.record(self.router, answered_by=call.model, usage=answer_usage(content))
             call.stamp(http.headers, record.total_cost_usd if record.priced else None)
-            self._finish_sync(thread, record)
+            self._finish_sync(thread, record, in_answer(content))
 
-    def _finish_sync(self, thread: EventLoopThread, record: UsageRecord) -> None:
+    def _finish_sync(
+        self, thread: EventLoopThread, record: UsageRecord, signatures: tuple[str, ...] = ()
+    ) -> None:
         _CURRENT.set(None)
-        thread.run(self.router.keep_record(record))
+        thread.run(self.router.keep_record(record, signatures=signatures))
 
     def _sync_loop_thread(self) -> EventLoopThread:
         if self._loop_thread is None:
@@ -278,7 +285,7 @@ class RouterMiddleware(Middleware):
         arg = router.policy.resolve_model_arg(body.get("model"))
         meta = with_session(request_meta(request), body)
         decision = None if arg.kind is ModelArgKind.CONCRETE else await router.classify(body)
-        route = router.route(body, decision, meta)
+        route = router.route(body, decision, meta, writers=await router.thinking_writers.known(body))
         key = request.options.idempotency_key
         return RoutedCall(
             owner=self,

@@ -1,6 +1,7 @@
 """What a request needs from the model that answers it, read once before a tier is picked.
 
     needs = Needs.of(params)                 # thinking mode, effort, context, prefill, ...
+    needs = Needs.of(params, writers=known)  # ... and the writers of opaque signatures, by digest
     needs.unmet(spec)                        # None, or why `spec` cannot serve it as written
     needs.unmet(spec, adaptable=False)       # only what adaptation cannot fix (prefill, size)
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .models import ModelSpec
-from .signatures import origin
+from .signatures import digest, in_history, origin
 
 _THINKING_ON = frozenset({"adaptive", "enabled"})  # modes that think
 CHARS_PER_TOKEN = 4  # Haiku 4.5's tokens from a body's text: an estimate, enough to compare windows
@@ -42,7 +43,15 @@ class Needs:
     short_answer: bool = False
 
     @classmethod
-    def of(cls, params: Mapping[str, Any], *, short_answer_tokens: int = 0) -> Needs:
+    def of(
+        cls,
+        params: Mapping[str, Any],
+        *,
+        short_answer_tokens: int = 0,
+        writers: Mapping[str, str] | None = None,
+    ) -> Needs:
+        """`writers`: the model that wrote each signature the history holds that names none, by
+        `signatures.digest` (what the router remembers of the answers it passed on)."""
         if "messages" not in params:  # no request body to read (a replay routes labels alone)
             return cls()
         messages = params.get("messages") or ()
@@ -60,7 +69,7 @@ class Needs:
             forced_tool=isinstance(choice, Mapping) and choice.get("type") in ("any", "tool"),
             prefill=isinstance(last, Mapping) and last.get("role") == "assistant",
             system_messages=any(isinstance(m, dict) and m.get("role") == "system" for m in messages),
-            thinking_from=_thinking_origin(messages),
+            thinking_from=_thinking_origin(messages, writers or {}),
             short_answer=short,
         )
 
@@ -124,19 +133,13 @@ def _chars(content: object) -> int:
     return size
 
 
-def _thinking_origin(messages: Any) -> str | None:
-    """The model named by the latest signed thinking block of the history (None: no such block)."""
-    for message in reversed(messages):
-        if not isinstance(message, dict) or message.get("role") != "assistant":
-            continue
-        content = message.get("content")
-        if not isinstance(content, list):
-            continue
-        for block in reversed(content):
-            if isinstance(block, dict) and block.get("type") in ("thinking", "redacted_thinking"):
-                writer = origin(str(block.get("signature", "")))
-                if writer is not None:
-                    return writer
+def _thinking_origin(messages: Any, writers: Mapping[str, str]) -> str | None:
+    """The model that wrote the latest thinking block of the history whose writer is known: named
+    by its signature, else remembered (None: no such block)."""
+    for sig in in_history(messages):
+        writer = origin(sig) or (writers.get(digest(sig)) if writers else None)
+        if writer is not None:
+            return writer
     return None
 
 

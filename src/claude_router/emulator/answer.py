@@ -38,7 +38,7 @@ from .config import Labeler
 from .ids import IdFactory
 from .labeler import RuleLabeler, apply_labeler, is_classifier_request
 from .prompt import Prompt
-from .thinking import summary
+from .thinking import seal, summary
 from .tokens import chars_within, scaled, text_tokens
 from .tool_input import json_instance, tool_input
 
@@ -101,7 +101,8 @@ class _Turn:
 class Writer:
     """Writes answers; owns the phrase banks, the rule labeler and the configured label plug-in."""
 
-    def __init__(self, labeler: Labeler | None, ids: IdFactory) -> None:
+    def __init__(self, labeler: Labeler | None, ids: IdFactory, *, opaque_signatures: bool = False) -> None:
+        self.opaque_signatures = opaque_signatures
         self.rule = RuleLabeler.load()
         self._labeler: Labeler = labeler if labeler is not None else self.rule
         self._composer = Composer.load(self.rule.answer_tokens)
@@ -185,10 +186,11 @@ class Writer:
 
     def _thinking_block(self, prompt: Prompt, text: str) -> dict[str, Any]:
         shown = text if prompt.thinking.display == "summarized" else ""
+        sig = signature(prompt.spec.id, str(prompt.seed))
         return {
             "type": "thinking",
             "thinking": shown,
-            "signature": signature(prompt.spec.id, str(prompt.seed)),
+            "signature": seal(sig) if self.opaque_signatures else sig,
         }
 
     def _tool_answer(

@@ -117,6 +117,9 @@ class EmulatorConfig(BaseModel):
     latency: dict[str, TierLatency] = {}
     faults: FaultConfig = FaultConfig()
     max_body_bytes: int = Field(default=MESSAGES_MAX_BYTES, ge=1)
+    # Thinking signatures sealed as the real API's are (no model named in them); False: each names
+    # its model (`catalog/signatures.py`), which lets a router read it without remembering it.
+    opaque_signatures: bool = False
     # Entries the simulated prompt cache holds before it evicts the least recently used.
     prompt_cache_entries: int = Field(default=100_000, ge=1)
 

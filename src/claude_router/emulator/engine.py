@@ -52,7 +52,7 @@ class Engine:
         self.catalog = Catalog(Catalogue.default(), config.today or date.today())
         self.cache = PromptCache(config.prompt_cache_entries, clock)
         self.ids = IdFactory()
-        self.writer = Writer(config.labeler, self.ids)
+        self.writer = Writer(config.labeler, self.ids, opaque_signatures=config.opaque_signatures)
 
     def parse(self, body: bytes | dict[str, Any], context: Context | None = None) -> Prompt:
         """A POST /v1/messages body, validated; raises a 400 or 404 `EmulatorError`."""

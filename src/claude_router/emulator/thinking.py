@@ -11,11 +11,15 @@
   thinking (4.7 and later) and "summarized" on those that still take it.
 - The signature names the model that wrote the block, so a later request can tell whether its
   model can read it (its own family's, and those the catalogue's `reads_thinking_from` lists).
-  A block it cannot read is dropped before counting: never billed, never an error.
+  A block it cannot read is dropped before counting: never billed, never an error. With
+  `opaque_signatures` the name is sealed (`seal`) as the real API's are: only the emulator reads it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -67,8 +71,31 @@ def readable(block: dict[str, Any], spec: ModelSpec) -> bool:
     """Whether `spec` reads a thinking block passed back in the conversation."""
     if block.get("type") != "thinking":
         return True
-    writer = origin(str(block.get("signature", "")))
+    sig = str(block.get("signature", ""))
+    writer = origin(sig) or origin(unseal(sig))
     return writer == spec.id or writer in spec.reads_thinking_from
+
+
+_SEAL_KEY = b"claude-router emulator seal"
+
+
+def seal(sig: str) -> str:
+    """`sig` enciphered with the emulator's own key: opaque to anyone else, as the API's are."""
+    raw = sig.encode()
+    return base64.b64encode(bytes(a ^ b for a, b in zip(raw, _keystream(len(raw)), strict=True))).decode()
+
+
+def unseal(sig: str) -> str:
+    """The signature `seal` enciphered ("" for one it did not make)."""
+    try:
+        raw = base64.b64decode(sig, validate=True)
+        return bytes(a ^ b for a, b in zip(raw, _keystream(len(raw)), strict=True)).decode()
+    except (binascii.Error, ValueError):
+        return ""
+
+
+def _keystream(size: int) -> bytes:
+    return hashlib.shake_256(_SEAL_KEY).digest(size)
 
 
 def without_unreadable(body: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:

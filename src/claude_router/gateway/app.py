@@ -33,6 +33,7 @@ from ..ledger.examples import ExampleBuffer, ExampleStore
 from ..ledger.verdicts import VerdictStore
 from ..monitor import attach_monitor
 from ..routing.router import RecordSink, Router
+from ..routing.thinking_writers import ThinkingWriters
 from ..types import UsageRecord
 from ..upstream import UPSTREAM_ERRORS
 from ..upstream.emulated import upstream_settings
@@ -162,7 +163,7 @@ async def _build_state(
             opened = await open_ledger(settings.ledger.url)
             stack.push_async_callback(opened.close)
             ledger = opened
-        router = Router(settings_used, ledger=ledger)
+        router = Router(settings_used, ledger=ledger, thinking_writers=_thinking_writers(settings))
         stack.push_async_callback(router.aclose)
         if opened is not None and settings.classifier.capture:
             # The LLM classifier's labels become training examples for `train --from-ledger`.
@@ -180,6 +181,20 @@ async def _build_state(
         shared = SharedState.open(settings.gateway.redis_url, prefix=settings.gateway.redis_prefix or PREFIX)
         stack.push_async_callback(shared.aclose)
     return GatewayState.build(settings, router, ledger, metrics, keys, emulated=emulated, shared=shared)
+
+
+def _thinking_writers(settings: Settings) -> ThinkingWriters | None:
+    """With `gateway.redis_url`, the writers of thinking signatures live there, under the gateway's
+    prefix, so every worker and replica keeps a conversation on the model that wrote its thinking."""
+    gateway = settings.gateway
+    if not gateway.redis_url:
+        return None  # the router's in-process memory
+    from ..routing.thinking_writers_redis import RedisWriterStore  # the optional `redis` extra
+    from .redis_keys import PREFIX
+
+    return ThinkingWriters(
+        RedisWriterStore(gateway.redis_url, prefix=f"{gateway.redis_prefix or PREFIX}:thinking:")
+    )
 
 
 def _gateway_transport(settings: Settings) -> Settings:

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers
 
+from ..catalog.signatures import in_answer
 from ..routing.accounting import Outcome
 from ..routing.policy import ModelArgKind
 from ..routing.router import Router, failure_outcome
@@ -149,6 +150,7 @@ class PlainRelay(Relay):
             latency_s=perf_counter() - self._started,
             adapted=result.adapted,
             effort=result.effort,
+            signatures=in_answer(result.body),
         )
         await self._keep(outcome)
         return result

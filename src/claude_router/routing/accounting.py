@@ -48,6 +48,7 @@ class Outcome:
     speculative: bool = False
     adapted: tuple[str, ...] = ()  # what was changed in the body for the model it was sent to
     effort: str | None = None  # the effort the answering model was sent (after adaptation)
+    signatures: tuple[str, ...] = ()  # of the answer's thinking blocks, written by `model_used`
 
 
 def new_record(

@@ -83,14 +83,20 @@ class AgentTraffic:
         return dataclasses.replace(route, reason=SIDE_CALL) if route.reason == "label" else route
 
     async def held(
-        self, params: Mapping[str, Any], meta: RequestMeta, *, alias: str | None, now: datetime
+        self,
+        params: Mapping[str, Any],
+        meta: RequestMeta,
+        *,
+        alias: str | None,
+        now: datetime,
+        writers: Mapping[str, str] | None = None,
     ) -> Route | None:
         """The route of a main turn whose session is held on the top of the ladder, where no label
         could move it: it needs no classifier call (nor its latency). None when the turn must be
         classified: no warm cache at the top, a rule or floor deciding, a budget downgrade."""
         if meta.downgrade or (model := await self._warmest(meta)) is None:
             return None
-        top = self.policy.route(_TOP, meta, params, alias=alias, now=now)
+        top = self.policy.route(_TOP, meta, params, alias=alias, now=now, writers=writers)
         if top.reason != "label" or self.prices.tier_of(model).rank < self.prices.tier_of(top.model).rank:
             return None
         fallbacks = tuple(m for m in top.fallbacks if m != model)

@@ -156,8 +156,10 @@ class Policy:
         alias: str | None = None,
         now: datetime | None = None,
         downgrade: int = 0,
+        writers: Mapping[str, str] | None = None,
     ) -> Route:
-        """The route for one request. `decision` is None only for a concrete model id."""
+        """The route for one request. `decision` is None only for a concrete model id. `writers`:
+        the remembered writers of the history's opaque thinking signatures (`ThinkingWriters.known`)."""
         profile = self._profile_for(alias)
         caller_max = params.get("max_tokens")
         cache_system = profile.cache_system if meta.cache_system is None else meta.cache_system
@@ -186,7 +188,9 @@ class Policy:
         if model_rank < floor:
             model, reason = profile.floor_models[floor], f"floor:{why}"
             effort = _effort_of(profile, model)
-        needs = Needs.of(params, short_answer_tokens=self.prices.catalogue.short_answer_tokens)
+        needs = Needs.of(
+            params, short_answer_tokens=self.prices.catalogue.short_answer_tokens, writers=writers
+        )
         model, moved = self._serving(model, model_rank, needs, profile, floor, now)
         if moved is not None:
             reason = moved if moved.startswith("thinking_history:") else f"{reason};{moved}"
@@ -210,6 +214,7 @@ class Policy:
         alias: str | None = None,
         now: datetime | None = None,
         params: Mapping[str, Any] | None = None,
+        writers: Mapping[str, str] | None = None,
     ) -> str | None:
         """The model to race against the classifier, or None when speculation is off or moot.
 
@@ -225,7 +230,10 @@ class Policy:
         if self._floor(meta, profile, tags)[0] > 0 or self._matching_rule(tags, now) is not None:
             return None
         cheap = profile.label_models[0]
-        if params is not None and self._serving(cheap, 0, Needs.of(params), profile, 0, now)[0] != cheap:
+        if (
+            params is not None
+            and self._serving(cheap, 0, Needs.of(params, writers=writers), profile, 0, now)[0] != cheap
+        ):
             return None
         return cheap
 

@@ -30,6 +30,7 @@ import anthropic
 from anthropic.types import Message, RawMessageStreamEvent
 
 from ..catalog.pricing import Baseline, PriceTable
+from ..catalog.signatures import in_content
 from ..classify import Classifier, classifier_input
 from ..classify.factory import build_classifier
 from ..config import Settings
@@ -51,6 +52,7 @@ from .cache_affinity import CacheAffinity
 from .policy import ModelArg, ModelArgKind, Policy
 from .quality_cascade import Checked, QualityCascade
 from .session import with_session
+from .thinking_writers import ThinkingWriters
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +164,7 @@ class Router:
         prices: PriceTable | None = None,
         clock: Callable[[], datetime] | None = None,
         cache_affinity: CacheAffinity | None = None,
+        thinking_writers: ThinkingWriters | None = None,
     ) -> None:
         self.settings = settings = settings if settings is not None else Settings.load()
         prices = prices if prices is not None else PriceTable.load(settings.catalog.path)
@@ -180,6 +183,8 @@ class Router:
         if cache_affinity is None and (settings.policy.cache_aware or settings.policy.agent_traffic):
             cache_affinity = CacheAffinity(self.prices, settings.cache_affinity)
         self.cache_affinity = cache_affinity  # None: routing ignores prompt caches
+        # who wrote the opaque thinking signatures passed on (in process unless shared)
+        self.thinking_writers = thinking_writers if thinking_writers is not None else ThinkingWriters()
         self.agent: AgentTraffic | None = None  # None: agents' sessions are routed like any request
         if cache_affinity is not None and settings.policy.agent_traffic:
             self.agent = AgentTraffic(self.policy, self.prices, cache_affinity, settings.agent_traffic)
@@ -204,6 +209,7 @@ class Router:
             await close()
         if self.cache_affinity is not None:
             await self.cache_affinity.aclose()
+        await self.thinking_writers.aclose()
         await self.upstream.aclose()
 
     # ---- one request -------------------------------------------------------------------------
@@ -220,15 +226,20 @@ class Router:
         extra: tuple[Leg, ...] = ()
         checked: Checked | None = None
         try:
+            writers = await self.thinking_writers.known(params)
             if (
                 arg.kind is not ModelArgKind.CONCRETE
-                and (cheap := self.policy.speculative_model(meta, alias=arg.alias, now=now, params=params))
+                and (
+                    cheap := self.policy.speculative_model(
+                        meta, alias=arg.alias, now=now, params=params, writers=writers
+                    )
+                )
                 is not None
                 and not (self.agent is not None and self.agent.side_call(params, meta))
             ):
-                decision, route, result, extra = await self._speculate(params, meta, arg, cheap, now)
+                decision, route, result, extra = await self._speculate(params, meta, arg, cheap, now, writers)
             else:
-                decision, route = await self.plan(params, meta, arg, now)
+                decision, route = await self.plan(params, meta, arg, now, writers=writers)
                 result = await self._send(params, route)
                 if self.quality is not None and self.quality.applies(arg):
                     checked = await self.quality.check(params, route, result, self._send)
@@ -247,6 +258,7 @@ class Router:
             speculative=bool(extra) or route.speculative,
             adapted=result.adapted,
             effort=result.effort,
+            signatures=in_content(result.message.content),
         )
         record = await self.settle(
             outcome,
@@ -265,19 +277,32 @@ class Router:
         return routed
 
     async def plan(
-        self, params: Mapping[str, Any], meta: RequestMeta, arg: ModelArg, now: datetime
+        self,
+        params: Mapping[str, Any],
+        meta: RequestMeta,
+        arg: ModelArg,
+        now: datetime,
+        *,
+        writers: Mapping[str, str] | None = None,
     ) -> tuple[Decision | None, Route]:
-        """The decision (None: nothing classified) and the route for one request, the prompt caches
-        and the agent-traffic policy considered: the one routing step of `create`, `stream` and the
-        gateway's relays (speculation aside)."""
+        """The decision (None: nothing classified) and the route for one request, the prompt caches,
+        the thinking it holds and the agent-traffic policy considered: the one routing step of
+        `create`, `stream` and the gateway's relays (speculation aside). `writers`: what
+        `thinking_writers.known` gave for `params` (None: asked here)."""
         if self.agent is not None and self.agent.side_call(params, meta):
             return SIDE_CALL_DECISION, self.agent.side_call_route(params, meta, alias=arg.alias, now=now)
         if arg.kind is ModelArgKind.CONCRETE:
             return None, self.policy.route(None, meta, params, now=now)
-        if self.agent is not None and (held := await self.agent.held(params, meta, alias=arg.alias, now=now)):
+        if writers is None:
+            writers = await self.thinking_writers.known(params)
+        if self.agent is not None and (
+            held := await self.agent.held(params, meta, alias=arg.alias, now=now, writers=writers)
+        ):
             return None, held
         decision = await self.classify(params)
-        route = self.policy.route(decision, meta, params, alias=arg.alias, now=now, downgrade=meta.downgrade)
+        route = self.policy.route(
+            decision, meta, params, alias=arg.alias, now=now, downgrade=meta.downgrade, writers=writers
+        )
         if "thinking_history:" in route.reason:  # kept with the model that wrote its thinking
             return decision, route
         if self.cache_affinity is not None:  # stay on a tier whose prompt cache is warm
@@ -296,12 +321,24 @@ class Router:
         return decision
 
     def route(
-        self, params: Mapping[str, Any], decision: Decision | None, meta: RequestMeta = NO_META
+        self,
+        params: Mapping[str, Any],
+        decision: Decision | None,
+        meta: RequestMeta = NO_META,
+        *,
+        writers: Mapping[str, str] | None = None,
     ) -> Route:
-        """The route `create` would take for `params` given `decision` (None for a concrete model)."""
+        """The route `create` would take for `params` given `decision` (None for a concrete model);
+        `writers` as `thinking_writers.known` gives them."""
         arg = self.policy.resolve_model_arg(params.get("model"))
         return self.policy.route(
-            decision, meta, params, alias=arg.alias, now=self._clock(), downgrade=meta.downgrade
+            decision,
+            meta,
+            params,
+            alias=arg.alias,
+            now=self._clock(),
+            downgrade=meta.downgrade,
+            writers=writers,
         )
 
     async def settle(
@@ -334,11 +371,16 @@ class Router:
         record.escalated = escalated
         if sent is not None and self.cache_affinity is not None and outcome.model_used is not None:
             await self.cache_affinity.observe(sent, meta, outcome.model_used, outcome.answer)
+        if outcome.signatures and outcome.model_used is not None:  # the conversation's next turn stays
+            await self.thinking_writers.learn(outcome.signatures, outcome.model_used)
         await self._keep(record)
         return record
 
-    async def keep_record(self, record: UsageRecord) -> None:
-        """Keep a record accounted outside `create` / `stream` (the SDK middleware's): recent and ledger."""
+    async def keep_record(self, record: UsageRecord, *, signatures: tuple[str, ...] = ()) -> None:
+        """Keep a record accounted outside `create` / `stream` (the SDK middleware's): recent and
+        ledger; `signatures`: those of the answer's thinking blocks, which its model wrote."""
+        if signatures and record.model_used:
+            await self.thinking_writers.learn(signatures, record.model_used)
         await self._keep(record)
 
     def add_observer(self, observer: ResponseObserver) -> None:
@@ -387,11 +429,17 @@ class Router:
             )
 
     async def _speculate(
-        self, params: Mapping[str, Any], meta: RequestMeta, arg: ModelArg, cheap: str, now: datetime
+        self,
+        params: Mapping[str, Any],
+        meta: RequestMeta,
+        arg: ModelArg,
+        cheap: str,
+        now: datetime,
+        writers: Mapping[str, str],
     ) -> tuple[Decision, Route, UpstreamResult, tuple[Leg, ...]]:
         def route_for(decision: Decision) -> Route:
             return self.policy.route(
-                decision, meta, params, alias=arg.alias, now=now, downgrade=meta.downgrade
+                decision, meta, params, alias=arg.alias, now=now, downgrade=meta.downgrade, writers=writers
             )
 
         # The cheap leg sends exactly what a simple-labelled route would send.
@@ -541,6 +589,7 @@ def stream_outcome(result: StreamResult, started: float) -> Outcome:
         error_type=error_type(error) if error is not None else ("cancelled" if result.cancelled else None),
         adapted=result.adapted,
         effort=result.effort,
+        signatures=result.signatures,
     )
 
 

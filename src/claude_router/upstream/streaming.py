@@ -56,6 +56,11 @@ class StreamResult:
     attempts: tuple[Attempt, ...] = ()
     adapted: tuple[str, ...] = ()  # what was changed in the body for `model_used`
     effort: str | None = None  # the effort `model_used` was sent
+    signatures: tuple[str, ...] = ()  # of the thinking blocks streamed, in order
+
+
+# Events that can carry a thinking block's signature, and the text that says one does.
+_SIGNED = {"content_block_delta": '"signature_delta"', "content_block_start": '"redacted_thinking"'}
 
 
 class StreamUsage:
@@ -67,6 +72,7 @@ class StreamUsage:
         self.ttft_s: float | None = None
         self.stop_reason: str | None = None
         self.completed = False
+        self.signatures: list[str] = []  # of thinking blocks (`signature_delta`, redacted blocks' data)
 
     def observe(self, event: RawMessageStreamEvent | ParsedMessageStreamEvent[Any]) -> None:
         if event.type == "message_start":
@@ -74,6 +80,10 @@ class StreamUsage:
         elif event.type == "message_delta":
             self._delta(event.usage.model_dump(), event.delta.stop_reason)
         else:
+            if event.type == "content_block_delta" and event.delta.type == "signature_delta":
+                self.signatures.append(event.delta.signature)
+            elif event.type == "content_block_start" and event.content_block.type == "redacted_thinking":
+                self.signatures.append(event.content_block.data)
             self._other(event.type)
 
     def observe_wire(self, sse: ServerSentEvent) -> None:
@@ -84,7 +94,15 @@ class StreamUsage:
             data = sse.json()
             self._delta(data.get("usage") or {}, (data.get("delta") or {}).get("stop_reason"))
         elif sse.event is not None:
+            if sse.event in _SIGNED and _SIGNED[sse.event] in sse.data:  # parsed only when it signs
+                self._signed(sse.json())
             self._other(sse.event)
+
+    def _signed(self, data: Mapping[str, Any]) -> None:
+        part = data.get("delta") or data.get("content_block") or {}
+        sig = part.get("signature") if part.get("type") == "signature_delta" else part.get("data")
+        if isinstance(sig, str) and sig:
+            self.signatures.append(sig)
 
     def _started(self, usage: Mapping[str, Any]) -> None:
         self._fields = dict(usage)
@@ -313,4 +331,5 @@ def stream_result(
         stop_reason=accounting.stop_reason,
         rate_limits=trace.rate_limits,
         attempts=tuple(trace.attempts),
+        signatures=tuple(accounting.signatures),
     )

@@ -34,7 +34,7 @@ from ..ledger.verdicts import VerdictStore
 from ..monitor import attach_monitor
 from ..routing.router import RecordSink, Router
 from ..types import UsageRecord
-from ..upstream import UPSTREAM_ERRORS
+from ..upstream import upstream_errors
 from ..upstream.emulated import upstream_settings
 from .auth import authenticate
 from .batches import batch_results, cancel_batch, create_batch, delete_batch, list_batches, retrieve_batch
@@ -55,8 +55,6 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
 UNREAD_MODEL = "unknown"  # a refusal's `model_requested` when the body was never read (or named none)
-# Failures answered in the Anthropic error shape: the gateway's own, the router's, the upstream's.
-ANSWERED_ERRORS: tuple[type[Exception], ...] = (GatewayError, RouterError, *UPSTREAM_ERRORS)
 _HTTP_ERROR_TYPES = {404: "not_found_error", 405: "invalid_request_error", 413: "request_too_large"}
 
 
@@ -191,6 +189,11 @@ def _gateway_transport(settings: Settings) -> Settings:
     return settings.model_copy(update={"upstream": upstream})
 
 
+def _answered_errors() -> tuple[type[Exception], ...]:
+    """Failures answered in the Anthropic error shape: the gateway's own, the router's, the upstream's."""
+    return (GatewayError, RouterError, *upstream_errors())
+
+
 def guarded(handler: Handler, endpoint: str) -> Handler:
     """`handler` measured, with every failure answered in the Anthropic error shape. A Messages
     request refused before any call (400, 401, 404, 413, 429) still gets its ledger row."""
@@ -206,7 +209,7 @@ def guarded(handler: Handler, endpoint: str) -> Handler:
                 key = await authenticate(request.headers, state.keys)
                 request.state.key = key
             response = await handler(request)
-        except ANSWERED_ERRORS as exc:
+        except _answered_errors() as exc:
             response = error_response(exc, state.secrets)
             if (
                 refusals_recorded

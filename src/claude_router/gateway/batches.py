@@ -26,9 +26,8 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import anthropic
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,6 +44,9 @@ from .body import MessagesBody, check, read_json
 from .errors import JSON, GatewayError, invalid_request
 from .keys import KeyInfo
 from .state import GatewayState, RequestScope, request_scope
+
+if TYPE_CHECKING:  # the SDK is imported where it is used
+    pass
 
 CLASSIFY_CONCURRENCY = 8
 RETRIEVE_CONCURRENCY = 8
@@ -110,6 +112,8 @@ async def list_batches(request: Request) -> Response:
     gate = asyncio.Semaphore(RETRIEVE_CONCURRENCY)
 
     async def fetch(batch_id: str) -> dict[str, Any] | None:
+        import anthropic
+
         async with gate:
             try:
                 raw = await client.messages.batches.with_raw_response.retrieve(batch_id)

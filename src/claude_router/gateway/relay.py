@@ -27,7 +27,7 @@ from ..routing.accounting import Outcome
 from ..routing.policy import ModelArgKind
 from ..routing.router import Router, failure_outcome
 from ..types import Decision, RequestMeta, Route, UsageRecord
-from ..upstream import UPSTREAM_ERRORS, RawUpstreamResult, routed_params
+from ..upstream import RawUpstreamResult, routed_params, upstream_errors
 from .tracing import NO_TRACING, Span, Tracing
 
 FORWARDED_HEADERS = ("anthropic-beta", "anthropic-version")
@@ -137,7 +137,7 @@ class PlainRelay(Relay):
                     headers=forward.headers,
                     query=forward.query,
                 )
-        except UPSTREAM_ERRORS as exc:
+        except upstream_errors() as exc:
             await self._record_failure(exc)
             raise
         outcome = Outcome(

@@ -24,10 +24,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from time import perf_counter
 from types import TracebackType
-from typing import Any, Protocol, Self
-
-import anthropic
-from anthropic.types import Message, RawMessageStreamEvent
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from ..catalog.pricing import Baseline, PriceTable
 from ..classify import Classifier, classifier_input
@@ -51,6 +48,10 @@ from .cache_affinity import CacheAffinity
 from .policy import ModelArg, ModelArgKind, Policy
 from .quality_cascade import Checked, QualityCascade
 from .session import with_session
+
+if TYPE_CHECKING:  # the SDK is imported where it is used
+    import anthropic
+    from anthropic.types import Message, RawMessageStreamEvent
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +211,8 @@ class Router:
 
     async def create(self, *, meta: RequestMeta | None = None, **params: Any) -> RoutedResponse:
         """Route and send one Messages API request; `UnknownModelError` before any call if `model` is."""
+        import anthropic
+
         meta = with_session(meta or NO_META, params)
         arg = self.policy.resolve_model_arg(params.get("model"))
         started = perf_counter()
@@ -358,6 +361,8 @@ class Router:
         gate = asyncio.Semaphore(concurrency)
 
         async def one(item: RouterRequest | Mapping[str, Any]) -> RoutedResponse | RoutedError:
+            import anthropic
+
             request = item if isinstance(item, RouterRequest) else RouterRequest(item)
             async with gate:
                 try:
@@ -449,6 +454,8 @@ class RoutedStream:
         self._now = _utcnow()
 
     async def __aenter__(self) -> Self:
+        import anthropic
+
         router, params = self._router, self._params
         self._started, self._now = perf_counter(), router._clock()
         try:
@@ -535,6 +542,8 @@ def error_type(exc: BaseException) -> str:
     """The Anthropic error type of an upstream failure (`overloaded_error`, `timeout_error`, ...)."""
     if isinstance(exc, WireError):
         return exc.type
+    import anthropic  # any other upstream failure is the SDK's, so it is loaded already
+
     if isinstance(exc, anthropic.APIStatusError):
         return exc.type or f"http_{exc.status_code}"
     if isinstance(exc, anthropic.APITimeoutError):

@@ -10,23 +10,22 @@ error, and the usage seen so far (input tokens from `message_start`, output toke
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
-import anthropic
-import httpx2
-from anthropic import AsyncStream
-from anthropic.lib.streaming import ParsedMessageStreamEvent
-from anthropic.types import RawMessageStreamEvent
-
 from ..types import NO_USAGE, TokenUsage
 from .attempts import Attempt, CallTrace, RateLimits, attach_failure, call_with_fallback
 
-if TYPE_CHECKING:  # the type `AsyncStream.raw_events` yields
-    from anthropic._streaming import ServerSentEvent
+if TYPE_CHECKING:  # the SDK's streams load it; the relay's usage (`observe_wire`) does not
+    import anthropic
+    import httpx2
+    from anthropic import AsyncStream
+    from anthropic.lib.streaming import ParsedMessageStreamEvent
+    from anthropic.types import RawMessageStreamEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +71,16 @@ class StreamUsage:
         else:
             self._other(event.type)
 
-    def observe_wire(self, sse: ServerSentEvent) -> None:
-        """The same, from an undecoded event: only message_start and message_delta are parsed."""
-        if sse.event == "message_start":
-            self._started(sse.json()["message"]["usage"])
-        elif sse.event == "message_delta":
-            data = sse.json()
-            self._delta(data.get("usage") or {}, (data.get("delta") or {}).get("stop_reason"))
-        elif sse.event is not None:
-            self._other(sse.event)
+    def observe_wire(self, event: str, data: bytes) -> None:
+        """The same, from an event's name and undecoded data: only message_start and message_delta
+        are parsed."""
+        if event == "message_start":
+            self._started(json.loads(data)["message"]["usage"])
+        elif event == "message_delta":
+            fields = json.loads(data)
+            self._delta(fields.get("usage") or {}, (fields.get("delta") or {}).get("stop_reason"))
+        elif event:
+            self._other(event)
 
     def _started(self, usage: Mapping[str, Any]) -> None:
         self._fields = dict(usage)
@@ -116,6 +116,9 @@ class EventSource:
 
     async def next(self) -> RawMessageStreamEvent | None:
         """The next event, None at the end; a broken connection becomes the SDK's own error."""
+        import anthropic
+        import httpx2
+
         try:
             event = await self._raw.__anext__()
         except StopAsyncIteration:
@@ -191,6 +194,8 @@ class UpstreamStream(Generic[ItemT]):
         return self
 
     async def _open(self, model: str) -> tuple[Source[ItemT], ItemT]:
+        import anthropic  # the sources are the SDK's
+
         source = await self._open_source(model, self._accounting)
         try:
             first = await source.next()
@@ -209,6 +214,8 @@ class UpstreamStream(Generic[ItemT]):
         return self
 
     async def __anext__(self) -> ItemT:
+        import anthropic
+
         if self._pending is not None:
             first, self._pending = self._pending, None
             return first
@@ -229,6 +236,8 @@ class UpstreamStream(Generic[ItemT]):
         return item
 
     def _fail(self, exc: anthropic.APIError) -> None:
+        import anthropic
+
         self._error = exc
         self._ended_at = time.perf_counter()
         if isinstance(exc, anthropic.APIStatusError) and exc.type == "overloaded_error" and self._model_used:

@@ -3,6 +3,7 @@
     wire = WireClient(WireConfig(base_url, api_key, max_retries=2, timeout_s=600))
     answer, got = await wire.fetch(trace, model, body, headers, query)  # a 2xx's bytes and headers
     response = await wire.send(trace, model, body, headers, query)   # a 2xx, still open (streams)
+    await wire.probe(timeout_s=2)                                    # does the API answer? (readiness)
     await wire.aclose()
 
 A relay has nothing to gain from the SDK's per-field handling of a body it only passes on, and
@@ -30,6 +31,7 @@ from .wire_error import WireError
 # The anthropic-version the pinned SDK sends, for a client that sends none (the SDK face's too).
 DEFAULT_VERSION = "2026-10-21"
 MESSAGES_PATH = "/v1/messages"
+PROBE_PATH = "/v1/models?limit=1"  # the cheapest authenticated request there is
 RETRY_COUNT = "x-stainless-retry-count"  # as the SDK numbers its attempts (0 for the first)
 CONNECT_TIMEOUT_S = 5.0  # the SDK's own connect timeout
 Sleep = Callable[[float], Awaitable[None]]
@@ -53,7 +55,9 @@ class WireClient:
         self.config = config
         self._on_attempt = on_attempt
         self._sleep = sleep
-        self._url = config.base_url.rstrip("/") + MESSAGES_PATH
+        base_url = config.base_url.rstrip("/")
+        self._url = base_url + MESSAGES_PATH
+        self._probe_url = base_url + PROBE_PATH
         base = {"content-type": "application/json", "anthropic-version": DEFAULT_VERSION, **config.headers}
         if config.api_key:
             base["x-api-key"] = config.api_key
@@ -130,6 +134,18 @@ class WireClient:
                 continue
             raise WireError(status, payload, got)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def probe(self, timeout_s: float) -> None:
+        """One authenticated request, never retried: `WireError` unless the API answers it (2xx)."""
+        timeout = aiohttp.ClientTimeout(total=timeout_s)
+        try:
+            async with self._open().get(self._probe_url, headers=self._headers, timeout=timeout) as response:
+                payload = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            kind = "timeout_error" if isinstance(exc, TimeoutError) else "connection_error"
+            raise WireError(None, error_type=kind, message=f"the upstream API failed: {kind}") from exc
+        if response.status >= 300:
+            raise WireError(response.status, payload, response.headers)
 
     def _observe(self, trace: CallTrace, attempt: Attempt, limits: RateLimits | None = None) -> None:
         trace.record(attempt, limits)

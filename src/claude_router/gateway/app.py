@@ -33,14 +33,14 @@ from ..ledger.examples import ExampleBuffer, ExampleStore
 from ..ledger.verdicts import VerdictStore
 from ..monitor import attach_monitor
 from ..routing.router import RecordSink, Router
-from ..types import UsageRecord
+from ..types import UsageRecord, new_request_id
 from ..upstream import upstream_errors
 from ..upstream.emulated import upstream_settings
 from .auth import authenticate
 from .batches import batch_results, cancel_batch, create_batch, delete_batch, list_batches, retrieve_batch
 from .errors import JSON, GatewayError, error_body, error_response, json_error, scrub
 from .keys import KeyStore
-from .messages import MESSAGES, count_tokens, messages, new_request_id
+from .messages import MESSAGES, count_tokens, messages
 from .meta import header_session, refused_task_id
 from .metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from .models import get_model, list_models
@@ -205,9 +205,9 @@ def guarded(handler: Handler, endpoint: str) -> Handler:
         if refusals_recorded:
             request.state.request_id = new_request_id()
         try:
-            if state.keys is not None:
-                key = await authenticate(request.headers, state.keys)
-                request.state.key = key
+            keys = state.keys
+            # Set either way: a key read back that was never set costs an exception per request.
+            request.state.key = await authenticate(request.headers, keys) if keys is not None else None
             response = await handler(request)
         except _answered_errors() as exc:
             response = error_response(exc, state.secrets)

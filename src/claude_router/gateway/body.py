@@ -40,11 +40,12 @@ class MessagesBody(CountTokensBody):
 
 async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
     """The body as a JSON object; 413 past `max_bytes` (read no further), 400 if it is not one."""
-    return (await read_sized_json(request, max_bytes))[0]
+    return (await read_raw_json(request, max_bytes))[0]
 
 
-async def read_sized_json(request: Request, max_bytes: int) -> tuple[dict[str, Any], int]:
-    """As `read_json`, with the body's size in bytes."""
+async def read_raw_json(request: Request, max_bytes: int) -> tuple[dict[str, Any], bytes]:
+    """As `read_json`, with the bytes it came as (relayed as they are when routing changes
+    nothing in them)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
@@ -64,7 +65,7 @@ async def read_sized_json(request: Request, max_bytes: int) -> tuple[dict[str, A
         raise invalid_request(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise invalid_request("the request body must be a JSON object")
-    return body, size
+    return body, raw
 
 
 def check(body: dict[str, Any], shape: type[BaseModel], *, prefix: str = "") -> None:

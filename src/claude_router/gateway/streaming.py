@@ -55,6 +55,7 @@ class SSERelay(Relay):
                 fallbacks=route.fallbacks,
                 headers=forward.headers,
                 query=forward.query,
+                raw=self._raw_body(route),
             )
             with self._upstream_span(route):  # until the first event
                 await stream.open()

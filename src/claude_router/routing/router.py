@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +31,16 @@ from ..classify.factory import build_classifier
 from ..config import Settings
 from ..errors import RouterError
 from ..otel import NO_SPANS, Spans
-from ..types import NO_USAGE, ClassifierSource, Decision, Label, RequestMeta, Route, UsageRecord
+from ..types import (
+    NO_USAGE,
+    ClassifierSource,
+    Decision,
+    Label,
+    RequestMeta,
+    Route,
+    UsageRecord,
+    new_request_id,
+)
 from ..upstream import (
     StreamResult,
     Upstream,
@@ -216,7 +224,7 @@ class Router:
         meta = with_session(meta or NO_META, params)
         arg = self.policy.resolve_model_arg(params.get("model"))
         started = perf_counter()
-        request_id = meta.request_id or _new_request_id()
+        request_id = meta.request_id or new_request_id()
         now = self._clock()
         decision: Decision | None = None
         route: Route | None = None
@@ -445,7 +453,7 @@ class RoutedStream:
         self._params = params
         self._meta = meta
         self._arg = router.policy.resolve_model_arg(params.get("model"))
-        self._request_id = meta.request_id or _new_request_id()
+        self._request_id = meta.request_id or new_request_id()
         self.decision: Decision | None = None
         self.route: Route | None = None
         self.record: UsageRecord | None = None
@@ -563,10 +571,6 @@ def _attach_record(exc: BaseException, record: UsageRecord) -> None:
 def _failure_record(exc: BaseException) -> UsageRecord | None:
     record = getattr(exc, _RECORD_ATTR, None)
     return record if isinstance(record, UsageRecord) else None
-
-
-def _new_request_id() -> str:
-    return f"req_{uuid.uuid4().hex}"
 
 
 def _utcnow() -> datetime:

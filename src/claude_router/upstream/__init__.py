@@ -18,6 +18,7 @@ from .client import (
     UpstreamStream,
     failure_of,
     routed_params,
+    routes_as_written,
     with_cached_system,
 )
 from .wire_error import WireError
@@ -37,6 +38,7 @@ __all__ = [
     "WireStream",
     "failure_of",
     "routed_params",
+    "routes_as_written",
     "upstream_errors",
     "with_cached_system",
 ]

@@ -168,6 +168,17 @@ def routed_params(params: Mapping[str, Any], route: Route) -> dict[str, Any]:
     return with_cached_system(body) if route.cache_system else body
 
 
+def routes_as_written(params: Mapping[str, Any], route: Route) -> bool:
+    """Whether the route sends the body as the caller wrote it: it names the route's model, and
+    the route sets nothing in it (no max_tokens, effort or cache breakpoint of its own)."""
+    return (
+        params.get("model") == route.model
+        and route.max_tokens is None
+        and route.effort is None
+        and not route.cache_system
+    )
+
+
 def attempt_body(params: Mapping[str, Any], model: str, *, stream: bool = False) -> bytes:
     """The JSON bytes the relay sends to `model`: every field as the caller sent it, `model` and
     `stream` set. The one place the relay builds an attempt's body."""
@@ -270,17 +281,20 @@ class Upstream:
         fallbacks: Sequence[str] = (),
         headers: Mapping[str, str] | None = None,
         query: str = "",
+        raw: bytes | None = None,
     ) -> RawUpstreamResult:
         """As `create`, for a proxy that relays the answer: the body goes out as JSON bytes over the
         relay's own client (`wire.py`: the SDK's retry contract, none of its per-field handling of
         either side, which costs more CPU than the rest of the call), with the client's `headers`
         (`anthropic-beta`, `anthropic-version`) and `query` as it sent them; the answer's bytes come
-        back as the upstream sent them, read only for their `usage`."""
+        back as the upstream sent them, read only for their `usage`. `raw`: the body's own bytes
+        for `model` (a client's, routed as written), sent as they are; a fallback's are built."""
         wire, sent = self.wire, headers or {}
         trace = CallTrace()
 
         async def call(candidate: str) -> tuple[bytes, Mapping[str, str]]:
-            return await wire.fetch(trace, candidate, attempt_body(params, candidate), sent, query)
+            body = raw if raw is not None and candidate == model else attempt_body(params, candidate)
+            return await wire.fetch(trace, candidate, body, sent, query)
 
         used, (content, got) = await call_with_fallback(trace, self.candidates(model, fallbacks), call)
         return RawUpstreamResult(
@@ -302,11 +316,18 @@ class Upstream:
         fallbacks: Sequence[str] = (),
         headers: Mapping[str, str] | None = None,
         query: str = "",
+        raw: bytes | None = None,
     ) -> WireStream:
         """A streamed `relay`: the upstream's bytes as they come (see `WireStream`)."""
+
+        def body_for(candidate: str) -> bytes:
+            if raw is not None and candidate == model:
+                return raw
+            return attempt_body(params, candidate, stream=True)
+
         return WireStream(
             self.wire,
-            lambda candidate: attempt_body(params, candidate, stream=True),
+            body_for,
             self.candidates(model, fallbacks),
             requested=model,
             headers=headers or {},

@@ -45,7 +45,7 @@ from .meta import header_session, refused_task_id
 from .metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from .models import get_model, list_models
 from .readiness import check_dependencies
-from .state import GatewayState, gateway_state, observation, request_key
+from .state import GatewayState, RequestScope, gateway_state, observation, request_key
 from .tracing import Tracing
 
 if TYPE_CHECKING:
@@ -201,13 +201,15 @@ def guarded(handler: Handler, endpoint: str) -> Handler:
 
     async def run(request: Request) -> Response:
         state = gateway_state(request)
-        request.state.observation = seen = state.metrics.start(endpoint)
+        on_request = request.state
+        on_request.observation = seen = state.metrics.start(endpoint)
         if refusals_recorded:
-            request.state.request_id = new_request_id()
+            on_request.request_id = new_request_id()
         try:
             keys = state.keys
-            # Set either way: a key read back that was never set costs an exception per request.
-            request.state.key = await authenticate(request.headers, keys) if keys is not None else None
+            key = await authenticate(request.headers, keys) if keys is not None else None
+            on_request.key = key
+            on_request.scope = RequestScope(state, key, seen)  # what the handler reads, in one
             response = await handler(request)
         except _answered_errors() as exc:
             response = error_response(exc, state.secrets)

@@ -92,7 +92,9 @@ class RequestScope:
 
 
 def request_scope(request: Request) -> RequestScope:
-    return RequestScope(gateway_state(request), request_key(request), observation(request))
+    """The scope `app.guarded` set for the request once it was authenticated."""
+    scope: RequestScope = request.state.scope
+    return scope
 
 
 def gateway_state(request: Request) -> GatewayState:

@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from claude_router.config import HAIKU, Settings
 from claude_router.gateway import create_app
+from claude_router.gateway.errors import relayed_raw_headers
 from claude_router.gateway.server import running_gateway
 
 UPSTREAM_KEY = "sk-ant-passthrough-upstream-0123456789"
@@ -242,3 +243,21 @@ async def test_an_error_event_midway_goes_through_as_sent(gateway_url: str, reco
     assert response.status_code == 200
     assert response.content == midway
     assert len(recorder.seen) == 1
+
+
+def test_relayed_headers_are_the_upstreams_bar_the_connections_with_the_routers_on_top() -> None:
+    upstream = {
+        "Content-Type": "application/json",
+        "Request-Id": "req_up",
+        "Content-Length": "12",
+        "Connection": "keep-alive",
+        "x-router-model": "from upstream",
+    }
+    raw = relayed_raw_headers(upstream, {"x-router-model": HAIKU}, content_type="text/plain")
+    assert raw == [
+        (b"content-type", b"application/json"),
+        (b"request-id", b"req_up"),
+        (b"x-router-model", HAIKU.encode()),
+    ]
+    untyped = relayed_raw_headers({"request-id": "r"}, {}, content_type="application/json")
+    assert untyped == [(b"request-id", b"r"), (b"content-type", b"application/json")]

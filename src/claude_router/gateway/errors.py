@@ -31,6 +31,7 @@ __all__ = [
     "invalid_request",
     "json_error",
     "relayed_headers",
+    "relayed_raw_headers",
     "scrub",
 ]
 
@@ -132,6 +133,25 @@ def relayed_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """An upstream answer's headers for the client (`request-id`, `anthropic-ratelimit-*`, ...):
     all of them but the upstream connection's own."""
     return {k: v for k, v in headers.items() if k.lower() not in _HOP_HEADERS}
+
+
+def relayed_raw_headers(
+    upstream: Mapping[str, str], own: Mapping[str, str], *, content_type: str
+) -> list[tuple[bytes, bytes]]:
+    """`relayed_headers` with the router's `own` on top, encoded for the response in one pass
+    (the answer's headers copied once), and `content_type` when the upstream named none."""
+    raw: list[tuple[bytes, bytes]] = []
+    typed = False
+    for name, value in upstream.items():
+        lower = name.lower()
+        if lower in _HOP_HEADERS or lower in own:
+            continue
+        typed = typed or lower == "content-type"
+        raw.append((lower.encode("latin-1"), value.encode("latin-1")))
+    raw.extend((name.encode("latin-1"), value.encode("latin-1")) for name, value in own.items())
+    if not typed:
+        raw.append((b"content-type", content_type.encode("latin-1")))
+    return raw
 
 
 def _relayed_wire(exc: WireError, secrets: tuple[str, ...]) -> Response:

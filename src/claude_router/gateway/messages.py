@@ -14,7 +14,7 @@ from ..types import Decision, RequestMeta, Route, UsageRecord, new_request_id
 from .admission import admit
 from .body import CountTokensBody, MessagesBody, check, read_json, read_raw_json
 from .budgets import Reservation
-from .errors import JSON, invalid_request, relayed_headers
+from .errors import JSON, invalid_request, relayed_headers, relayed_raw_headers
 from .meta import request_meta
 from .metrics import Observation
 from .relay import Forward, PlainRelay, relays_raw
@@ -86,9 +86,10 @@ async def _relay(
             seen.record, seen.decision = relay.record, relay.decision
     assert relay.record is not None
     assert relay.route is not None
-    headers = relayed_headers(result.headers)  # the upstream's, then the router's own
-    headers.update(_routing_headers(relay.record, relay.route, result.model_used, seen))
-    return Response(result.body, media_type=JSON, headers=headers)
+    own = _routing_headers(relay.record, relay.route, result.model_used, seen)
+    response = Response(result.body)  # its content-length; the upstream's headers, then the router's
+    response.raw_headers += relayed_raw_headers(result.headers, own, content_type=JSON)
+    return response
 
 
 async def count_tokens(request: Request) -> Response:

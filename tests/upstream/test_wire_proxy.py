@@ -26,22 +26,27 @@ async def answer(base_url: str) -> str:
     return model
 
 
+def proxy_environment(monkeypatch: pytest.MonkeyPatch, proxy: str, no_proxy: str | None) -> None:
+    """The variables as a user sets them, either spelling (the lower-case one wins where both are)."""
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, proxy)
+    for name in ("NO_PROXY", "no_proxy"):
+        if no_proxy is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, no_proxy)
+
+
 async def test_a_request_goes_through_the_proxy_the_environment_names(
     emulator_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The emulator stands in for the proxy: an address nothing answers at is reached only through it.
-    for name in ("HTTP_PROXY", "http_proxy"):
-        monkeypatch.setenv(name, emulator_url)
-    for name in ("NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
+    proxy_environment(monkeypatch, emulator_url, None)
     assert (await answer("http://api.example.invalid")).startswith(HAIKU)
 
 
 async def test_no_proxy_sends_a_request_straight_to_its_host(
     emulator_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("HTTP_PROXY", "http_proxy"):
-        monkeypatch.setenv(name, NOWHERE)
-    for name in ("NO_PROXY", "no_proxy"):
-        monkeypatch.setenv(name, "127.0.0.1")
+    proxy_environment(monkeypatch, NOWHERE, "127.0.0.1")
     assert (await answer(emulator_url)).startswith(HAIKU)

@@ -28,7 +28,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -64,11 +64,14 @@ class _BatchBody(BaseModel):
     requests: list[_BatchItem] = Field(min_length=1)
 
 
+BATCH_BODY = TypeAdapter(_BatchBody)
+
+
 async def create_batch(request: Request) -> Response:
     scope = request_scope(request)
     state, key = scope.state, scope.key
     body = await read_json(request, state.max_body_bytes)
-    check(body, _BatchBody)
+    check(body, BATCH_BODY)
     for i, item in enumerate(body["requests"]):
         check(item["params"], MessagesBody, prefix=f"requests.{i}.params.")
     if key is not None:

@@ -79,9 +79,15 @@ def _quiet(loop: asyncio.AbstractEventLoop) -> None:
     loop.set_exception_handler(lambda _loop, _context: None)
 
 
-def run(work: Coroutine[Any, Any, T], *, grace_s: float = INTERRUPT_GRACE_S) -> T:
-    """Run `work` to completion on a new event loop; `KeyboardInterrupt` once Ctrl-C has stopped it."""
-    runner = asyncio.Runner()
+def run(
+    work: Coroutine[Any, Any, T],
+    *,
+    grace_s: float = INTERRUPT_GRACE_S,
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+) -> T:
+    """Run `work` to completion on a new event loop (made by `loop_factory`, else asyncio's own);
+    `KeyboardInterrupt` once Ctrl-C has stopped it."""
+    runner = asyncio.Runner(loop_factory=loop_factory)
     loop = runner.get_loop()
     interrupt = _Interrupt(loop, grace_s, hard_exit)
 

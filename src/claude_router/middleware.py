@@ -71,7 +71,8 @@ from .sync import EventLoopThread, SyncRouter
 from .types import NO_USAGE, ClassifierSource, UsageRecord
 from .upstream import routed_params
 from .upstream.attempts import is_spend_limit
-from .upstream.sse_tap import AsyncTee, SSETap, SyncTee
+from .upstream.sse_tap import SSETap
+from .upstream.sse_tee import AsyncTee, SyncTee
 
 T = TypeVar("T")
 

@@ -7,8 +7,7 @@ spans and the `anthropic` SDK's call spans are made only when a provider is set,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
 try:
@@ -31,10 +30,12 @@ class Spans(Protocol):
     def child(self, name: str, **attributes: str) -> AbstractContextManager[Any | None]: ...
 
 
+NO_SPAN: AbstractContextManager[None] = nullcontext()  # reusable: it holds no state
+
+
 class NoSpans:
-    @contextmanager
-    def child(self, name: str, **attributes: str) -> Iterator[None]:
-        yield None
+    def child(self, name: str, **attributes: str) -> AbstractContextManager[None]:
+        return NO_SPAN
 
 
 NO_SPANS: Spans = NoSpans()

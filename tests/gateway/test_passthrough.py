@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from claude_router.config import HAIKU, Settings
 from claude_router.gateway import create_app
+from claude_router.gateway.errors import relayed_raw_headers
 from claude_router.gateway.server import running_gateway
 
 UPSTREAM_KEY = "sk-ant-passthrough-upstream-0123456789"
@@ -61,8 +62,10 @@ class Recorder:
     stream: bytes = STREAM
 
     async def messages(self, request: Request) -> Response:
-        body = json.loads(await request.body())
-        self.seen.append({"headers": dict(request.headers), "query": request.url.query, "body": body})
+        raw = await request.body()
+        body = json.loads(raw)
+        seen = {"headers": dict(request.headers), "query": request.url.query, "body": body, "raw": raw}
+        self.seen.append(seen)
         if self.refuse:
             headers = {"request-id": "req_up_400", "x-should-retry": "false", "x-upstream-note": "kept"}
             return Response(REFUSED, status_code=400, media_type="application/json", headers=headers)
@@ -152,6 +155,42 @@ async def test_the_request_goes_upstream_as_sent(
     assert sent["body"].get("stream", False) is stream
 
 
+# Spacing, field order and escapes of the client's own: a body routed as written goes as these bytes.
+HAND_WRITTEN = (
+    b'{ "messages" : [ {"role":"user","content":"caf\\u00e9 \xe2\x98\x95"} ],\n'
+    b'  "max_tokens":32, "model":"claude-haiku-4-5", "stream":%s }'
+)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+async def test_a_body_routed_as_written_goes_as_the_clients_bytes(
+    gateway_url: str, recorder: Recorder, stream: bool, cache_aware: bool
+) -> None:
+    raw = HAND_WRITTEN % (b"true" if stream else b"false")
+    headers = {"content-type": "application/json", "anthropic-beta": "b1"}
+    async with httpx2.AsyncClient(base_url=gateway_url, timeout=30) as http:
+        named = await http.post("/v1/messages", content=raw, headers=headers)
+        routed = await http.post("/v1/messages", content=raw.replace(HAIKU.encode(), b"auto"))
+    assert named.status_code == routed.status_code == 200
+    as_named, as_routed = recorder.seen
+    if not cache_aware or stream:  # the relay (the SDK serialises the body itself)
+        assert as_named["raw"] == raw
+    assert as_named["body"]["messages"][0]["content"] == "caf\u00e9 \u2615"
+    # Routed from "auto", the body names the model it goes to: encoded anew, every field kept.
+    assert as_routed["raw"] != raw.replace(HAIKU.encode(), b"auto")
+    assert as_routed["body"]["messages"] == as_named["body"]["messages"]
+    assert as_routed["body"]["model"] == routed.headers["x-router-model"]
+
+
+async def test_a_repeated_beta_header_goes_upstream_joined(gateway_url: str, recorder: Recorder) -> None:
+    betas = [("anthropic-beta", "context-management-2025-06-27"), ("anthropic-beta", "b2")]
+    async with httpx2.AsyncClient(base_url=gateway_url, timeout=30) as http:
+        response = await http.post("/v1/messages", json=CLAUDE_CODE_BODY, headers=betas)
+    assert response.status_code == 200
+    (sent,) = recorder.seen
+    assert sent["headers"]["anthropic-beta"] == "context-management-2025-06-27,b2"
+
+
 async def test_a_client_without_a_version_gets_the_sdks(gateway_url: str, recorder: Recorder) -> None:
     async with httpx2.AsyncClient(base_url=gateway_url, timeout=30) as http:
         response = await http.post("/v1/messages", json={**CLAUDE_CODE_BODY})
@@ -204,3 +243,21 @@ async def test_an_error_event_midway_goes_through_as_sent(gateway_url: str, reco
     assert response.status_code == 200
     assert response.content == midway
     assert len(recorder.seen) == 1
+
+
+def test_relayed_headers_are_the_upstreams_bar_the_connections_with_the_routers_on_top() -> None:
+    upstream = {
+        "Content-Type": "application/json",
+        "Request-Id": "req_up",
+        "Content-Length": "12",
+        "Connection": "keep-alive",
+        "x-router-model": "from upstream",
+    }
+    raw = relayed_raw_headers(upstream, {"x-router-model": HAIKU}, content_type="text/plain")
+    assert raw == [
+        (b"content-type", b"application/json"),
+        (b"request-id", b"req_up"),
+        (b"x-router-model", HAIKU.encode()),
+    ]
+    untyped = relayed_raw_headers({"request-id": "r"}, {}, content_type="application/json")
+    assert untyped == [(b"request-id", b"r"), (b"content-type", b"application/json")]

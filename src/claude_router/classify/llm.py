@@ -17,16 +17,16 @@ import asyncio
 import hashlib
 import logging
 import time
-from typing import Any
-
-import anthropic
-from anthropic.types import Message
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RouterError
 from ..types import ClassifierSource, Decision, Label
 from ..upstream import Upstream
 from .base import ClassifierInput
 from .prompt import ClassifierPrompt, clip
+
+if TYPE_CHECKING:  # the SDK is imported where it is used
+    from anthropic.types import Message
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,8 @@ class LLMClassifier:
         }
 
     async def classify(self, item: ClassifierInput) -> Decision:
+        import anthropic
+
         if not item.text.strip():
             # The API refuses empty text; nothing to pay for.
             return self._fallback("no text to classify", 0.0)

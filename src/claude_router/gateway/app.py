@@ -34,19 +34,19 @@ from ..ledger.verdicts import VerdictStore
 from ..monitor import attach_monitor
 from ..routing.router import RecordSink, Router
 from ..routing.thinking_writers import ThinkingWriters
-from ..types import UsageRecord
-from ..upstream import UPSTREAM_ERRORS
+from ..types import UsageRecord, new_request_id
+from ..upstream import upstream_errors
 from ..upstream.emulated import upstream_settings
 from .auth import authenticate
 from .batches import batch_results, cancel_batch, create_batch, delete_batch, list_batches, retrieve_batch
 from .errors import JSON, GatewayError, error_body, error_response, json_error, scrub
 from .keys import KeyStore
-from .messages import MESSAGES, count_tokens, messages, new_request_id
+from .messages import MESSAGES, count_tokens, messages
 from .meta import header_session, refused_task_id
 from .metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from .models import get_model, list_models
 from .readiness import check_dependencies
-from .state import GatewayState, gateway_state, observation, request_key
+from .state import GatewayState, RequestScope, gateway_state, observation, request_key
 from .tracing import Tracing
 
 if TYPE_CHECKING:
@@ -56,8 +56,6 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
 UNREAD_MODEL = "unknown"  # a refusal's `model_requested` when the body was never read (or named none)
-# Failures answered in the Anthropic error shape: the gateway's own, the router's, the upstream's.
-ANSWERED_ERRORS: tuple[type[Exception], ...] = (GatewayError, RouterError, *UPSTREAM_ERRORS)
 _HTTP_ERROR_TYPES = {404: "not_found_error", 405: "invalid_request_error", 413: "request_too_large"}
 
 
@@ -206,6 +204,11 @@ def _gateway_transport(settings: Settings) -> Settings:
     return settings.model_copy(update={"upstream": upstream})
 
 
+def _answered_errors() -> tuple[type[Exception], ...]:
+    """Failures answered in the Anthropic error shape: the gateway's own, the router's, the upstream's."""
+    return (GatewayError, RouterError, *upstream_errors())
+
+
 def guarded(handler: Handler, endpoint: str) -> Handler:
     """`handler` measured, with every failure answered in the Anthropic error shape. A Messages
     request refused before any call (400, 401, 404, 413, 429) still gets its ledger row."""
@@ -213,15 +216,17 @@ def guarded(handler: Handler, endpoint: str) -> Handler:
 
     async def run(request: Request) -> Response:
         state = gateway_state(request)
-        request.state.observation = seen = state.metrics.start(endpoint)
+        on_request = request.state
+        on_request.observation = seen = state.metrics.start(endpoint)
         if refusals_recorded:
-            request.state.request_id = new_request_id()
+            on_request.request_id = new_request_id()
         try:
-            if state.keys is not None:
-                key = await authenticate(request.headers, state.keys)
-                request.state.key = key
+            keys = state.keys
+            key = await authenticate(request.headers, keys) if keys is not None else None
+            on_request.key = key
+            on_request.scope = RequestScope(state, key, seen)  # what the handler reads, in one
             response = await handler(request)
-        except ANSWERED_ERRORS as exc:
+        except _answered_errors() as exc:
             response = error_response(exc, state.secrets)
             if (
                 refusals_recorded

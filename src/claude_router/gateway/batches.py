@@ -26,10 +26,9 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import anthropic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -45,6 +44,9 @@ from .body import MessagesBody, check, read_json
 from .errors import JSON, GatewayError, invalid_request
 from .keys import KeyInfo
 from .state import GatewayState, RequestScope, request_scope
+
+if TYPE_CHECKING:  # the SDK is imported where it is used
+    pass
 
 CLASSIFY_CONCURRENCY = 8
 RETRIEVE_CONCURRENCY = 8
@@ -62,11 +64,14 @@ class _BatchBody(BaseModel):
     requests: list[_BatchItem] = Field(min_length=1)
 
 
+BATCH_BODY = TypeAdapter(_BatchBody)
+
+
 async def create_batch(request: Request) -> Response:
     scope = request_scope(request)
     state, key = scope.state, scope.key
     body = await read_json(request, state.max_body_bytes)
-    check(body, _BatchBody)
+    check(body, BATCH_BODY)
     for i, item in enumerate(body["requests"]):
         check(item["params"], MessagesBody, prefix=f"requests.{i}.params.")
     if key is not None:
@@ -110,6 +115,8 @@ async def list_batches(request: Request) -> Response:
     gate = asyncio.Semaphore(RETRIEVE_CONCURRENCY)
 
     async def fetch(batch_id: str) -> dict[str, Any] | None:
+        import anthropic
+
         async with gate:
             try:
                 raw = await client.messages.batches.with_raw_response.retrieve(batch_id)

@@ -2,49 +2,56 @@
 
 Only the fields the gateway itself relies on are checked (their types, and that the required
 ones are there); everything else travels to the upstream as the caller sent it, and the upstream
-judges it.
+judges it. The shapes are typed dicts, checked without building an object per body or per turn
+(a coding agent's conversation is hundreds of turns, each a list of blocks).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
 from starlette.requests import Request
+from typing_extensions import TypedDict  # pydantic needs it before Python 3.12
 
 from .errors import GatewayError, invalid_request
 
-
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
+_STRICT = ConfigDict(strict=True)
 
 
-class _Turn(_Loose):
+@with_config(_STRICT)
+class _Turn(TypedDict):
     role: Literal["user", "assistant", "system"]  # system turns: Opus 4.8 and later take them
     content: str | list[dict[str, Any]]
 
 
-class CountTokensBody(_Loose):
-    model: str = Field(min_length=1)
+@with_config(_STRICT)
+class _CountTokens(TypedDict):
+    model: Annotated[str, Field(min_length=1)]
     messages: list[_Turn]
-    system: str | list[dict[str, Any]] | None = None
-    tools: list[dict[str, Any]] | None = None
+    system: NotRequired[str | list[dict[str, Any]] | None]
+    tools: NotRequired[list[dict[str, Any]] | None]
 
 
-class MessagesBody(CountTokensBody):
-    max_tokens: int | None = Field(default=None, gt=0)  # None: the route's ceiling
-    stream: bool = False
-    metadata: dict[str, Any] | None = None
+class _Messages(_CountTokens):
+    max_tokens: NotRequired[Annotated[int, Field(gt=0)] | None]  # None: the route's ceiling
+    stream: NotRequired[bool]
+    metadata: NotRequired[dict[str, Any] | None]
+
+
+CountTokensBody = TypeAdapter(_CountTokens)
+MessagesBody = TypeAdapter(_Messages)
 
 
 async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
     """The body as a JSON object; 413 past `max_bytes` (read no further), 400 if it is not one."""
-    return (await read_sized_json(request, max_bytes))[0]
+    return (await read_raw_json(request, max_bytes))[0]
 
 
-async def read_sized_json(request: Request, max_bytes: int) -> tuple[dict[str, Any], int]:
-    """As `read_json`, with the body's size in bytes."""
+async def read_raw_json(request: Request, max_bytes: int) -> tuple[dict[str, Any], bytes]:
+    """As `read_json`, with the bytes it came as (relayed as they are when routing changes
+    nothing in them)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
@@ -64,13 +71,13 @@ async def read_sized_json(request: Request, max_bytes: int) -> tuple[dict[str, A
         raise invalid_request(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise invalid_request("the request body must be a JSON object")
-    return body, size
+    return body, raw
 
 
-def check(body: dict[str, Any], shape: type[BaseModel], *, prefix: str = "") -> None:
+def check(body: dict[str, Any], shape: TypeAdapter[Any], *, prefix: str = "") -> None:
     """400 naming the first wrong or missing field; the body itself is relayed unchanged."""
     try:
-        shape.model_validate(body)
+        shape.validate_python(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = prefix + (".".join(str(part) for part in first["loc"]) or "body")

@@ -79,7 +79,10 @@ def serve(
             f"{gateway.host}:{gateway.port} can spend on the upstream account.[/]"
         )
     if gateway.workers == 1:
-        run(_serve(settings, log_level))
+        from uvicorn.loops.auto import auto_loop_factory
+
+        # The loop uvicorn would pick (uvloop when installed), as each of several workers runs on.
+        run(_serve(settings, log_level), loop_factory=auto_loop_factory())
     else:
         _serve_workers(settings, log_level)
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
-import httpx2
 from starlette.responses import Response
 
 from ..errors import BudgetExceededError, RateLimitedError, RouterError
 from ..upstream import WireError
 from .refusals import GatewayError, invalid_request
+
+if TYPE_CHECKING:  # the SDK is imported where it is used
+    import anthropic
 
 __all__ = [
     "JSON",
@@ -30,6 +31,7 @@ __all__ = [
     "invalid_request",
     "json_error",
     "relayed_headers",
+    "relayed_raw_headers",
     "scrub",
 ]
 
@@ -73,6 +75,8 @@ def error_response(exc: BaseException, secrets: Iterable[str] = ()) -> Response:
         return json_error(exc.status_code, exc.error_type, exc.message, secrets=secrets, headers=_hints(exc))
     if isinstance(exc, WireError):
         return _relayed_wire(exc, secrets)
+    import anthropic  # what remains is the SDK's (the library path), so it is loaded already
+
     if isinstance(exc, anthropic.APIStatusError):
         return _relayed(exc, secrets)
     if isinstance(exc, anthropic.APITimeoutError):
@@ -86,18 +90,27 @@ def upstream_error_event(exc: BaseException, secrets: Iterable[str] = ()) -> byt
     """An SSE `error` event for a failure after the stream's first byte (the status is already sent)."""
     if isinstance(exc, WireError):
         payload = json.dumps(error_body("api_error" if exc.status is None else exc.type, exc.message))
-    elif isinstance(exc, anthropic.APIStatusError) and _is_error_body(exc.body):
-        payload = json.dumps(exc.body)
-    elif isinstance(exc, anthropic.APIStatusError):
-        payload = json.dumps(error_body(exc.type or "api_error", exc.message))
     else:
-        payload = json.dumps(error_body("api_error", "the upstream stream failed"))
+        payload = json.dumps(_sdk_error_body(exc))
     return f"event: error\ndata: {scrub(payload, secrets)}\n\n".encode()
+
+
+def _sdk_error_body(exc: BaseException) -> Any:
+    """An error event's data for a failure that is not the relay's: the SDK's (so it is loaded)."""
+    import anthropic
+
+    if isinstance(exc, anthropic.APIStatusError) and _is_error_body(exc.body):
+        return exc.body
+    if isinstance(exc, anthropic.APIStatusError):
+        return error_body(exc.type or "api_error", exc.message)
+    return error_body("api_error", "the upstream stream failed")
 
 
 def _relayed(exc: anthropic.APIStatusError, secrets: tuple[str, ...]) -> Response:
     """The upstream's own status, body and headers (the body wrapped in the error shape when it
     was not one)."""
+    import httpx2
+
     headers = relayed_headers(exc.response.headers)
     if _is_error_body(exc.body):
         try:
@@ -120,6 +133,25 @@ def relayed_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """An upstream answer's headers for the client (`request-id`, `anthropic-ratelimit-*`, ...):
     all of them but the upstream connection's own."""
     return {k: v for k, v in headers.items() if k.lower() not in _HOP_HEADERS}
+
+
+def relayed_raw_headers(
+    upstream: Mapping[str, str], own: Mapping[str, str], *, content_type: str
+) -> list[tuple[bytes, bytes]]:
+    """`relayed_headers` with the router's `own` on top, encoded for the response in one pass
+    (the answer's headers copied once), and `content_type` when the upstream named none."""
+    raw: list[tuple[bytes, bytes]] = []
+    typed = False
+    for name, value in upstream.items():
+        lower = name.lower()
+        if lower in _HOP_HEADERS or lower in own:
+            continue
+        typed = typed or lower == "content-type"
+        raw.append((lower.encode("latin-1"), value.encode("latin-1")))
+    raw.extend((name.encode("latin-1"), value.encode("latin-1")) for name, value in own.items())
+    if not typed:
+        raw.append((b"content-type", content_type.encode("latin-1")))
+    return raw
 
 
 def _relayed_wire(exc: WireError, secrets: tuple[str, ...]) -> Response:

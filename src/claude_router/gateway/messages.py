@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,11 +10,11 @@ from starlette.responses import Response
 
 from ..routing.policy import ModelArgKind
 from ..routing.session import with_session
-from ..types import Decision, RequestMeta, Route, UsageRecord
+from ..types import Decision, RequestMeta, Route, UsageRecord, new_request_id
 from .admission import admit
-from .body import CountTokensBody, MessagesBody, check, read_json, read_sized_json
+from .body import CountTokensBody, MessagesBody, check, read_json, read_raw_json
 from .budgets import Reservation
-from .errors import JSON, invalid_request, relayed_headers
+from .errors import JSON, invalid_request, relayed_headers, relayed_raw_headers
 from .meta import request_meta
 from .metrics import Observation
 from .relay import Forward, PlainRelay, relays_raw
@@ -30,7 +29,7 @@ ADAPTED_HEADER = "x-router-adapted"  # what was changed in the body for the mode
 async def messages(request: Request) -> Response:
     scope = request_scope(request)
     state = scope.state
-    body, size = await read_sized_json(request, state.max_body_bytes)
+    body, raw = await read_raw_json(request, state.max_body_bytes)
     request.state.model = body.get("model")  # for the ledger row of a refusal
     check(body, MessagesBody)
     for name in RESERVED_FIELDS:
@@ -43,19 +42,20 @@ async def messages(request: Request) -> Response:
     if scope.seen is not None:
         scope.seen.span = span  # ended with the observation, whatever happens
     with state.tracing.current(span):
-        return await _answer(request, scope, body, size)
+        return await _answer(request, scope, body, raw)
 
 
-async def _answer(request: Request, scope: RequestScope, body: dict[str, Any], size: int) -> Response:
+async def _answer(request: Request, scope: RequestScope, body: dict[str, Any], raw: bytes) -> Response:
     state, seen = scope.state, scope.seen
-    meta, reservation = await admit(state, scope.key, body, size, with_session(_meta(request, scope), body))
+    meta = with_session(_meta(request, scope), body)
+    meta, reservation = await admit(state, scope.key, body, len(raw), meta)
     params = {k: v for k, v in body.items() if k != "stream"}
-    forward = Forward.of(request.headers, request.url.query)
+    forward = Forward.of(request.headers, request.scope["query_string"])
     if body.get("stream"):
-        return await _stream(state, params, meta, seen, reservation, forward)
+        return await _stream(state, params, meta, seen, reservation, forward, raw)
     try:  # the record (and its cost) is kept before either returns or raises
         if relays_raw(state.router, params, meta):
-            return await _relay(state, params, meta, seen, forward)
+            return await _relay(state, params, meta, seen, forward, raw)
         routed = await state.router.create(**params, **forward.sdk_options(), meta=meta)
     finally:
         if reservation is not None:
@@ -70,11 +70,16 @@ async def _answer(request: Request, scope: RequestScope, body: dict[str, Any], s
 
 
 async def _relay(
-    state: GatewayState, params: dict[str, Any], meta: RequestMeta, seen: Observation | None, forward: Forward
+    state: GatewayState,
+    params: dict[str, Any],
+    meta: RequestMeta,
+    seen: Observation | None,
+    forward: Forward,
+    raw: bytes,
 ) -> Response:
     """The upstream's answer relayed byte for byte, routed and accounted like `Router.create`."""
     request_id = meta.request_id or new_request_id()
-    relay = PlainRelay(state.router, params, meta, request_id, state.tracing, forward)
+    relay = PlainRelay(state.router, params, meta, request_id, state.tracing, forward, raw)
     try:
         result = await relay.run()
     finally:
@@ -82,9 +87,10 @@ async def _relay(
             seen.record, seen.decision = relay.record, relay.decision
     assert relay.record is not None
     assert relay.route is not None
-    headers = relayed_headers(result.headers)  # the upstream's, then the router's own
-    headers.update(_routing_headers(relay.record, relay.route, result.model_used, seen))
-    return Response(result.body, media_type=JSON, headers=headers)
+    own = _routing_headers(relay.record, relay.route, result.model_used, seen)
+    response = Response(result.body)  # its content-length; the upstream's headers, then the router's
+    response.raw_headers += relayed_raw_headers(result.headers, own, content_type=JSON)
+    return response
 
 
 async def count_tokens(request: Request) -> Response:
@@ -102,7 +108,7 @@ async def count_tokens(request: Request) -> Response:
         decision = await router.classify(body)
         model = router.route(body, decision, _meta(request, scope)).model
         body = dict(router.upstream.adapter.body_for(body, model).body)  # as it would be sent
-    forward = Forward.of(request.headers, request.url.query)  # betas change what is counted
+    forward = Forward.of(request.headers, request.scope["query_string"])  # betas change what is counted
     raw = await router.upstream.client.messages.with_raw_response.count_tokens(
         **_sdk_kwargs(body, state.count_tokens_args), **forward.sdk_options(), model=model
     )
@@ -121,9 +127,10 @@ async def _stream(
     seen: Observation | None,
     reservation: Reservation | None,
     forward: Forward,
+    raw: bytes,
 ) -> Response:
     request_id = meta.request_id or new_request_id()
-    relay = SSERelay(state.router, params, meta, request_id, state.tracing, forward)
+    relay = SSERelay(state.router, params, meta, request_id, state.tracing, forward, raw)
     try:
         await relay.open()
     except BaseException:
@@ -201,7 +208,3 @@ def _sdk_kwargs(body: Mapping[str, Any], accepted: frozenset[str]) -> dict[str, 
     if extra:
         kwargs["extra_body"] = extra
     return kwargs
-
-
-def new_request_id() -> str:
-    return f"req_{uuid.uuid4().hex}"

@@ -20,6 +20,7 @@ worker answers it, sums them all.
 from __future__ import annotations
 
 import os
+from functools import cache
 from time import perf_counter
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -92,6 +93,13 @@ class GatewayMetrics:
             registry=registry,
             multiprocess_mode="livesum",  # several workers: the live ones' values, summed
         )
+        # Each labelled child looked up once: `labels()` checks and joins its values under a lock
+        # on every call. As many as the registry keeps anyway (one per combination seen).
+        self.requests_for = cache(self.requests.labels)
+        self.tokens_for = cache(self.tokens.labels)
+        self.cost_for = cache(self.cost.labels)
+        self.decisions_for = cache(self.decisions.labels)
+        self.latency_for = cache(self.latency.labels)
 
     def start(self, endpoint: str) -> Observation:
         return Observation(self, endpoint)
@@ -131,15 +139,15 @@ class Observation:
         m, record, decision = self._metrics, self.record, self.decision
         end_span(self.span, record, decision, status)
         m.in_flight.dec()
-        m.latency.labels(self._endpoint).observe(perf_counter() - self._started)
+        m.latency_for(self._endpoint).observe(perf_counter() - self._started)
         model = (record.model_used if record else None) or NONE
         label = record.label.value if record is not None and record.label is not None else NONE
-        m.requests.labels(self._endpoint, model, label, str(status)).inc()
+        m.requests_for(self._endpoint, model, label, str(status)).inc()
         if decision is not None and decision.latency_s > 0:
             m.classifier_latency.observe(decision.latency_s)
         if record is None:
             return
-        m.decisions.labels(record.classifier_source.value).inc()
+        m.decisions_for(record.classifier_source.value).inc()
         usage, classifier = record.usage, record.classifier_usage
         for kind, count in (
             ("input", usage.input_tokens),
@@ -150,8 +158,8 @@ class Observation:
             ("classifier_output", classifier.output_tokens),
         ):
             if count:
-                m.tokens.labels(kind).inc(count)
-        m.cost.labels(model).inc(float(record.total_cost_usd))  # display only: the ledger keeps Decimal
+                m.tokens_for(kind).inc(count)
+        m.cost_for(model).inc(float(record.total_cost_usd))  # display only: the ledger keeps Decimal
         if record.model_used is not None:
             classifier_s = decision.latency_s if decision is not None else 0.0
             m.upstream_latency.observe(max(0.0, record.latency_s - classifier_s))

@@ -11,13 +11,13 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import anthropic
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import UnavailableError
 from ..ledger.buffer import BufferedLedger
 from ..ledger.engine import db_reason
+from ..upstream import WireError
 from .state import GatewayState
 
 CHECK_TIMEOUT_S = 2.0
@@ -78,8 +78,7 @@ async def _redis(state: GatewayState) -> None:
 
 
 async def _upstream(state: GatewayState, timeout_s: float) -> None:
-    client = state.router.upstream.client.with_options(timeout=timeout_s, max_retries=0)
-    await client.models.list(limit=1)
+    await state.router.upstream.wire.probe(timeout_s)  # the relay's own client: no SDK loaded for it
 
 
 def _check(name: str, outcome: BaseException | None, state: GatewayState) -> Check:
@@ -95,10 +94,12 @@ def _reason(name: str, exc: BaseException, state: GatewayState) -> str:
     if name == "redis":
         where = urlsplit(state.settings.gateway.redis_url or "").netloc.rpartition("@")[2]
         return f"Redis at {where} ([gateway] redis_url): {exc or type(exc).__name__}"
-    if isinstance(exc, anthropic.APIStatusError):
-        return f"{upstream} answered {exc.status_code}: {exc.message}"
-    if isinstance(exc, anthropic.APIConnectionError):
-        return f"cannot connect to {upstream}"
+    if isinstance(exc, WireError):
+        return (
+            f"cannot connect to {upstream}"
+            if exc.status is None
+            else f"{upstream} answered {exc.status}: {exc.message}"
+        )
     engine = _engines(state).get(name)
     return db_reason(exc, engine.url.render_as_string(hide_password=False) if engine is not None else None)
 

@@ -28,10 +28,11 @@ from ..routing.accounting import Outcome
 from ..routing.policy import ModelArgKind
 from ..routing.router import Router, failure_outcome
 from ..types import Decision, RequestMeta, Route, UsageRecord
-from ..upstream import UPSTREAM_ERRORS, RawUpstreamResult, routed_params
+from ..upstream import RawUpstreamResult, routed_params, routes_as_written, upstream_errors
 from .tracing import NO_TRACING, Span, Tracing
 
 FORWARDED_HEADERS = ("anthropic-beta", "anthropic-version")
+_FORWARDED = frozenset(name.encode() for name in FORWARDED_HEADERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +44,16 @@ class Forward:
     query: str = ""
 
     @classmethod
-    def of(cls, headers: Headers, query: str) -> Forward:
-        # Repeated headers are joined as HTTP allows (`anthropic-beta` takes a comma-separated list).
-        found = {name: ",".join(headers.getlist(name)) for name in FORWARDED_HEADERS if name in headers}
-        return cls(found, query)
+    def of(cls, headers: Headers, query: bytes) -> Forward:
+        """From the request's headers and raw query string, in one pass over the headers (their
+        names arrive lower-cased). Repeated ones are joined as HTTP allows (`anthropic-beta` takes
+        a comma-separated list)."""
+        found: dict[str, str] = {}
+        for raw_name, raw_value in headers.raw:
+            if raw_name in _FORWARDED:
+                name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+                found[name] = f"{found[name]},{value}" if name in found else value
+        return cls(found, query.decode("latin-1"))
 
     def sdk_options(self) -> dict[str, Any]:
         """The same for a call through the SDK's client (`Router.create`): its request options."""
@@ -78,8 +85,10 @@ class Relay:
         request_id: str,
         tracing: Tracing | None = None,
         forward: Forward = NO_FORWARD,
+        raw: bytes | None = None,
     ) -> None:
         self._router = router
+        self._raw = raw  # the client's body as it came: `params` and its `stream` field
         self._forward = forward
         self._tracing = tracing or Tracing(NO_TRACING)
         self._params = params
@@ -99,6 +108,11 @@ class Relay:
 
     def _body(self, route: Route) -> dict[str, Any]:
         return routed_params(self._params, route)
+
+    def _raw_body(self, route: Route) -> bytes | None:
+        """The client's own bytes, when the route sends its body as written: no re-encoding (a
+        `"stream": false` in them asks what its absence does)."""
+        return self._raw if self._raw is not None and routes_as_written(self._params, route) else None
 
     def _upstream_span(self, route: Route) -> AbstractContextManager[Span | None]:
         """The child span of the routed upstream call (the SDK's own spans nest under it)."""
@@ -138,8 +152,9 @@ class PlainRelay(Relay):
                     headers=forward.headers,
                     query=forward.query,
                     as_written=route.as_written,
+                    raw=self._raw_body(route),
                 )
-        except UPSTREAM_ERRORS as exc:
+        except upstream_errors() as exc:
             await self._record_failure(exc)
             raise
         outcome = Outcome(

@@ -31,13 +31,12 @@ class GatewayState:
     emulated: bool = False
     #: Strings that must never leave the process (the upstream API key).
     secrets: tuple[str, ...] = ()
-    #: Keyword arguments `messages.count_tokens` names; other body fields go in `extra_body`.
-    count_tokens_args: frozenset[str] = field(default_factory=frozenset)
     limiter: RateLimits = field(default_factory=RateLimiter)
     budgets: Budgets | None = None  # None: no budgets (authentication off)
     worst_case: WorstCase | None = None
     tracing: Tracing = field(default_factory=Tracing)
     shared: SharedState | None = None  # Redis, when it holds the rate limits and budgets
+    _count_tokens_args: frozenset[str] | None = None
 
     @classmethod
     def build(
@@ -54,8 +53,7 @@ class GatewayState:
         """With `shared` (Redis), rate limits and budgets are enforced across every replica."""
         key = router.settings.upstream.api_key
         secrets = tuple(s for s in (key.get_secret_value() if key else None,) if s)
-        accepted = frozenset(inspect.signature(router.upstream.client.messages.count_tokens).parameters)
-        state = cls(settings, router, ledger, metrics, keys, emulated, secrets, accepted)
+        state = cls(settings, router, ledger, metrics, keys, emulated, secrets)
         if keys is not None:
             spent = ledger_spend(keys.engine)
             book: Budgets = BudgetBook(spent)
@@ -68,6 +66,15 @@ class GatewayState:
             state.worst_case = WorstCase(router.settings, router.policy, router.prices)
             router.ledger = BudgetSink(router.ledger, book)  # every kept record counts against its key
         return state
+
+    @property
+    def count_tokens_args(self) -> frozenset[str]:
+        """Keyword arguments the SDK's `messages.count_tokens` names (other body fields go in
+        `extra_body`); read on the first count, which builds the SDK's client anyway."""
+        if self._count_tokens_args is None:
+            method = self.router.upstream.client.messages.count_tokens
+            self._count_tokens_args = frozenset(inspect.signature(method).parameters)
+        return self._count_tokens_args
 
     @property
     def max_body_bytes(self) -> int:
@@ -85,7 +92,9 @@ class RequestScope:
 
 
 def request_scope(request: Request) -> RequestScope:
-    return RequestScope(gateway_state(request), request_key(request), observation(request))
+    """The scope `app.guarded` set for the request once it was authenticated."""
+    scope: RequestScope = request.state.scope
+    return scope
 
 
 def gateway_state(request: Request) -> GatewayState:

@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..routing.router import stream_outcome
 from ..types import Decision, UsageRecord
-from ..upstream import UPSTREAM_ERRORS, WireStream
+from ..upstream import WireStream, upstream_errors
 from .errors import upstream_error_event
 from .relay import Relay
 
@@ -61,10 +61,11 @@ class SSERelay(Relay):
                 headers=forward.headers,
                 query=forward.query,
                 as_written=route.as_written,
+                raw=self._raw_body(route),
             )
             with self._upstream_span(route):  # until the first event
                 await stream.open()
-        except UPSTREAM_ERRORS as exc:
+        except upstream_errors() as exc:
             self._closed = True
             await self._record_failure(exc)
             raise
@@ -76,7 +77,7 @@ class SSERelay(Relay):
         try:
             async for chunk in self._stream.chunks():
                 await send(chunk)
-        except UPSTREAM_ERRORS as exc:
+        except upstream_errors() as exc:
             await send(upstream_error_event(exc, secrets))
 
     async def close(self, exc: BaseException | None = None) -> None:

@@ -18,11 +18,10 @@ otherwise, and without the `otel` extra, nothing is traced and no span is built.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from ..otel import tracing_configured
+from ..otel import NO_SPAN, tracing_configured
 from ..types import Decision, UsageRecord
 
 if TYPE_CHECKING:
@@ -68,23 +67,18 @@ class Tracing:
             },
         )
 
-    @contextmanager
-    def current(self, span: Span | None) -> Iterator[None]:
-        """Make `span` the parent of the spans started inside (the SDK's included)."""
+    def current(self, span: Span | None) -> AbstractContextManager[Any]:
+        """Make `span` the parent of the spans started inside (the SDK's included); with tracing
+        off, a shared context that does nothing (no generator or span built per request)."""
         if span is None or otel is None:
-            yield
-            return
-        with otel.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
-            yield
+            return NO_SPAN
+        return otel.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False)
 
-    @contextmanager
-    def child(self, name: str, **attributes: str) -> Iterator[Span | None]:
+    def child(self, name: str, **attributes: str) -> AbstractContextManager[Span | None]:
         """A child span of the current one, ended on exit (an error marks it failed)."""
         if self._tracer is None:
-            yield None
-            return
-        with self._tracer.start_as_current_span(name, attributes=attributes) as span:
-            yield span
+            return NO_SPAN
+        return self._tracer.start_as_current_span(name, attributes=attributes)
 
 
 def end_span(span: Span | None, record: UsageRecord | None, decision: Decision | None, status: int) -> None:

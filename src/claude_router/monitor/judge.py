@@ -16,10 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
-
-import anthropic
-from anthropic.types import Message
+from typing import TYPE_CHECKING, Any
 
 from ..catalog.pricing import PriceTable
 from ..classify.llm import describe_error
@@ -29,6 +26,9 @@ from ..ledger.verdicts import Better
 from ..types import ZERO, TokenUsage
 from ..upstream import Upstream
 from .rubric import Rubric
+
+if TYPE_CHECKING:  # the SDK is imported where it is used
+    from anthropic.types import Message
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,8 @@ class Judge:
 
     async def compare(self, question: str, cheaper: str, higher: str, *, swap: bool) -> Judgement:
         """Judge `cheaper` against `higher`; shown as A and B, or as B and A when `swap`."""
+        import anthropic
+
         first, second = (higher, cheaper) if swap else (cheaper, higher)
         try:
             async with asyncio.timeout(self.timeout_s):

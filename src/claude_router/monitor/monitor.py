@@ -24,10 +24,8 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
-from anthropic.types import Message
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..catalog.pricing import TIERS, PriceTable
@@ -39,6 +37,9 @@ from ..routing.router import RoutedResponse, Router
 from ..upstream import Upstream, routed_params
 from .judge import Judge, Judgement
 from .sampling import answer_order_swapped, is_sampled
+
+if TYPE_CHECKING:  # the SDK is imported where it is used
+    from anthropic.types import Message
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,8 @@ class QualityMonitor:
 
     async def evaluate(self, params: Mapping[str, Any], routed: RoutedResponse, higher: str) -> Verdict:
         """Re-run `routed`'s request on `higher` and judge both answers (never raises for upstream)."""
+        import anthropic
+
         record = routed.record
         base = Verdict(
             request_id=record.request_id,

@@ -11,14 +11,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
-
-import anthropic
-from anthropic.types import Message
+from typing import TYPE_CHECKING, Any
 
 from ..classify import classifier_input
 from ..upstream import Upstream
 from .score import Score
+
+if TYPE_CHECKING:  # the SDK is imported where it is used
+    from anthropic.types import Message
 
 _GRADE = re.compile(r"\b(10|[1-9])\b")
 
@@ -45,6 +45,8 @@ class Judge:
         self.rubric = rubric or Rubric.load()
 
     async def score(self, params: Mapping[str, Any], message: Message) -> Score:
+        import anthropic
+
         rubric = self.rubric
         answer = "".join(block.text for block in message.content if block.type == "text")
         prompt = rubric.template.format(

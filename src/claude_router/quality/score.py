@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from anthropic.types import Message
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..types import NO_USAGE, TokenUsage
+
+if TYPE_CHECKING:  # the SDK is imported where it is used
+    from anthropic.types import Message
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import anthropic
+from typing import TYPE_CHECKING, Any
 
 from ..catalog.pricing import TIERS, PriceTable
 from ..config import QualitySettings
@@ -28,6 +26,9 @@ from ..types import Route
 from ..upstream import Upstream, UpstreamResult
 from .accounting import Leg
 from .policy import ModelArg, ModelArgKind
+
+if TYPE_CHECKING:  # the SDK is imported where it is used
+    pass
 
 Send = Callable[[Mapping[str, Any], Route], Awaitable[UpstreamResult]]
 
@@ -79,6 +80,8 @@ class QualityCascade:
         self, params: Mapping[str, Any], route: Route, first: UpstreamResult, send: Send
     ) -> Checked:
         """Score `first`; while the score is low and a tier is left, re-run one tier up."""
+        import anthropic
+
         result, legs, scores = first, list[Leg](), list[Score]()
         for _ in range(self.settings.max_escalations):
             score = await self.score(params, result)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,10 +23,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from time import perf_counter
 from types import TracebackType
-from typing import Any, Protocol, Self
-
-import anthropic
-from anthropic.types import Message, RawMessageStreamEvent
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from ..catalog.pricing import Baseline, PriceTable
 from ..catalog.signatures import in_content
@@ -36,7 +32,16 @@ from ..classify.factory import build_classifier
 from ..config import Settings
 from ..errors import RouterError
 from ..otel import NO_SPANS, Spans
-from ..types import NO_USAGE, ClassifierSource, Decision, Label, RequestMeta, Route, UsageRecord
+from ..types import (
+    NO_USAGE,
+    ClassifierSource,
+    Decision,
+    Label,
+    RequestMeta,
+    Route,
+    UsageRecord,
+    new_request_id,
+)
 from ..upstream import (
     StreamResult,
     Upstream,
@@ -53,6 +58,10 @@ from .policy import ModelArg, ModelArgKind, Policy
 from .quality_cascade import Checked, QualityCascade
 from .session import with_session
 from .thinking_writers import ThinkingWriters
+
+if TYPE_CHECKING:  # the SDK is imported where it is used
+    import anthropic
+    from anthropic.types import Message, RawMessageStreamEvent
 
 logger = logging.getLogger(__name__)
 
@@ -216,10 +225,12 @@ class Router:
 
     async def create(self, *, meta: RequestMeta | None = None, **params: Any) -> RoutedResponse:
         """Route and send one Messages API request; `UnknownModelError` before any call if `model` is."""
+        import anthropic
+
         meta = with_session(meta or NO_META, params)
         arg = self.policy.resolve_model_arg(params.get("model"))
         started = perf_counter()
-        request_id = meta.request_id or _new_request_id()
+        request_id = meta.request_id or new_request_id()
         now = self._clock()
         decision: Decision | None = None
         route: Route | None = None
@@ -405,6 +416,8 @@ class Router:
         gate = asyncio.Semaphore(concurrency)
 
         async def one(item: RouterRequest | Mapping[str, Any]) -> RoutedResponse | RoutedError:
+            import anthropic
+
             request = item if isinstance(item, RouterRequest) else RouterRequest(item)
             async with gate:
                 try:
@@ -496,7 +509,7 @@ class RoutedStream:
         self._params = params
         self._meta = meta
         self._arg = router.policy.resolve_model_arg(params.get("model"))
-        self._request_id = meta.request_id or _new_request_id()
+        self._request_id = meta.request_id or new_request_id()
         self.decision: Decision | None = None
         self.route: Route | None = None
         self.record: UsageRecord | None = None
@@ -505,6 +518,8 @@ class RoutedStream:
         self._now = _utcnow()
 
     async def __aenter__(self) -> Self:
+        import anthropic
+
         router, params = self._router, self._params
         self._started, self._now = perf_counter(), router._clock()
         try:
@@ -597,6 +612,8 @@ def error_type(exc: BaseException) -> str:
     """The Anthropic error type of an upstream failure (`overloaded_error`, `timeout_error`, ...)."""
     if isinstance(exc, WireError):
         return exc.type
+    import anthropic  # any other upstream failure is the SDK's, so it is loaded already
+
     if isinstance(exc, anthropic.APIStatusError):
         return exc.type or f"http_{exc.status_code}"
     if isinstance(exc, anthropic.APITimeoutError):
@@ -616,10 +633,6 @@ def _attach_record(exc: BaseException, record: UsageRecord) -> None:
 def _failure_record(exc: BaseException) -> UsageRecord | None:
     record = getattr(exc, _RECORD_ATTR, None)
     return record if isinstance(record, UsageRecord) else None
-
-
-def _new_request_id() -> str:
-    return f"req_{uuid.uuid4().hex}"
 
 
 def _utcnow() -> datetime:

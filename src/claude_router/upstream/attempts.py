@@ -12,20 +12,21 @@ does not lift a monthly limit) by setting the `x-should-retry: false` header the
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
-
-import anthropic
-import httpx2
-from anthropic import APIRequest, AsyncAPIResponse, AsyncCallNext, Middleware
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..types import NO_USAGE, TokenUsage
 from .wire_error import WireError
+
+if TYPE_CHECKING:  # the SDK is imported where it is used: a process that only relays never loads it
+    import httpx2
+    from anthropic import APIRequest, AsyncAPIResponse, AsyncCallNext
 
 T = TypeVar("T")
 
@@ -38,8 +39,6 @@ SPEND_LIMIT_CODES = frozenset({"enforced_spend_limit_reached", "contract_spend_l
 SPEND_LIMIT_PHRASES = ("spend limit", "usage limit", "billing")
 # `error.type` values, as a stream's error event carries them, that another model may not share.
 FALLBACK_ERROR_TYPES = frozenset({"overloaded_error", "rate_limit_error", "api_error"})
-# What an upstream call raises: the SDK's errors (library face), the relay's (gateway face).
-UPSTREAM_ERRORS: tuple[type[Exception], ...] = (anthropic.APIError, WireError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,13 +190,16 @@ _CURRENT: ContextVar[CallTrace | None] = ContextVar("claude_router_call_trace", 
 AttemptHook = Callable[[Attempt, RateLimits | None], None]
 
 
-class AttemptObserver(Middleware):
-    """Client middleware: records each attempt, stops retries of spend-limit 429s, reports to `hook`."""
+class AttemptObserver:
+    """Client middleware (an async callable, as the SDK takes one): records each attempt, stops
+    retries of spend-limit 429s, reports to `hook`."""
 
     def __init__(self, hook: AttemptHook) -> None:
         self._hook = hook
 
-    async def handle_async(self, request: APIRequest, call_next: AsyncCallNext) -> AsyncAPIResponse[Any]:
+    async def __call__(self, request: APIRequest, call_next: AsyncCallNext) -> AsyncAPIResponse[Any]:
+        import anthropic
+
         trace = _CURRENT.get()
         model = _model_of(request, trace)
         began = time.perf_counter()
@@ -242,6 +244,8 @@ async def is_spend_limit(response: httpx2.Response) -> bool:
     """Whether a response is a 429 that says a spend limit, not a rate limit, was reached."""
     if response.status_code != 429:
         return False
+    import httpx2
+
     try:
         body = await response.aread()  # read here when the response is streamed
     except httpx2.HTTPError:
@@ -274,6 +278,14 @@ def _error_object(body: bytes) -> Mapping[str, Any]:
     return error if isinstance(error, Mapping) else {}
 
 
+def upstream_errors() -> tuple[type[Exception], ...]:
+    """What an upstream call raises: the relay's `WireError` (gateway face) and, once the SDK is
+    loaded, its `APIError` (library face). An SDK never imported raised nothing, so a process that
+    only relays catches without loading it (`except upstream_errors()`: evaluated only on a raise)."""
+    anthropic = sys.modules.get("anthropic")
+    return (WireError,) if anthropic is None else (WireError, anthropic.APIError)
+
+
 def may_fall_back(exc: BaseException, *, spend_limited: bool) -> bool:
     """Whether another model might succeed where this failure's model did not.
 
@@ -288,6 +300,8 @@ def may_fall_back(exc: BaseException, *, spend_limited: bool) -> bool:
         if exc.status < 400:  # an error event inside a 200 stream
             return exc.type in FALLBACK_ERROR_TYPES
         return exc.status == 429 or exc.status >= 500
+    import anthropic  # any other upstream failure is the SDK's, so it is loaded already
+
     if isinstance(exc, anthropic.APIConnectionError):
         return True
     if not isinstance(exc, anthropic.APIStatusError):
@@ -310,7 +324,7 @@ async def call_with_fallback(
         trace.models_tried.append(model)
         try:
             return model, await call(model)
-        except UPSTREAM_ERRORS as exc:
+        except upstream_errors() as exc:
             if index < last and may_fall_back(exc, spend_limited=trace.spend_limited):
                 continue
             attach_failure(exc, trace.failure())

@@ -31,14 +31,10 @@ import asyncio
 import dataclasses
 import inspect
 import json
+import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import anthropic
-import httpx2
-from anthropic import AsyncStream
-from anthropic.types import Message, RawMessageStreamEvent
+from typing import TYPE_CHECKING, Any
 
 from ..catalog.adapt import NO_SAMPLING_VERSION, Adapter
 from ..catalog.models import Catalogue
@@ -69,8 +65,14 @@ from .streaming import (
     StreamUsage,
     UpstreamStream,
 )
-from .wire import WireClient, WireConfig
+from .wire import DEFAULT_VERSION, WireClient, WireConfig
 from .wire_stream import WireStream
+
+if TYPE_CHECKING:  # the SDK is loaded with the first call through it (`Upstream.client`)
+    import anthropic
+    import httpx2
+    from anthropic import AsyncStream
+    from anthropic.types import Message, RawMessageStreamEvent
 
 __all__ = [
     "Attempt",
@@ -88,6 +90,9 @@ __all__ = [
 ]
 
 EPHEMERAL = {"type": "ephemeral"}
+# What the SDK's client reads when the settings name no key or address, and its default address.
+API_KEY_ENV, BASE_URL_ENV = "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +181,17 @@ def routed_params(params: Mapping[str, Any], route: Route) -> dict[str, Any]:
     return with_cached_system(body) if route.cache_system else body
 
 
+def routes_as_written(params: Mapping[str, Any], route: Route) -> bool:
+    """Whether the route sends the body as the caller wrote it: it names the route's model, and
+    the route sets nothing in it (no max_tokens, effort or cache breakpoint of its own)."""
+    return (
+        params.get("model") == route.model
+        and route.max_tokens is None
+        and route.effort is None
+        and not route.cache_system
+    )
+
+
 def attempt_body(params: Mapping[str, Any], model: str, *, stream: bool = False) -> bytes:
     """The JSON bytes the relay sends to `model`: every field as the caller sent it, `model` and
     `stream` set. The one place the relay builds an attempt's body."""
@@ -189,6 +205,8 @@ def _http_client(kind: str) -> httpx2.AsyncClient | None:
     """The SDK's HTTP client for `[upstream] http_client` (None: its default, httpx)."""
     if kind != "aiohttp":
         return None
+    import anthropic
+
     try:
         return anthropic.DefaultAioHttpClient()
     except RuntimeError as exc:  # the SDK's `aiohttp` extra is not installed
@@ -211,47 +229,73 @@ class Upstream:
         self.cooldowns = Cooldowns(settings.cooldown_after, settings.cooldown_s)
         self._limits: dict[str, RateLimits] = {}
         self._latest_limits: RateLimits | None = None
-        observer = AttemptObserver(self._on_attempt)
-        self._owns_client = client is None
+        self._given = client  # a caller's client: left open, its address and key used by the relay too
+        self._client: anthropic.AsyncAnthropic | None = None
         self._wire: WireClient | None = None
-        if client is None:
-            self.client = anthropic.AsyncAnthropic(
-                api_key=settings.api_key.get_secret_value() if settings.api_key else None,
-                base_url=settings.base_url,
-                max_retries=settings.max_retries,
-                timeout=settings.timeout_s,
-                middleware=[observer],
-                http_client=_http_client(settings.http_client),
-                open_telemetry=None if tracing_configured() else False,
-            )
-        else:  # a copy that shares the caller's connection pool and adds the observer
-            self.client = client.with_options(middleware=[*client.middleware, observer])
-        version = self.client.default_headers.get("anthropic-version")
+        version = client.default_headers.get("anthropic-version") if client is not None else DEFAULT_VERSION
         # Bodies are adapted for the API version this client sends (a request's own header wins).
         self.adapter = adapter or Adapter(
             Catalogue.default(), version=version if isinstance(version, str) else NO_SAMPLING_VERSION
         )
         # The keyword arguments the SDK's methods take; other body fields travel in `extra_body`.
-        self._create_args = frozenset(inspect.signature(self.client.messages.create).parameters)
-        self._stream_args = frozenset(inspect.signature(self.client.messages.stream).parameters)
+        self._create_args: frozenset[str] = frozenset()
+        self._stream_args: frozenset[str] = frozenset()
+
+    @property
+    def client(self) -> anthropic.AsyncAnthropic:
+        """The SDK's client, built on first use (the SDK is imported then: a gateway that only
+        relays never loads it); a caller's client is shared, with the attempt observer added."""
+        if self._client is None:
+            observer = AttemptObserver(self._on_attempt)
+            given, settings = self._given, self.settings
+            if given is not None:
+                client = given.with_options(middleware=[*given.middleware, observer])
+            else:
+                import anthropic
+
+                client = anthropic.AsyncAnthropic(
+                    api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+                    base_url=settings.base_url,
+                    max_retries=settings.max_retries,
+                    timeout=settings.timeout_s,
+                    middleware=[observer],
+                    http_client=_http_client(settings.http_client),
+                    open_telemetry=None if tracing_configured() else False,
+                )
+            self._create_args = frozenset(inspect.signature(client.messages.create).parameters)
+            self._stream_args = frozenset(inspect.signature(client.messages.stream).parameters)
+            self._client = client
+        return self._client
 
     @property
     def wire(self) -> WireClient:
         """The relay's HTTP client (`relay`, `relay_stream`): the SDK client's address, key, retries
         and default headers, without the SDK on the way."""
         if self._wire is None:
-            client = self.client
-            self._wire = WireClient(
-                WireConfig(
-                    base_url=str(client.base_url),
-                    api_key=client.api_key,
-                    max_retries=client.max_retries if client.max_retries is not None else DEFAULT_MAX_RETRIES,
-                    timeout_s=self.settings.timeout_s,
-                    headers={k: v for k, v in client._custom_headers.items() if isinstance(v, str)},
-                ),
-                on_attempt=self._on_attempt,
-            )
+            self._wire = WireClient(self._wire_config(), on_attempt=self._on_attempt)
         return self._wire
+
+    def _wire_config(self) -> WireConfig:
+        """A caller's client's address, key, retries and default headers; else what the SDK's own
+        client would take from the settings and the SDK's environment variables."""
+        timeout_s = self.settings.timeout_s
+        if self._given is None:
+            settings = self.settings
+            key = settings.api_key.get_secret_value() if settings.api_key else os.environ.get(API_KEY_ENV)
+            return WireConfig(
+                base_url=settings.base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
+                api_key=key,
+                max_retries=settings.max_retries,
+                timeout_s=timeout_s,
+            )
+        client = self.client
+        return WireConfig(
+            base_url=str(client.base_url),
+            api_key=client.api_key,
+            max_retries=client.max_retries if client.max_retries is not None else DEFAULT_MAX_RETRIES,
+            timeout_s=timeout_s,
+            headers={k: v for k, v in client._custom_headers.items() if isinstance(v, str)},
+        )
 
     async def relay(
         self,
@@ -262,18 +306,23 @@ class Upstream:
         headers: Mapping[str, str] | None = None,
         query: str = "",
         as_written: bool = False,
+        raw: bytes | None = None,
     ) -> RawUpstreamResult:
         """As `create`, for a proxy that relays the answer: the body goes out as JSON bytes over the
         relay's own client (`wire.py`: the SDK's retry contract, none of its per-field handling of
         either side, which costs more CPU than the rest of the call), with the client's `headers`
         (`anthropic-beta`, `anthropic-version`) and `query` as it sent them; the answer's bytes come
-        back as the upstream sent them, read only for their `usage`."""
+        back as the upstream sent them, read only for their `usage`. `raw`: the body's own bytes
+        for `model` (a client's, routed as written), sent as they are; a fallback's are built."""
         wire, sent = self.wire, headers or {}
         outgoing = self.outgoing(params, as_written=as_written)
         trace = CallTrace()
 
         async def call(candidate: str) -> tuple[bytes, Mapping[str, str]]:
-            body = attempt_body(outgoing.body(candidate), candidate)
+            if raw is not None and candidate == model and not outgoing.changes(candidate):
+                body = raw  # the client's own bytes: routing and adaptation changed nothing in them
+            else:
+                body = attempt_body(outgoing.body(candidate), candidate)
             return await wire.fetch(trace, candidate, body, sent, query)
 
         used, (content, got) = await call_with_fallback(trace, self.candidates(model, fallbacks), call)
@@ -299,12 +348,19 @@ class Upstream:
         headers: Mapping[str, str] | None = None,
         query: str = "",
         as_written: bool = False,
+        raw: bytes | None = None,
     ) -> WireStream:
         """A streamed `relay`: the upstream's bytes as they come (see `WireStream`)."""
         outgoing = self.outgoing(params, as_written=as_written)
+
+        def body_for(candidate: str) -> bytes:
+            if raw is not None and candidate == model and not outgoing.changes(candidate):
+                return raw
+            return attempt_body(outgoing.body(candidate), candidate, stream=True)
+
         return WireStream(
             self.wire,
-            lambda candidate: attempt_body(outgoing.body(candidate), candidate, stream=True),
+            body_for,
             self.candidates(model, fallbacks),
             requested=model,
             headers=headers or {},
@@ -333,11 +389,12 @@ class Upstream:
         fallbacks: Sequence[str] = (),
         as_written: bool = False,
     ) -> UpstreamResult:
+        client = self.client  # built first: building it reads the SDK's argument names
         outgoing = self.outgoing(params, as_written=as_written)
 
         async def call(candidate: str) -> Message:
             body = _sdk_kwargs(outgoing.body(candidate), self._create_args)
-            message: Message = await self.client.messages.create(**body, model=candidate, stream=False)
+            message: Message = await client.messages.create(**body, model=candidate, stream=False)
             return message
 
         trace = CallTrace()
@@ -354,11 +411,12 @@ class Upstream:
         as_written: bool = False,
     ) -> UpstreamStream[RawMessageStreamEvent]:
         """An async context manager over the SDK's raw stream events (see `UpstreamStream`)."""
+        client = self.client  # built first: building it reads the SDK's argument names
         outgoing = self.outgoing(params, as_written=as_written)
 
         async def open_events(candidate: str, accounting: StreamUsage) -> EventSource:
             body = _sdk_kwargs(outgoing.body(candidate), self._create_args)
-            raw: AsyncStream[RawMessageStreamEvent] = await self.client.messages.create(
+            raw: AsyncStream[RawMessageStreamEvent] = await client.messages.create(
                 **body, model=candidate, stream=True
             )
             return EventSource(raw, accounting)
@@ -390,8 +448,9 @@ class Upstream:
         route for the decision is `cheap_model`, its answer is kept; otherwise the cheap call is
         cancelled (its tokens so far are in `discarded`) and the routed model answers.
         """
+        client = self.client  # built first: building it reads the SDK's argument names
         cheap = self.adapter.body_for(params, cheap_model)
-        leg = SpeculativeLeg(self.client, _sdk_kwargs(cheap.body, self._stream_args), cheap_model)
+        leg = SpeculativeLeg(client, _sdk_kwargs(cheap.body, self._stream_args), cheap_model)
         task = asyncio.create_task(leg.run(), name=f"speculative {cheap_model}")
         try:
             decision = await classify
@@ -417,6 +476,8 @@ class Upstream:
         route: Route,
         params: Mapping[str, Any],
     ) -> Speculation:
+        import anthropic
+
         try:
             message = await task
         except anthropic.APIError as exc:
@@ -448,6 +509,8 @@ class Upstream:
         leg: SpeculativeLeg,
     ) -> UpstreamResult:
         """The routed call; if it fails, its exception also carries the speculative leg's tokens."""
+        import anthropic
+
         try:
             return await self.create(routed_params(params, route), model=model, fallbacks=fallbacks)
         except anthropic.APIError as exc:
@@ -461,8 +524,8 @@ class Upstream:
         """Close the client's connections (a client passed in is left to its owner)."""
         if self._wire is not None:
             await self._wire.aclose()
-        if self._owns_client:
-            await self.client.close()
+        if self._given is None and self._client is not None:
+            await self._client.close()
 
     def _on_attempt(self, attempt: Attempt, limits: RateLimits | None) -> None:
         model = attempt.model

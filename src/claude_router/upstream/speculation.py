@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from typing import Any
-
-import anthropic
-from anthropic.types import Message
+from typing import TYPE_CHECKING, Any
 
 from .attempts import CallTrace, attach_failure
 from .streaming import StreamResult, StreamUsage, stream_result
+
+if TYPE_CHECKING:  # a leg runs on the SDK's client, which has loaded the SDK by then
+    import anthropic
+    from anthropic.types import Message
 
 
 class SpeculativeLeg:
@@ -35,6 +36,8 @@ class SpeculativeLeg:
         self._ended_at: float | None = None
 
     async def run(self) -> Message:
+        import anthropic
+
         with self._trace.active():
             self._trace.models_tried.append(self.model)
             try:
@@ -70,4 +73,6 @@ class SpeculativeLeg:
 
 def _plain(message: Message) -> Message:
     """`messages.stream`'s `ParsedMessage` as the `Message` a plain call returns (no parsed_output)."""
+    from anthropic.types import Message
+
     return Message.model_validate(message.model_dump(exclude={"content": {"__all__": {"parsed_output"}}}))

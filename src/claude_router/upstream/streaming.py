@@ -11,24 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
-import anthropic
-import httpx2
-from anthropic import AsyncStream
-from anthropic.lib.streaming import ParsedMessageStreamEvent
-from anthropic.types import RawMessageStreamEvent
-
 from ..types import NO_USAGE, TokenUsage
 from .attempts import Attempt, CallTrace, RateLimits, attach_failure, call_with_fallback
 from .outgoing import Outgoing
 
-if TYPE_CHECKING:  # the type `AsyncStream.raw_events` yields
-    from anthropic._streaming import ServerSentEvent
+if TYPE_CHECKING:  # the SDK's streams load it; the relay's usage (`observe_wire`) does not
+    import anthropic
+    import httpx2
+    from anthropic import AsyncStream
+    from anthropic.lib.streaming import ParsedMessageStreamEvent
+    from anthropic.types import RawMessageStreamEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +59,7 @@ class StreamResult:
 
 
 # Events that can carry a thinking block's signature, and the text that says one does.
-_SIGNED = {"content_block_delta": '"signature_delta"', "content_block_start": '"redacted_thinking"'}
+_SIGNED = {"content_block_delta": b'"signature_delta"', "content_block_start": b'"redacted_thinking"'}
 
 
 class StreamUsage:
@@ -86,17 +85,18 @@ class StreamUsage:
                 self.signatures.append(event.content_block.data)
             self._other(event.type)
 
-    def observe_wire(self, sse: ServerSentEvent) -> None:
-        """The same, from an undecoded event: only message_start and message_delta are parsed."""
-        if sse.event == "message_start":
-            self._started(sse.json()["message"]["usage"])
-        elif sse.event == "message_delta":
-            data = sse.json()
-            self._delta(data.get("usage") or {}, (data.get("delta") or {}).get("stop_reason"))
-        elif sse.event is not None:
-            if sse.event in _SIGNED and _SIGNED[sse.event] in sse.data:  # parsed only when it signs
-                self._signed(sse.json())
-            self._other(sse.event)
+    def observe_wire(self, event: str, data: bytes) -> None:
+        """The same, from an event's name and undecoded data: only message_start and message_delta
+        are parsed, and an event that carries a thinking signature."""
+        if event == "message_start":
+            self._started(json.loads(data)["message"]["usage"])
+        elif event == "message_delta":
+            fields = json.loads(data)
+            self._delta(fields.get("usage") or {}, (fields.get("delta") or {}).get("stop_reason"))
+        elif event:
+            if event in _SIGNED and _SIGNED[event] in data:  # parsed only when it signs
+                self._signed(json.loads(data))
+            self._other(event)
 
     def _signed(self, data: Mapping[str, Any]) -> None:
         part = data.get("delta") or data.get("content_block") or {}
@@ -138,6 +138,9 @@ class EventSource:
 
     async def next(self) -> RawMessageStreamEvent | None:
         """The next event, None at the end; a broken connection becomes the SDK's own error."""
+        import anthropic
+        import httpx2
+
         try:
             event = await self._raw.__anext__()
         except StopAsyncIteration:
@@ -215,6 +218,8 @@ class UpstreamStream(Generic[ItemT]):
         return self
 
     async def _open(self, model: str) -> tuple[Source[ItemT], ItemT]:
+        import anthropic  # the sources are the SDK's
+
         source = await self._open_source(model, self._accounting)
         try:
             first = await source.next()
@@ -233,6 +238,8 @@ class UpstreamStream(Generic[ItemT]):
         return self
 
     async def __anext__(self) -> ItemT:
+        import anthropic
+
         if self._pending is not None:
             first, self._pending = self._pending, None
             return first
@@ -253,6 +260,8 @@ class UpstreamStream(Generic[ItemT]):
         return item
 
     def _fail(self, exc: anthropic.APIError) -> None:
+        import anthropic
+
         self._error = exc
         self._ended_at = time.perf_counter()
         if isinstance(exc, anthropic.APIStatusError) and exc.type == "overloaded_error" and self._model_used:

@@ -3,6 +3,7 @@
     wire = WireClient(WireConfig(base_url, api_key, max_retries=2, timeout_s=600))
     answer, got = await wire.fetch(trace, model, body, headers, query)  # a 2xx's bytes and headers
     response = await wire.send(trace, model, body, headers, query)   # a 2xx, still open (streams)
+    await wire.probe(timeout_s=2)                                    # does the API answer? (readiness)
     await wire.aclose()
 
 A relay has nothing to gain from the SDK's per-field handling of a body it only passes on, and
@@ -21,7 +22,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
 from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from .attempts import Attempt, AttemptHook, CallTrace, RateLimits, spend_limited
 from .retry import DEFAULT_MAX_RETRIES, retry_delay, should_retry, should_retry_failure
@@ -30,9 +33,11 @@ from .wire_error import WireError
 # The anthropic-version the pinned SDK sends, for a client that sends none (the SDK face's too).
 DEFAULT_VERSION = "2026-10-21"
 MESSAGES_PATH = "/v1/messages"
+PROBE_PATH = "/v1/models?limit=1"  # the cheapest authenticated request there is
 RETRY_COUNT = "x-stainless-retry-count"  # as the SDK numbers its attempts (0 for the first)
 CONNECT_TIMEOUT_S = 5.0  # the SDK's own connect timeout
 Sleep = Callable[[float], Awaitable[None]]
+Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +58,15 @@ class WireClient:
         self.config = config
         self._on_attempt = on_attempt
         self._sleep = sleep
-        self._url = config.base_url.rstrip("/") + MESSAGES_PATH
+        base_url = config.base_url.rstrip("/")
+        self._url = base_url + MESSAGES_PATH
+        self._probe_url = base_url + PROBE_PATH
         base = {"content-type": "application/json", "anthropic-version": DEFAULT_VERSION, **config.headers}
         if config.api_key:
             base["x-api-key"] = config.api_key
         self._headers = base
         self._session: aiohttp.ClientSession | None = None
+        self._proxy: Proxy = (None, None)
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -68,8 +76,8 @@ class WireClient:
                     total=None, sock_connect=CONNECT_TIMEOUT_S, sock_read=self.config.timeout_s
                 ),
                 skip_auto_headers=("User-Agent",),
-                trust_env=True,  # HTTPS_PROXY and NO_PROXY, as the SDK's client heeds them
             )
+            self._proxy = _env_proxy(self._url)
         return self._session
 
     async def send(
@@ -93,6 +101,7 @@ class WireClient:
         self, trace: CallTrace, model: str, body: bytes, headers: Mapping[str, str], query: str, *, read: bool
     ) -> tuple[aiohttp.ClientResponse, bytes]:
         session = self._open()
+        proxy, proxy_auth = self._proxy
         url = f"{self._url}?{query}" if query else self._url
         sent = CIMultiDict(self._headers)
         sent.update(headers)
@@ -102,7 +111,9 @@ class WireClient:
             began = time.perf_counter()
             got: CIMultiDictProxy[str] | None = None
             try:
-                response = await session.post(url, data=body, headers=sent)
+                response = await session.post(
+                    url, data=body, headers=sent, proxy=proxy, proxy_auth=proxy_auth
+                )
                 got = response.headers
                 if response.status < 300:
                     payload = await response.read() if read else b""
@@ -131,6 +142,22 @@ class WireClient:
             raise WireError(status, payload, got)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    async def probe(self, timeout_s: float) -> None:
+        """One authenticated request, never retried: `WireError` unless the API answers it (2xx)."""
+        session = self._open()
+        proxy, proxy_auth = self._proxy
+        timeout = aiohttp.ClientTimeout(total=timeout_s)
+        try:
+            async with session.get(
+                self._probe_url, headers=self._headers, timeout=timeout, proxy=proxy, proxy_auth=proxy_auth
+            ) as response:
+                payload = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            kind = "timeout_error" if isinstance(exc, TimeoutError) else "connection_error"
+            raise WireError(None, error_type=kind, message=f"the upstream API failed: {kind}") from exc
+        if response.status >= 300:
+            raise WireError(response.status, payload, response.headers)
+
     def _observe(self, trace: CallTrace, attempt: Attempt, limits: RateLimits | None = None) -> None:
         trace.record(attempt, limits)
         if self._on_attempt is not None:
@@ -140,6 +167,16 @@ class WireClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _env_proxy(url: str) -> Proxy:
+    """The proxy HTTPS_PROXY / HTTP_PROXY name for `url` unless NO_PROXY exempts it, as the SDK's
+    client heeds them. Read once per session: aiohttp's `trust_env` reads them (and ~/.netrc) in a
+    worker thread on every request."""
+    try:
+        return get_env_proxy_for_url(URL(url))
+    except LookupError:
+        return None, None
 
 
 def _attempt(

@@ -114,7 +114,8 @@ class WireStream:
         """The response's bytes as they arrive, the first event's included."""
         response, tap = self._response, self._tap
         assert response is not None, "open() first"
-        yield self._first
+        first, self._first = self._first, b""  # held no longer than the stream needs it
+        yield first
         try:
             while chunk := await response.content.readany():
                 tap.feed(chunk)

@@ -158,7 +158,7 @@ async def test_the_request_goes_upstream_as_sent(
 # Spacing, field order and escapes of the client's own: a body routed as written goes as these bytes.
 HAND_WRITTEN = (
     b'{ "messages" : [ {"role":"user","content":"caf\\u00e9 \xe2\x98\x95"} ],\n'
-    b'  "max_tokens":32, "model":"claude-haiku-4-5", "stream":%s }'
+    b'  "max_tokens":32, "model":"%s", "stream":%s }'
 )
 
 
@@ -166,7 +166,7 @@ HAND_WRITTEN = (
 async def test_a_body_routed_as_written_goes_as_the_clients_bytes(
     gateway_url: str, recorder: Recorder, stream: bool, cache_aware: bool
 ) -> None:
-    raw = HAND_WRITTEN % (b"true" if stream else b"false")
+    raw = HAND_WRITTEN % (HAIKU.encode(), b"true" if stream else b"false")
     headers = {"content-type": "application/json", "anthropic-beta": "b1"}
     async with httpx2.AsyncClient(base_url=gateway_url, timeout=30) as http:
         named = await http.post("/v1/messages", content=raw, headers=headers)

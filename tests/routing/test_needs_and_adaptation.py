@@ -112,6 +112,28 @@ async def test_adaptive_thinking_with_effort_skips_tiers_that_refuse_it(make_rou
     assert routed.record.adapted == ()
 
 
+async def test_context_management_skips_a_tier_without_it(make_router: RouterFactory) -> None:
+    router = make_router(policy={"label_models": LADDER_4})
+    edits = {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}
+    routed = await router.create(**ask(SIMPLE, max_tokens=256, context_management=edits))
+    # Haiku 4.5 takes no context management: the nearest tier that does, as written.
+    assert (routed.label, routed.model_used) == (Label.SIMPLE, "claude-sonnet-4-6")
+    assert routed.route.reason == "label;needs:context_management"
+    assert routed.record.adapted == ()
+
+
+async def test_fast_mode_is_served_where_its_beta_is_sent(make_router: RouterFactory) -> None:
+    router = make_router(policy={"label_models": LADDER_4})
+    fast = ask(SIMPLE, max_tokens=256, speed="fast")
+    with_beta = await router.create(**fast, extra_headers={"anthropic-beta": "fast-mode-2026-02-01"})
+    assert (with_beta.model_used, with_beta.route.reason) == ("claude-opus-4-8", "label;needs:speed.fast")
+    assert with_beta.record.adapted == ()
+    # Without its beta no tier takes it as written: the label's tier, with the speed dropped.
+    without = await router.create(**fast)
+    assert (without.model_used, without.route.reason) == ("claude-haiku-4-5", "label")
+    assert without.record.adapted == ("speed:dropped",)
+
+
 async def test_a_need_no_ladder_tier_meets_is_adapted_on_the_labels_tier(make_router: RouterFactory) -> None:
     router = make_router()
     budget = ask(COMPLEX, max_tokens=8192, thinking={"type": "enabled", "budget_tokens": 3000})

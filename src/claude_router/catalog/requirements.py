@@ -1,6 +1,6 @@
 """What a request needs from the model that answers it, read once before a tier is picked.
 
-    needs = Needs.of(params)                 # thinking mode, effort, context, prefill, ...
+    needs = Needs.of(params)                 # thinking mode, effort, context, prefill, betas, ...
     needs = Needs.of(params, writers=known)  # ... and the writers of opaque signatures, by digest
     needs.unmet(spec)                        # None, or why `spec` cannot serve it as written
     needs.unmet(spec, adaptable=False)       # only what adaptation cannot fix (prefill, size)
@@ -41,6 +41,10 @@ class Needs:
     # No `thinking` asked for and a max_tokens at or under the catalogue's `short_answer_tokens`:
     # a model that always thinks could spend it all on thinking and answer nothing.
     short_answer: bool = False
+    context_management: bool = False  # a `context_management` field
+    inference_geo: bool = False  # an `inference_geo` field
+    fast: bool = False  # `speed: "fast"`
+    betas: frozenset[str] = frozenset()  # `betas`, and an `anthropic-beta` header among extra_headers
 
     @classmethod
     def of(
@@ -71,6 +75,10 @@ class Needs:
             system_messages=any(isinstance(m, dict) and m.get("role") == "system" for m in messages),
             thinking_from=_thinking_origin(messages, writers or {}),
             short_answer=short,
+            context_management=params.get("context_management") is not None,
+            inference_geo=params.get("inference_geo") is not None,
+            fast=params.get("speed") == "fast",
+            betas=_betas(params),
         )
 
     def unmet(self, spec: ModelSpec, *, adaptable: bool = True) -> str | None:
@@ -94,7 +102,23 @@ class Needs:
             return "tool_choice"
         if self.system_messages and not spec.system_messages:
             return "system_messages"
+        if self.fast and (not spec.fast or (spec.fast_beta and spec.fast_beta not in self.betas)):
+            return "speed.fast"
+        if self.context_management and not spec.context_management:
+            return "context_management"
+        if self.inference_geo and not spec.inference_geo:
+            return "inference_geo"
         return None
+
+
+def _betas(params: Mapping[str, Any]) -> frozenset[str]:
+    """The betas a request turns on: the SDK's `betas` argument and an `anthropic-beta` header."""
+    found = {b for b in params.get("betas") or () if isinstance(b, str)}
+    headers = params.get("extra_headers")
+    header = headers.get("anthropic-beta") if isinstance(headers, Mapping) else None
+    if isinstance(header, str):
+        found.update(b.strip() for b in header.split(",") if b.strip())
+    return frozenset(found)
 
 
 def _str(value: object) -> str | None:

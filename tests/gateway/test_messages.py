@@ -109,6 +109,8 @@ async def test_raw_stream_events_and_headers(gateway: Gateway) -> None:
         assert raw.headers["x-router-model"] == HAIKU
         assert "x-router-cost-usd" not in raw.headers  # unknown before the body
         assert raw.headers["request-id"].startswith("req_")
+        names = [name.lower() for name, _ in raw.headers.multi_items()]  # each name once
+        assert len(names) == len(set(names)), names
         events: list[RawMessageStreamEvent] = [event async for event in await raw.parse()]
     kinds = [event.type for event in events]
     assert kinds[0] == "message_start"

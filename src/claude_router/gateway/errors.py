@@ -132,7 +132,7 @@ _HOP_HEADERS = frozenset(
 def relayed_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """An upstream answer's headers for the client (`request-id`, `anthropic-ratelimit-*`, ...):
     all of them but the upstream connection's own."""
-    return {k: v for k, v in headers.items() if k.lower() not in _HOP_HEADERS}
+    return {k.lower(): v for k, v in headers.items() if k.lower() not in _HOP_HEADERS}
 
 
 def relayed_raw_headers(

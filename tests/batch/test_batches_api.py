@@ -54,6 +54,7 @@ async def test_the_same_jobs_cost_exactly_half_through_the_batches_api(
 ) -> None:
     queue = await connect()
     bodies = [body(p, model="auto") for p in PROMPTS] + [body("Name a colour.", model="claude-sonnet-4-6")]
+    bodies.append(body("Name a fruit.", model="auto", temperature=0.5))  # adapted to the routed model
     await queue.submit("now", in_mode(jobs_of("now", bodies), JobMode.REALTIME))
     await queue.submit("later", in_mode(jobs_of("later", bodies), JobMode.BATCHES_API))
 
@@ -68,6 +69,8 @@ async def test_the_same_jobs_cost_exactly_half_through_the_batches_api(
     assert [r.model_used for r in later] == [r.model_used for r in now]  # auto resolved alike
     assert len({r.model_used for r in later}) > 1  # one Message Batch, several tiers
     assert [r.usage for r in later] == [r.usage for r in now]
+    assert [r.adapted for r in later] == [r.adapted for r in now]  # recorded alike
+    assert "sampling:dropped" in later[-1].adapted
     for fast, slow in zip(now, later, strict=True):
         assert slow.cost_usd * 2 == fast.cost_usd > 0
     finished = await queue.results("later")

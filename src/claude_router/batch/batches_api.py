@@ -67,6 +67,8 @@ class _Prepared:
     decision: Decision | None
     route: Route
     size: int
+    adapted: tuple[str, ...] = ()  # what was changed in the body for the routed model
+    effort: str | None = None  # the effort the routed model was sent
 
 
 def batch_custom_id(job_id: str) -> str:
@@ -159,7 +161,8 @@ class BatchesApiRunner:
         body.update(body.pop("extra_body", None) or {})
         body["model"] = route.model
         size = len(json.dumps(body, separators=(",", ":")).encode()) + ENVELOPE_BYTES
-        return _Prepared(job, batch_custom_id(job.id), body, decision, route, size)
+        adapted, effort = outgoing.changes(route.model), outgoing.effort(route.model)
+        return _Prepared(job, batch_custom_id(job.id), body, decision, route, size, adapted, effort)
 
     def resume(self, message_batch_id: str, jobs: Sequence[Job]) -> SentBatch:
         """The Message Batch another worker sent these jobs to (each has its `message_batch`)."""
@@ -169,7 +172,8 @@ class BatchesApiRunner:
             if ref is None or ref.id != message_batch_id:
                 raise ValueError(f"job {job.id!r} is not in Message Batch {message_batch_id!r}")
             decision, route = routing_from(ref.routing)
-            items.append(_Prepared(job, ref.custom_id, {}, decision, route, 0))
+            adapted, effort = tuple(ref.routing.get("adapted") or ()), ref.routing.get("effort")
+            items.append(_Prepared(job, ref.custom_id, {}, decision, route, 0, adapted, effort))
         return SentBatch(message_batch_id, items)
 
     async def _create(self, chunk: list[_Prepared], on_sent: OnSent | None) -> SentBatch | list[BatchOutcome]:
@@ -182,7 +186,9 @@ class BatchesApiRunner:
         self.submitted.append(batch.id)
         if on_sent is not None:
             refs = {
-                p.job.id: MessageBatchRef(batch.id, p.custom_id, routing_doc(p.decision, p.route))
+                p.job.id: MessageBatchRef(
+                    batch.id, p.custom_id, routing_doc(p.decision, p.route, p.adapted, p.effort)
+                )
                 for p in chunk
             }
             await on_sent(batch.id, refs)
@@ -225,7 +231,9 @@ class BatchesApiRunner:
         result = entry.result
         if result.type == "succeeded":
             message = result.message
-            record = self._record(item.job, item.decision, item.route, TokenUsage.from_api(message.usage))
+            record = self._record(
+                item.job, item.decision, item.route, TokenUsage.from_api(message.usage), item
+            )
             payload = {
                 "message": message.model_dump(mode="json"),
                 "routing": routing_facts(record, batch=True),
@@ -243,7 +251,7 @@ class BatchesApiRunner:
         deadline = item.job.deadline
         if retry and (deadline is None or utcnow() < deadline):
             return BatchOutcome(item.job, realtime=True, error=error)
-        record = self._record(item.job, item.decision, item.route, None, error=error)
+        record = self._record(item.job, item.decision, item.route, None, item, error=error)
         return BatchOutcome(item.job, record, error=error)
 
     def _record(
@@ -252,6 +260,7 @@ class BatchesApiRunner:
         decision: Decision | None,
         route: Route | None,
         usage: TokenUsage | None,
+        sent: _Prepared | None = None,
         *,
         error: JobError | None = None,
     ) -> UsageRecord:
@@ -260,6 +269,8 @@ class BatchesApiRunner:
             model_used=route.model if route is not None and usage is not None else None,
             answer=usage or NO_USAGE,
             error_type=error.type if error is not None else None,
+            adapted=sent.adapted if sent is not None else (),
+            effort=sent.effort if sent is not None else None,
         )
         record = new_record(
             self.router.prices,
@@ -278,9 +289,16 @@ class BatchesApiRunner:
         return record
 
 
-def routing_doc(decision: Decision | None, route: Route) -> dict[str, Any]:
-    """How a request was routed, as JSON data: its ledger row is written from it later."""
-    return {"route": asdict(route), "decision": asdict(decision) if decision is not None else None}
+def routing_doc(
+    decision: Decision | None, route: Route, adapted: Sequence[str] = (), effort: str | None = None
+) -> dict[str, Any]:
+    """How a request was routed and adapted, as JSON data: its ledger row is written from it later."""
+    return {
+        "route": asdict(route),
+        "decision": asdict(decision) if decision is not None else None,
+        "adapted": list(adapted),
+        "effort": effort,
+    }
 
 
 def routing_from(doc: Mapping[str, Any]) -> tuple[Decision | None, Route]:

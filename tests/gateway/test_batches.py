@@ -35,6 +35,8 @@ async def test_auto_is_resolved_at_submission_and_results_accounted_once(gateway
                 batch_request("easy", SIMPLE),
                 batch_request("hard", COMPLEX),
                 batch_request("fixed", COMPLEX, model=HAIKU),
+                # sampling is refused under the SDK's API version: adapted away for the routed model
+                batch_request("sampled", SIMPLE, temperature=0.5),
             ]
         )
         await wait_ended(client, batch.id)
@@ -47,12 +49,13 @@ async def test_auto_is_resolved_at_submission_and_results_accounted_once(gateway
     assert models["easy"].startswith(HAIKU)
     assert models["hard"].startswith(OPUS)
     assert models["fixed"].startswith(HAIKU)
+    assert models["sampled"].startswith(HAIKU)
 
     ledger = gateway.state.ledger
     assert ledger is not None
     await ledger.flush()  # type: ignore[attr-defined]
     rows = [r for r in await ledger.rows() if r.request_id.startswith(f"batch:{batch.id}:")]  # type: ignore[attr-defined]
-    assert len(rows) == 3  # fetched twice, kept once
+    assert len(rows) == 4  # fetched twice, kept once
     assert all(r.batch for r in rows)
     hard = next(r for r in rows if r.request_id.endswith(":hard"))
     full_price = gateway.state.router.prices.cost(hard.model_used or "", hard.usage)

@@ -221,7 +221,8 @@ async def _routed(router: Router, params: dict[str, Any], meta: RequestMeta) -> 
     arg = router.policy.resolve_model_arg(params.get("model"))
     decision = None if arg.kind is ModelArgKind.CONCRETE else await router.classify(params)
     route = router.policy.route(decision, meta, params, alias=arg.alias, now=datetime.now(UTC))
-    return {**routed_params(params, route), "model": route.model}
+    sent = router.upstream.outgoing(routed_params(params, route), as_written=route.as_written)
+    return {**sent.body(route.model), "model": route.model}  # adapted to the model it goes to
 
 
 async def _account(router: Router, batch_id: str, line: dict[str, Any], meta: RequestMeta) -> None:

@@ -89,6 +89,15 @@ def test_effort_and_adaptations_are_copied_and_geo_and_speed_kept() -> None:
     )
 
 
+def test_an_effort_adaptation_dropped_is_recorded_as_none() -> None:
+    usage = TokenUsage(100, 10)
+    outcome = Outcome(model_used="claude-haiku-4-5", answer=usage, adapted=("effort:dropped",))
+    route = Route("claude-haiku-5-5", label=Label.SIMPLE, effort="low")  # fell back to Haiku 4.5
+    assert record("claude-haiku-4-5", usage, outcome=outcome, route=route).effort is None
+    kept = Outcome(model_used="claude-haiku-5-5", answer=usage)
+    assert record("claude-haiku-5-5", usage, outcome=kept, route=route).effort == "low"
+
+
 @pytest.mark.parametrize(
     "answer",
     [

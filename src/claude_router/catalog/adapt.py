@@ -27,6 +27,8 @@ from typing import Any
 
 from .models import EFFORT_LEVELS, Catalogue, ModelSpec
 
+EFFORT_DROPPED = "effort:dropped"  # the code of an effort the model takes none of
+
 #: From this API version on, temperature / top_p / top_k are refused on every model.
 NO_SAMPLING_VERSION = "2026-10-21"
 SAMPLING_PARAMETERS = ("temperature", "top_p", "top_k")
@@ -183,7 +185,7 @@ def _effort_levels(body: dict[str, Any], spec: ModelSpec, changes: list[str]) ->
         return
     if not spec.effort.supported:
         _drop_effort(body)
-        changes.append("effort:dropped")
+        changes.append(EFFORT_DROPPED)
     elif effort in EFFORT_LEVELS:
         _set_effort(body, spec.effort.clamp(effort) or effort, changes, was=effort)
 
@@ -307,4 +309,4 @@ def _fit_budget(body: dict[str, Any], thinking: Mapping[str, Any], changes: list
         changes.append("thinking:enabled>removed(max_tokens)")
 
 
-__all__ = ["NO_SAMPLING_VERSION", "Adapted", "Adapter", "adapt"]
+__all__ = ["EFFORT_DROPPED", "NO_SAMPLING_VERSION", "Adapted", "Adapter", "adapt"]

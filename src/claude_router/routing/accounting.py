@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from ..catalog.adapt import EFFORT_DROPPED
 from ..catalog.pricing import Baseline, PriceTable
 from ..errors import PricingError, UnknownModelError
 from ..types import ZERO, ClassifierSource, Decision, RequestMeta, Route, TokenUsage, UsageRecord
@@ -92,8 +93,7 @@ def new_record(
         latency_s=outcome.latency_s,
         ttft_s=outcome.ttft_s,
         speculative=outcome.speculative,
-        # the effort the answering call was sent (else the route's; `adapted` says if it was dropped)
-        effort=outcome.effort or (route.effort if route is not None else None),
+        effort=_effort(outcome, route),
         adapted=outcome.adapted,
         priced=priced is not None,
         session=meta.session,
@@ -135,6 +135,14 @@ def classifier_cost(
     if decision.model is None or decision.source is ClassifierSource.CACHE:
         return ZERO
     return prices.cost(decision.model, decision.usage, batch=batch, on=on)
+
+
+def _effort(outcome: Outcome, route: Route | None) -> str | None:
+    """The effort the answering call was sent: none when adaptation dropped it for that model,
+    else the call's own, else the route's (a call that never reported one)."""
+    if EFFORT_DROPPED in outcome.adapted:
+        return None
+    return outcome.effort or (route.effort if route is not None else None)
 
 
 def _total(outcome: Outcome) -> TokenUsage:

@@ -557,10 +557,39 @@ def _sdk_kwargs(params: Mapping[str, Any], accepted: frozenset[str]) -> dict[str
     return kwargs
 
 
+_USAGE_KEY = b'"usage":'
+_JSON_SPACE = b" \t\r\n"
+_SPACE = _JSON_SPACE.decode()
+_DECODER = json.JSONDecoder()
+
+
 def usage_of(content: bytes) -> TokenUsage:
-    """The `usage` of an answer's JSON bytes."""
-    payload = json.loads(content)
-    return TokenUsage.from_api(payload.get("usage") if isinstance(payload, dict) else None)
+    """The `usage` of an answer's JSON bytes. The API writes it as the message's last field, so
+    it is read from the tail when the bytes end with it (a long answer is not parsed for a few
+    counts), else from the whole document."""
+    usage = _trailing_usage(content)
+    if usage is None:
+        payload = json.loads(content)
+        usage = payload.get("usage") if isinstance(payload, dict) else None
+    return TokenUsage.from_api(usage)
+
+
+def _trailing_usage(content: bytes) -> Any:
+    """The value of a `"usage"` key that is the outermost object's last field, or None. A key it
+    is: in a JSON string its quotes would be escaped, so `{"usage":` or `,"usage":` (spaces
+    aside) only opens a key; the outermost object's: after its value only that object closes."""
+    at = content.rfind(_USAGE_KEY)
+    before = at - 1
+    while before >= 0 and content[before] in _JSON_SPACE:
+        before -= 1
+    if before < 0 or content[before] not in b",{":
+        return None
+    try:
+        tail = content[at + len(_USAGE_KEY) :].decode().lstrip(_SPACE)
+        value, end = _DECODER.raw_decode(tail)
+    except ValueError:  # not UTF-8, or not JSON
+        return None
+    return value if isinstance(value, dict) and tail[end:].strip(_SPACE) == "}" else None
 
 
 def _result(

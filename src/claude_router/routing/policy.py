@@ -52,6 +52,8 @@ from ..types import LABELS, Decision, Label, RequestMeta, Route
 
 AUTO = "auto"
 ALIAS_PREFIX = "router:"
+# The reason of a route kept on the model whose signed thinking the history holds (then its id).
+THINKING_HISTORY = "thinking_history:"
 
 
 class ModelArgKind(StrEnum):
@@ -193,7 +195,7 @@ class Policy:
         )
         model, moved = self._serving(model, model_rank, needs, profile, floor, now)
         if moved is not None:
-            reason = moved if moved.startswith("thinking_history:") else f"{reason};{moved}"
+            reason = moved if moved.startswith(THINKING_HISTORY) else f"{reason};{moved}"
         speculative = meta.speculative if meta.speculative is not None else profile.speculative
         return Route(
             model=model,
@@ -252,7 +254,7 @@ class Policy:
             writer = catalogue.get(needs.thinking_from)
             served = writer is not None and writer.lifecycle(day) != "retired"
             if writer is not None and served and writer.id != spec.id and writer.tier.rank >= floor:
-                return writer.id, f"thinking_history:{writer.id}"
+                return writer.id, f"{THINKING_HISTORY}{writer.id}"
             if writer is not None and writer.id == spec.id:
                 return model, None
         why = needs.unmet(spec)
@@ -403,4 +405,4 @@ def _fallbacks(model: str, chain: Sequence[str], prices: PriceTable) -> tuple[st
     return tuple(m for m in chain if prices.resolve(m).tier.rank <= rank)
 
 
-__all__ = ["ALIAS_PREFIX", "AUTO", "ModelArg", "ModelArgKind", "Policy"]
+__all__ = ["ALIAS_PREFIX", "AUTO", "THINKING_HISTORY", "ModelArg", "ModelArgKind", "Policy"]

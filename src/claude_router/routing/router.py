@@ -54,7 +54,7 @@ from ..upstream import (
 from .accounting import Leg, Outcome, new_record
 from .agent_traffic import SIDE_CALL_DECISION, AgentTraffic
 from .cache_affinity import CacheAffinity
-from .policy import ModelArg, ModelArgKind, Policy
+from .policy import THINKING_HISTORY, ModelArg, ModelArgKind, Policy
 from .quality_cascade import Checked, QualityCascade
 from .session import with_session
 from .thinking_writers import ThinkingWriters
@@ -314,7 +314,7 @@ class Router:
         route = self.policy.route(
             decision, meta, params, alias=arg.alias, now=now, downgrade=meta.downgrade, writers=writers
         )
-        if "thinking_history:" in route.reason:  # kept with the model that wrote its thinking
+        if route.reason.startswith(THINKING_HISTORY):  # kept with the model that wrote its thinking
             return decision, route
         if self.cache_affinity is not None:  # stay on a tier whose prompt cache is warm
             route = await self.cache_affinity.adjust(route, params, meta)
